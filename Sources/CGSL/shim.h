@@ -1,0 +1,33 @@
+#ifndef SGD_ESCAPE_CGSL_SHIM_H
+#define SGD_ESCAPE_CGSL_SHIM_H
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sf_zeta.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <gsl/gsl_eigen.h>
+
+/* Swift 6 rejects GSL's exported mutable globals as not concurrency-safe;
+   these accessors return the generator types by value. */
+static inline const gsl_rng_type *sgd_gsl_rng_taus2(void) { return gsl_rng_taus2; }
+static inline const gsl_rng_type *sgd_gsl_rng_mt19937(void) { return gsl_rng_mt19937; }
+
+/* Layout of taus2's state (gsl/rng/taus.c, unchanged since GSL 1.0). Used to set the
+   full 88-bit state directly instead of through the 32-bit seed. */
+typedef struct { unsigned long int s1, s2, s3; } sgd_taus_state_t;
+
+static inline void sgd_taus2_set_state(gsl_rng *r, unsigned long s1, unsigned long s2, unsigned long s3) {
+    sgd_taus_state_t *st = (sgd_taus_state_t *) r->state;
+    st->s1 = s1; st->s2 = s2; st->s3 = s3;
+}
+
+static inline void sgd_gsl_disable_error_handler(void) { gsl_set_error_handler_off(); }
+
+#endif

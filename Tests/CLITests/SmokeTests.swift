@@ -1,0 +1,4 @@
+import Testing
+
+
+@Test func packageBuilds() { #expect(Bool(true)) }
