@@ -37,7 +37,7 @@ let package = Package(
             path: "Benchmarks/Swift"
         ),
         .target(name: "TestSupport", dependencies: ["Diffusion"], path: "Tests/TestSupport"),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport", "CGSL"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Diffusion", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]

@@ -1,1 +1,41 @@
+import Foundation
 import Diffusion
+
+/// Statistical expectations shared by the tests. Tolerances are derived, never tuned:
+/// a Monte Carlo estimate passes when it lies within `z` standard errors of the exact
+/// value plus a named bias budget (STYLE.md).
+public enum Statistics {
+    /// z for a two-sided check at family-wise level ≈ 6e-7 per check (5σ).
+    public static let z = 5.0
+
+    public static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+
+    public static func variance(_ xs: [Double]) -> Double {
+        let m = mean(xs)
+        return xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)
+    }
+
+    public static func standardError(_ xs: [Double]) -> Double { (variance(xs) / Double(xs.count)).squareRoot() }
+
+    /// Kolmogorov–Smirnov statistic √n·D_n of `samples` against `cdf`.
+    public static func kolmogorovSmirnov(_ samples: [Double], cdf: (Double) -> Double) -> Double {
+        let sorted = samples.sorted()
+        let n = Double(sorted.count)
+        var d = 0.0
+        for (i, x) in sorted.enumerated() {
+            let f = cdf(x)
+            d = max(d, abs(f - Double(i) / n), abs(Double(i + 1) / n - f))
+        }
+        return d * n.squareRoot()
+    }
+
+    /// The 0.999 quantile of the Kolmogorov distribution (asymptotic √n·D_n): a correct
+    /// sampler fails a KS check against it with probability 0.001.
+    public static let kolmogorov999 = 1.9495
+}
+
+/// References exact for the schemes the tests run.
+public enum References {
+    /// V = x⁴/4 − x²/2, ε = 0.1, from −1 to 0 (THEORY.md §1): 30.8213.
+    public static let doubleWellMFPT = 30.8213
+}

@@ -1,0 +1,33 @@
+# sgd-escape — quick start: `make demo`, `make test`.
+SWIFT ?= swift
+RELEASE = -c release
+PYTHON ?= python3
+
+.PHONY: deps build demo test bench clean
+
+# GSL (the numerical backbone) and pkg-config, installed when missing.
+deps:
+	@if ! pkg-config --exists gsl 2>/dev/null; then \
+		echo "installing libgsl-dev and pkg-config"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgsl-dev pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build $(RELEASE) --product sgd-escape
+
+demo: build
+	$$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape demo --out out/demo
+
+# Statistical tests simulate millions of path-steps: they run in release mode.
+test: deps
+	$(SWIFT) build $(RELEASE) --product sgd-escape
+	$(SWIFT) test $(RELEASE)
+
+bench: deps
+	$(SWIFT) build $(RELEASE) --product sgd-escape-bench
+	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q numpy
+	$(PYTHON) Benchmarks/run.py --binary $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape-bench
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,92 @@
+/// Per-sample gradient-noise law for `sgd` on a landscape that is not a finite sum, and
+/// the diffusion it induces for `sgd-sde` (THEORY.md §0, §2, §4). Minibatch scaling with
+/// batch size B is exact where the law is closed under averaging, as stated per case.
+public enum NoiseLaw: Sendable, Equatable {
+    /// Per-sample noise σ·ξ, ξ ~ N(0, I); minibatch mean: σ/√B · ξ.
+    case gaussian(sigma: Double)
+    /// Per-sample noise σ·t_ν per coordinate (variance σ²ν/(ν−2)); minibatch: the mean of
+    /// B independent draws. `sgd-sde` uses the Gaussian of the same covariance (ν > 2).
+    case studentT(sigma: Double, degreesOfFreedom: Double)
+    /// Per-sample noise σ·ζ, ζ symmetric α-stable with E e^{itζ} = e^{−|t|^α} per
+    /// coordinate; the mean of B such is exactly σ·B^{1/α−1}·ζ (stability). `sgd-sde`
+    /// becomes `dΘ = −∇L dt + η^{(α−1)/α} σ_B dL^α` (Şimşekli et al. 2019).
+    case alphaStable(sigma: Double, alpha: Double)
+    /// Hessian-proportional covariance Σ₁(θ) = c·H(θ)⁺ (Xie, Sato & Sugiyama 2021; H⁺ the
+    /// positive part of the Hessian's spectrum); minibatch Σ₁/B.
+    case hessian(scale: Double)
+    /// Loss-proportional covariance Σ₁(θ) = 2c·L(θ)⁺·H(θ)⁺ (Mori et al. 2022, square loss);
+    /// minibatch Σ₁/B.
+    case lossProportional(scale: Double)
+    /// The finite sum's own minibatches (`sgd`) or its true covariance Σ(θ) (`sgd-sde`).
+    case finiteSum
+}
+
+/// What moves the state. Time conventions (THEORY.md §0): `sgd` counts iterations;
+/// `sgd-sde` runs in t = kη so iterations = t/η; `langevin` and `levy` in their own time.
+public enum Dynamics: Sendable, Equatable {
+    /// `dX = −∇V dt + √(2ε) dW` (physics convention, D = ε).
+    case langevin(epsilon: Double)
+    /// `dX = −∇V dt + ε dL^α`, L^α a standard symmetric α-stable Lévy motion with
+    /// independent coordinates (E e^{iuL_t} = e^{−t|u|^α} per coordinate).
+    case levy(epsilon: Double, alpha: Double)
+    /// The discrete chain `θ_{k+1} = θ_k − η ∇L_{B_k}(θ_k)`.
+    case sgd(learningRate: Double, batchSize: Int, noise: NoiseLaw, withReplacement: Bool)
+    /// Its diffusion approximation `dΘ = −∇L dt + √(η Σ_B(Θ)) dW` (Li, Tai & E 2017;
+    /// Hu et al. 2019), Σ_B = Σ/B with replacement, Σ·(n−B)/(B(n−1)) without.
+    case sgdSDE(learningRate: Double, batchSize: Int, noise: NoiseLaw, withReplacement: Bool)
+
+    public var name: String {
+        switch self {
+        case .langevin: "langevin"
+        case .levy: "levy"
+        case .sgd: "sgd"
+        case .sgdSDE: "sgd-sde"
+        }
+    }
+
+    /// η for the SGD dynamics, nil otherwise.
+    public var learningRate: Double? {
+        switch self {
+        case .sgd(let eta, _, _, _), .sgdSDE(let eta, _, _, _): eta
+        default: nil
+        }
+    }
+
+    /// True when the driving noise is Gaussian, so a Brownian-bridge exit test applies.
+    public var hasGaussianNoise: Bool {
+        switch self {
+        case .langevin: true
+        case .levy: false
+        case .sgd: false
+        case .sgdSDE(_, _, let noise, _):
+            if case .alphaStable = noise { false } else { true }
+        }
+    }
+}
+
+/// How a path's exit is detected inside a step.
+public enum ExitTestKind: String, Sendable, CaseIterable {
+    /// Checked at step ends only: what a discrete chain does. For Euler–Maruyama this
+    /// makes the mean exit time late by O(√dt) (THEORY.md §1).
+    case step
+    /// Also tests, inside each step, whether the Brownian bridge between the two step
+    /// ends crossed the boundary: probability `exp(−2 d₀ d₁ / (nᵀCn))` for a half-space
+    /// at distances d₀, d₁ with unit normal n and step covariance C (exact for a
+    /// half-space and frozen coefficients; curved boundaries use the tangent plane of
+    /// the level function). Removes the O(√dt) bias, leaving the scheme's O(dt) weak
+    /// error (Gobet 2000, "Weak approximation of killed diffusion using Euler schemes",
+    /// Stoch. Proc. Appl. 87).
+    case bridge
+}
+
+/// Euler–Maruyama: `X_{k+1} = X_k + b(X_k) h + σ(X_k) ΔW_k` (Kloeden & Platen 1992,
+/// §10.2); for α-stable noise the increment is `ε h^{1/α} ζ_k` (Euler scheme for Lévy
+/// SDEs, Protter & Talay 1997). Strong order 1/2 (1 for additive noise), weak order 1.
+/// Discrete `sgd` is this map with h = η by definition, not an approximation.
+public struct EulerMaruyama: Sendable, Equatable {
+    public static let strongOrder = 0.5
+    public static let strongOrderAdditiveNoise = 1.0
+    public static let weakOrder = 1.0
+    public var exitTest: ExitTestKind
+    public init(exitTest: ExitTestKind = .step) { self.exitTest = exitTest }
+}

@@ -1,0 +1,54 @@
+internal import CGSL
+
+/// S with S Sᵀ = A⁺ for a symmetric d×d matrix A, A⁺ its positive part (negative
+/// eigenvalues set to 0): S = Q diag(√λ⁺) from the eigendecomposition A = Q Λ Qᵀ
+/// (GSL `gsl_eigen_symmv`, Golub & Van Loan §8.3). Used for state-dependent noise,
+/// whose covariance (a Hessian or a sampled covariance) can be indefinite away from a
+/// minimum. Owns its GSL workspace: one per thread, allocation-free per call.
+final class SymmetricSquareRoot {
+    let d: Int
+    let matrix: UnsafeMutablePointer<gsl_matrix>?
+    let vectors: UnsafeMutablePointer<gsl_matrix>?
+    let values: UnsafeMutablePointer<gsl_vector>?
+    let workspace: OpaquePointer?
+
+    init(dimension: Int) {
+        d = dimension
+        if d > 1 {
+            GSL.prepare()
+            matrix = gsl_matrix_alloc(d, d)
+            vectors = gsl_matrix_alloc(d, d)
+            values = gsl_vector_alloc(d)
+            workspace = OpaquePointer(gsl_eigen_symmv_alloc(d))
+        } else {
+            matrix = nil; vectors = nil; values = nil; workspace = nil
+        }
+    }
+
+    deinit {
+        if d > 1 {
+            gsl_matrix_free(matrix); gsl_matrix_free(vectors); gsl_vector_free(values)
+            gsl_eigen_symmv_free(UnsafeMutablePointer(workspace))
+        }
+    }
+
+    /// Writes S (row-major d×d) for the row-major symmetric `a`; `a` is not modified.
+    @inline(__always)
+    func positivePartRoot(_ a: UnsafePointer<Double>, into s: UnsafeMutablePointer<Double>) {
+        if d == 1 {
+            s[0] = max(a[0], 0).squareRoot()
+            return
+        }
+        let m = matrix!
+        for r in 0..<d { for c in 0..<d { gsl_matrix_set(m, r, c, 0.5 * (a[r * d + c] + a[c * d + r])) } }
+        let status = gsl_eigen_symmv(m, values, vectors, UnsafeMutablePointer(workspace))
+        if status != 0 {
+            for k in 0..<(d * d) { s[k] = .nan }  // surfaces as divergence of the path
+            return
+        }
+        for c in 0..<d {
+            let root = max(gsl_vector_get(values, c), 0).squareRoot()
+            for r in 0..<d { s[r * d + c] = gsl_matrix_get(vectors, r, c) * root }
+        }
+    }
+}

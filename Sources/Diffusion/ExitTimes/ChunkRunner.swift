@@ -1,0 +1,318 @@
+import Foundation
+internal import CGSL
+
+/// The exit test compiled once per ensemble: one program for all term indicators, one
+/// for the level functions and their gradients (bridge test).
+struct CompiledExitTest: Sendable {
+    let indicators: CompiledProgram
+    /// For each term with a level function: g and ∂g/∂xⱼ, i.e. 1 + d outputs per term.
+    let levels: CompiledProgram?
+    /// Term index of each level function.
+    let levelTerms: [Int]
+    /// Distance −g/‖∇g‖ of the start point to each level boundary.
+    let startDistances: [Double]
+
+    init(terms: [ConditionTerm], dimension d: Int, start: [Double], bridge: Bool) {
+        indicators = CompiledProgram(outputs: terms.map(\.expression), dimension: d)
+        guard bridge else {
+            levels = nil; levelTerms = []; startDistances = []
+            return
+        }
+        var outputs: [Expression] = []
+        var which: [Int] = []
+        for (t, term) in terms.enumerated() {
+            guard let g = term.level else { continue }
+            which.append(t)
+            outputs.append(g)
+            for j in 0..<d { outputs.append(g.derivative(withRespectTo: j)) }
+        }
+        levelTerms = which
+        if which.isEmpty {
+            levels = nil; startDistances = []
+            return
+        }
+        let program = CompiledProgram(outputs: outputs, dimension: d)
+        levels = program
+        let values = program.evaluate(at: start)
+        startDistances = which.indices.map { l in
+            CompiledExitTest.distance(values, base: l * (1 + d), dimension: d)
+        }
+    }
+
+    static func distance(_ v: [Double], base: Int, dimension d: Int) -> Double {
+        var n2 = 0.0
+        for j in 0..<d { n2 += v[base + 1 + j] * v[base + 1 + j] }
+        return n2 > 0 ? -v[base] / n2.squareRoot() : .infinity
+    }
+}
+
+/// One thread's buffers for simulating chunks; reused across the chunks it takes.
+final class ChunkRunner {
+    static let running: Int32 = .min
+
+    let simulator: EnsembleSimulator
+    let exitTest: CompiledExitTest
+    let d: Int
+    let width = EnsembleSimulator.blockWidth
+    let terms: Int
+    let bridge: Bool
+
+    let x: UnsafeMutablePointer<Double>
+    let grad: UnsafeMutablePointer<Double>
+    let workspace: UnsafeMutablePointer<Double>
+    let indicator: UnsafeMutablePointer<Double>
+    let levelOut: UnsafeMutablePointer<Double>
+    let distance: UnsafeMutablePointer<Double>
+    let hess: UnsafeMutablePointer<Double>
+    let values: UnsafeMutablePointer<Double>
+    let factor: UnsafeMutablePointer<Double>
+    let scratch: UnsafeMutablePointer<Double>
+    let pathIndex: UnsafeMutablePointer<Int>
+    let stepCount: UnsafeMutablePointer<Int>
+    let status: UnsafeMutablePointer<Int32>
+    let permutation: UnsafeMutablePointer<Int>
+    let sampleCount: Int
+    let eigen: SymmetricSquareRoot
+
+    init(simulator: EnsembleSimulator) {
+        self.simulator = simulator
+        let problem = simulator.problem
+        d = problem.landscape.dimension
+        terms = problem.exitTerms.count
+        bridge = simulator.integrator.exitTest == .bridge
+        exitTest = simulator.exitTest
+        let w = width
+        let registers = max(problem.landscape.registerCount, exitTest.indicators.registerCount,
+                            exitTest.levels?.registerCount ?? 0)
+        func doubles(_ n: Int) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        x = doubles(d * w)
+        grad = doubles(d * w)
+        workspace = doubles(registers * w)
+        indicator = doubles(terms * w)
+        levelOut = doubles(exitTest.levelTerms.count * (1 + d) * w)
+        distance = doubles(exitTest.levelTerms.count * w)
+        hess = doubles(d * d * w)
+        values = doubles(w)
+        factor = doubles(d * d * w)
+        scratch = doubles(4 * d + 3 * d * d + 8)
+        pathIndex = .allocate(capacity: w)
+        pathIndex.initialize(repeating: 0, count: w)
+        stepCount = .allocate(capacity: w)
+        stepCount.initialize(repeating: 0, count: w)
+        status = .allocate(capacity: w)
+        status.initialize(repeating: ChunkRunner.running, count: w)
+        sampleCount = problem.landscape.finiteSum?.sampleCount ?? 0
+        permutation = .allocate(capacity: max(sampleCount, 1))
+        for i in 0..<max(sampleCount, 1) { (permutation + i).initialize(to: i) }
+        eigen = SymmetricSquareRoot(dimension: d)
+    }
+
+    deinit {
+        for p in [x, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
+        pathIndex.deallocate(); stepCount.deallocate(); status.deallocate(); permutation.deallocate()
+    }
+
+    @inline(__always) private func load(slot i: Int, path: Int) {
+        let start = simulator.problem.start
+        for j in 0..<d { x[j * width + i] = start[j] }
+        for l in 0..<exitTest.levelTerms.count { distance[l * width + i] = exitTest.startDistances[l] }
+        pathIndex[i] = path
+        stepCount[i] = 0
+        status[i] = ChunkRunner.running
+    }
+
+    @inline(__always) private func move(from a: Int, to b: Int) {
+        for j in 0..<d { x[j * width + b] = x[j * width + a] }
+        for l in 0..<exitTest.levelTerms.count { distance[l * width + b] = distance[l * width + a] }
+        pathIndex[b] = pathIndex[a]
+        stepCount[b] = stepCount[a]
+        status[b] = status[a]
+    }
+
+    func run(firstPath: Int, count: Int, stream: RandomStream, sink: SampleSink) {
+        let problem = simulator.problem
+        let landscape = problem.landscape
+        let w = width
+        let h = problem.stepSize
+        let maxSteps = problem.maxSteps
+        let bound = problem.divergenceBound
+        let rng = stream.pointer
+        var active = 0
+        var nextPath = 0
+        while active < w && nextPath < count {
+            load(slot: active, path: firstPath + nextPath)
+            active += 1; nextPath += 1
+        }
+        while active > 0 {
+            if simulator.mode.usesFullGradient {
+                landscape.gradient(count: active, stride: w, inputs: x, outputs: grad,
+                                   workspace: workspace, scratch: scratch)
+            }
+            switch simulator.mode {
+            case .additive(let s):
+                for j in 0..<d {
+                    let xr = x + j * w, gr = grad + j * w
+                    for i in 0..<active { xr[i] = xr[i] - h * gr[i] + s * gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                }
+            case .stable(let alpha, let s):
+                for j in 0..<d {
+                    let xr = x + j * w, gr = grad + j * w
+                    for i in 0..<active { xr[i] = xr[i] - h * gr[i] + s * gsl_ran_levy(rng, 1.0, alpha) }
+                }
+            case .studentMean(let nu, let s, let batch):
+                let inverse = 1.0 / Double(batch)
+                for j in 0..<d {
+                    let xr = x + j * w, gr = grad + j * w
+                    for i in 0..<active {
+                        var sum = 0.0
+                        for _ in 0..<batch { sum += gsl_ran_tdist(rng, nu) }
+                        xr[i] = xr[i] - h * gr[i] + s * sum * inverse
+                    }
+                }
+            case .stateDependent(let loss, let c, let variance):
+                landscape.hessian(count: active, stride: w, inputs: x, outputs: hess,
+                                  workspace: workspace, scratch: scratch)
+                if loss {
+                    landscape.value(count: active, stride: w, inputs: x, outputs: values,
+                                    workspace: workspace, scratch: scratch)
+                }
+                let root = variance.squareRoot()
+                let matrix = scratch, noise = scratch + d * d
+                for i in 0..<active {
+                    let ci = loss ? 2 * c * max(values[i], 0) : c
+                    for k in 0..<(d * d) { matrix[k] = ci * hess[k * w + i] }
+                    let s = factor + i * d * d
+                    eigen.positivePartRoot(matrix, into: s)
+                    for k in 0..<d { noise[k] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                    for r in 0..<d {
+                        var z = 0.0
+                        for k in 0..<d { z += s[r * d + k] * noise[k] }
+                        x[r * w + i] = x[r * w + i] - h * grad[r * w + i] + root * z
+                    }
+                }
+            case .finiteSumMinibatch(let batch, let replacement):
+                let fs = landscape.finiteSum!
+                let theta = scratch, g = scratch + d
+                let inverse = 1.0 / Double(batch)
+                let n = sampleCount
+                for i in 0..<active {
+                    for j in 0..<d { theta[j] = x[j * w + i]; g[j] = 0 }
+                    for k in 0..<batch {
+                        let index: Int
+                        if replacement {
+                            index = Int(gsl_rng_uniform_int(rng, UInt(n)))
+                        } else {
+                            // partial Fisher–Yates: positions 0..<batch become a uniform sample
+                            let r = k + Int(gsl_rng_uniform_int(rng, UInt(n - k)))
+                            let tmp = permutation[k]; permutation[k] = permutation[r]; permutation[r] = tmp
+                            index = permutation[k]
+                        }
+                        fs.addSampleGradient(index, at: theta, scale: inverse, into: g)
+                    }
+                    for j in 0..<d { x[j * w + i] = theta[j] - h * g[j] }
+                }
+            case .finiteSumCovariance(let variance):
+                let fs = landscape.finiteSum!
+                let theta = scratch, mean = scratch + d, noise = scratch + 2 * d
+                let cov = scratch + 3 * d, tmp = scratch + 3 * d + d * d
+                let root = variance.squareRoot()
+                for i in 0..<active {
+                    for j in 0..<d { theta[j] = x[j * w + i] }
+                    fs.gradientCovariance(at: theta, mean: mean, covariance: cov, scratch: tmp)
+                    let s = factor + i * d * d
+                    eigen.positivePartRoot(cov, into: s)
+                    for k in 0..<d { noise[k] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                    for r in 0..<d {
+                        var z = 0.0
+                        for k in 0..<d { z += s[r * d + k] * noise[k] }
+                        x[r * w + i] = theta[r] - h * mean[r] + root * z
+                    }
+                }
+            }
+            for i in 0..<active { stepCount[i] += 1 }
+
+            // Exit at the step end, or divergence.
+            exitTest.indicators.evaluate(count: active, stride: w, inputs: x, outputs: indicator,
+                                         workspace: workspace)
+            for i in 0..<active {
+                var st = ChunkRunner.running
+                for j in 0..<d where !(abs(x[j * w + i]) <= bound) { st = ExitSamples.diverged }
+                if st == ChunkRunner.running {
+                    for t in 0..<terms where indicator[t * w + i] != 0 { st = Int32(t); break }
+                }
+                status[i] = st
+            }
+            if bridge, let levels = exitTest.levels { bridgeTest(levels, active: active, rng: rng) }
+            for i in 0..<active where status[i] == ChunkRunner.running && stepCount[i] >= maxSteps {
+                status[i] = ExitSamples.censored
+            }
+
+            // Retire finished paths, refill or compact.
+            var i = 0
+            while i < active {
+                let st = status[i]
+                if st == ChunkRunner.running { i += 1; continue }
+                let p = pathIndex[i]
+                sink.steps[p] = stepCount[i]
+                sink.outcomes[p] = st
+                for j in 0..<d { sink.points[p * d + j] = x[j * w + i] }
+                if nextPath < count {
+                    load(slot: i, path: firstPath + nextPath)
+                    nextPath += 1
+                    i += 1
+                } else {
+                    active -= 1
+                    if i != active { move(from: active, to: i) }
+                }
+            }
+        }
+    }
+
+    /// Brownian-bridge crossing test for each level boundary (see `ExitTestKind.bridge`).
+    /// A uniform is drawn only when the crossing probability exceeds 2⁻³³: below that,
+    /// `gsl_rng_uniform_pos() < p` is impossible (its smallest value is 2⁻³² for taus2's
+    /// 32-bit output), so skipping the draw changes no outcome.
+    @inline(__always)
+    private func bridgeTest(_ levels: CompiledProgram, active: Int, rng: UnsafeMutablePointer<gsl_rng>) {
+        let w = width
+        levels.evaluate(count: active, stride: w, inputs: x, outputs: levelOut, workspace: workspace)
+        let threshold = -33 * M_LN2
+        for (l, term) in exitTest.levelTerms.enumerated() {
+            let base = l * (1 + d)
+            for i in 0..<active {
+                var n2 = 0.0
+                for j in 0..<d { let gj = levelOut[(base + 1 + j) * w + i]; n2 += gj * gj }
+                let d1 = n2 > 0 ? -levelOut[base * w + i] / n2.squareRoot() : .infinity
+                let d0 = distance[l * w + i]
+                distance[l * w + i] = d1
+                guard status[i] == ChunkRunner.running, d0 > 0, d1 > 0, d1.isFinite, d0.isFinite else { continue }
+                // variance of the step's noise along the unit normal n = ∇g/‖∇g‖
+                let variance: Double
+                switch simulator.mode {
+                case .additive(let s):
+                    variance = s * s
+                case .stateDependent(_, _, let v), .finiteSumCovariance(let v):
+                    let s = factor + i * d * d
+                    var total = 0.0
+                    for k in 0..<d {
+                        var proj = 0.0
+                        for r in 0..<d { proj += levelOut[(base + 1 + r) * w + i] * s[r * d + k] }
+                        total += proj * proj
+                    }
+                    variance = v * total / n2
+                default:
+                    variance = 0
+                }
+                guard variance > 0 else { continue }
+                let exponent = -2 * d0 * d1 / variance
+                if exponent > threshold && gsl_rng_uniform_pos(rng) < exp(exponent) {
+                    status[i] = Int32(term)
+                }
+            }
+        }
+    }
+}

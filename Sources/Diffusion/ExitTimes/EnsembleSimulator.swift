@@ -1,0 +1,208 @@
+import Foundation
+import Synchronization
+internal import CGSL
+
+/// Dynamics, noise law or integrator settings that cannot be combined.
+public struct DynamicsError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Runs first-exit ensembles: `paths` independent paths of `problem` under `integrator`.
+///
+/// Paths are split into fixed chunks of `chunkSize` by index; chunk c draws from the
+/// stream `(seed, experiment, cell, c)` and is simulated by one thread, `blockWidth`
+/// paths in lockstep (structure-of-arrays, so the landscape's compiled program and the
+/// update vectorise); a finished path's slot is refilled with the chunk's next path.
+/// Chunk results land in path-index order, so the same seed gives identical bits for any
+/// thread count (SciMLBase's ensemble design). Nothing is allocated inside the step loop.
+public struct EnsembleSimulator: Sendable {
+    public static let defaultChunkSize = 256
+    public static let blockWidth = 32
+
+    public let problem: ExitProblem
+    public let integrator: EulerMaruyama
+    let mode: StepMode
+    let exitTest: CompiledExitTest
+
+    /// How one step moves a path: x ← x − h·g + noise, h the step size.
+    enum StepMode: Sendable {
+        case additive(scale: Double)
+        case stable(alpha: Double, scale: Double)
+        case studentMean(degreesOfFreedom: Double, scale: Double, batch: Int)
+        /// noise = √variance · S ξ with S Sᵀ = c·H⁺ (or 2c·L⁺·H⁺ when `loss`).
+        case stateDependent(loss: Bool, c: Double, variance: Double)
+        case finiteSumMinibatch(batch: Int, withReplacement: Bool)
+        /// noise = √variance · S ξ with S Sᵀ = Σ(x), the finite sum's covariance.
+        case finiteSumCovariance(variance: Double)
+
+        var usesFullGradient: Bool {
+            if case .finiteSumMinibatch = self { return false }
+            return true
+        }
+        var isGaussian: Bool {
+            switch self {
+            case .additive, .stateDependent, .finiteSumCovariance: true
+            default: false
+            }
+        }
+    }
+
+    public init(problem: ExitProblem, integrator: EulerMaruyama) throws(DynamicsError) {
+        self.problem = problem
+        self.integrator = integrator
+        self.mode = try EnsembleSimulator.resolve(problem)
+        self.exitTest = CompiledExitTest(terms: problem.exitTerms, dimension: problem.landscape.dimension,
+                                         start: problem.start, bridge: integrator.exitTest == .bridge)
+        if integrator.exitTest == .bridge {
+            if case .sgd = problem.dynamics {
+                throw DynamicsError("exit_test = \"bridge\" does not apply to dynamics \"sgd\": the discrete chain is checked at its iterates; use \"step\"")
+            }
+            guard mode.isGaussian else {
+                throw DynamicsError("exit_test = \"bridge\" needs Gaussian noise; \(problem.dynamics.name) here has \(EnsembleSimulator.noiseName(problem.dynamics)) noise; use \"step\"")
+            }
+        }
+    }
+
+    static func noiseName(_ dynamics: Dynamics) -> String {
+        switch dynamics {
+        case .levy: "alpha-stable"
+        case .sgd(_, _, let n, _), .sgdSDE(_, _, let n, _):
+            switch n {
+            case .gaussian: "gaussian"
+            case .studentT: "student-t"
+            case .alphaStable: "alpha-stable"
+            case .hessian: "hessian"
+            case .lossProportional: "loss-proportional"
+            case .finiteSum: "finite-sum"
+            }
+        case .langevin: "gaussian"
+        }
+    }
+
+    static func resolve(_ problem: ExitProblem) throws(DynamicsError) -> StepMode {
+        let dt = problem.dt
+        let finiteSum = problem.landscape.finiteSum
+        func positive(_ name: String, _ v: Double) throws(DynamicsError) {
+            guard v > 0, v.isFinite else { throw DynamicsError("\(name) must be > 0, got \(v)") }
+        }
+        func alphaOK(_ a: Double) throws(DynamicsError) {
+            guard a > 0, a <= 2 else { throw DynamicsError("alpha must be in (0, 2], got \(a)") }
+        }
+        switch problem.dynamics {
+        case .langevin(let eps):
+            try positive("epsilon", eps); try positive("dt", dt)
+            return .additive(scale: (2 * eps * dt).squareRoot())
+        case .levy(let eps, let alpha):
+            try positive("epsilon", eps); try positive("dt", dt); try alphaOK(alpha)
+            return .stable(alpha: alpha, scale: eps * pow(dt, 1 / alpha))
+        case .sgd(let eta, let b, let noise, let replacement):
+            try positive("learning_rate", eta)
+            guard b >= 1 else { throw DynamicsError("batch_size must be ≥ 1, got \(b)") }
+            switch noise {
+            case .gaussian(let s):
+                try positive("sigma", s)
+                return .additive(scale: eta * s / Double(b).squareRoot())
+            case .studentT(let s, let nu):
+                try positive("sigma", s); try positive("nu", nu)
+                return .studentMean(degreesOfFreedom: nu, scale: eta * s, batch: b)
+            case .alphaStable(let s, let alpha):
+                try positive("sigma", s); try alphaOK(alpha)
+                return .stable(alpha: alpha, scale: eta * s * pow(Double(b), 1 / alpha - 1))
+            case .hessian(let c):
+                try positive("scale", c)
+                return .stateDependent(loss: false, c: c, variance: eta * eta / Double(b))
+            case .lossProportional(let c):
+                try positive("scale", c)
+                return .stateDependent(loss: true, c: c, variance: eta * eta / Double(b))
+            case .finiteSum:
+                guard let fs = finiteSum else {
+                    throw DynamicsError("noise law \"finite-sum\" needs a finite-sum landscape; give a noise law (gaussian, student-t, alpha-stable, hessian, loss-proportional)")
+                }
+                if !replacement && b > fs.sampleCount {
+                    throw DynamicsError("batch_size must be ≤ the number of samples (\(fs.sampleCount)) without replacement, got \(b)")
+                }
+                return .finiteSumMinibatch(batch: b, withReplacement: replacement)
+            }
+        case .sgdSDE(let eta, let b, let noise, let replacement):
+            try positive("learning_rate", eta); try positive("dt", dt)
+            guard b >= 1 else { throw DynamicsError("batch_size must be ≥ 1, got \(b)") }
+            let perSample = eta * dt / Double(b)
+            switch noise {
+            case .gaussian(let s):
+                try positive("sigma", s)
+                return .additive(scale: (perSample * s * s).squareRoot())
+            case .studentT(let s, let nu):
+                try positive("sigma", s)
+                guard nu > 2 else { throw DynamicsError("sgd-sde with student-t noise needs nu > 2 (finite variance), got \(nu)") }
+                return .additive(scale: (perSample * s * s * nu / (nu - 2)).squareRoot())
+            case .alphaStable(let s, let alpha):
+                try positive("sigma", s); try alphaOK(alpha)
+                let sigmaB = s * pow(Double(b), 1 / alpha - 1)
+                return .stable(alpha: alpha, scale: pow(eta, (alpha - 1) / alpha) * sigmaB * pow(dt, 1 / alpha))
+            case .hessian(let c):
+                try positive("scale", c)
+                return .stateDependent(loss: false, c: c, variance: perSample)
+            case .lossProportional(let c):
+                try positive("scale", c)
+                return .stateDependent(loss: true, c: c, variance: perSample)
+            case .finiteSum:
+                guard let fs = finiteSum else {
+                    throw DynamicsError("noise law \"finite-sum\" needs a finite-sum landscape; give a noise law (gaussian, student-t, alpha-stable, hessian, loss-proportional)")
+                }
+                let n = Double(fs.sampleCount), bb = Double(b)
+                if replacement {
+                    return .finiteSumCovariance(variance: eta * dt / bb)
+                }
+                guard b <= fs.sampleCount else {
+                    throw DynamicsError("batch_size must be ≤ the number of samples (\(fs.sampleCount)) without replacement, got \(b)")
+                }
+                let factor = fs.sampleCount > 1 ? (n - bb) / (bb * (n - 1)) : 0
+                return .finiteSumCovariance(variance: eta * dt * factor)
+            }
+        }
+    }
+
+    /// Simulates paths `0..<paths` with streams `(seed, experiment, cell, chunk)`.
+    public func run(paths: Int, seed: UInt64, experiment: Int = 0, cell: Int = 0, threads: Int = 1,
+                    chunkSize: Int = EnsembleSimulator.defaultChunkSize) -> ExitSamples {
+        precondition(paths > 0 && threads > 0 && chunkSize > 0)
+        var samples = ExitSamples(dimension: problem.landscape.dimension, count: paths)
+        let chunks = (paths + chunkSize - 1) / chunkSize
+        let next = Atomic<Int>(0)
+        samples.steps.withUnsafeMutableBufferPointer { steps in
+            samples.outcomes.withUnsafeMutableBufferPointer { outcomes in
+                samples.finalPoints.withUnsafeMutableBufferPointer { points in
+                    let sink = SampleSink(steps: steps.baseAddress!, outcomes: outcomes.baseAddress!,
+                                          points: points.baseAddress!)
+                    let work = { @Sendable () in
+                        let runner = ChunkRunner(simulator: self)
+                        while true {
+                            let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                            if c >= chunks { break }
+                            let first = c * chunkSize
+                            let count = min(chunkSize, paths - first)
+                            let stream = RandomStream(key: StreamKey(seed: seed, experiment: experiment,
+                                                                     cell: cell, chunk: c))
+                            runner.run(firstPath: first, count: count, stream: stream, sink: sink)
+                        }
+                    }
+                    if threads == 1 || chunks == 1 {
+                        work()
+                    } else {
+                        DispatchQueue.concurrentPerform(iterations: min(threads, chunks)) { _ in work() }
+                    }
+                }
+            }
+        }
+        return samples
+    }
+}
+
+/// Disjoint per-path destinations; each path index is written by exactly one chunk.
+struct SampleSink: @unchecked Sendable {
+    let steps: UnsafeMutablePointer<Int>
+    let outcomes: UnsafeMutablePointer<Int32>
+    let points: UnsafeMutablePointer<Double>
+}

@@ -1,0 +1,62 @@
+/// What to simulate: a landscape, dynamics, a start, an exit region and a cap. Says what,
+/// not how (the integrator does that).
+public struct ExitProblem: Sendable {
+    public let landscape: Landscape
+    public let dynamics: Dynamics
+    /// Time step for continuous dynamics (langevin, levy, sgd-sde); ignored for `sgd`,
+    /// whose step is the learning rate.
+    public let dt: Double
+    public let start: [Double]
+    public let exitTerms: [ConditionTerm]
+    /// Paths still inside after this many steps are censored.
+    public let maxSteps: Int
+    /// |xⱼ| beyond this (or a NaN) marks the path diverged.
+    public let divergenceBound: Double
+
+    public init(landscape: Landscape, dynamics: Dynamics, dt: Double, start: [Double],
+                exit: ExitRegion, maxSteps: Int, divergenceBound: Double = 1e100) throws {
+        precondition(start.count == landscape.dimension, "start has \(start.count) coordinates, landscape \(landscape.dimension)")
+        precondition(maxSteps > 0)
+        self.landscape = landscape
+        self.dynamics = dynamics
+        self.dt = dt
+        self.start = start
+        self.exitTerms = try exit.terms(on: landscape, start: start)
+        self.maxSteps = maxSteps
+        self.divergenceBound = divergenceBound
+    }
+
+    /// The step in the dynamics' own time: dt, or η for `sgd`.
+    public var stepSize: Double {
+        if case .sgd(let eta, _, _, _) = dynamics { return eta }
+        return dt
+    }
+
+    /// Index of the first exit term that holds at `point`, if any.
+    public func exitTerm(at point: [Double]) -> Int? {
+        exitTerms.firstIndex { $0.expression.evaluate(at: point) != 0 }
+    }
+}
+
+/// Per-path outcomes of an ensemble, in path-index order.
+public struct ExitSamples: Sendable, Equatable {
+    public static let censored: Int32 = -1
+    public static let diverged: Int32 = -2
+
+    public var dimension: Int
+    /// Steps taken when the path exited, was censored or diverged.
+    public var steps: [Int]
+    /// Exit term index (≥ 0), `censored` or `diverged`.
+    public var outcomes: [Int32]
+    /// State at the end of the last step, `dimension` values per path.
+    public var finalPoints: [Double]
+
+    public init(dimension: Int, count: Int) {
+        self.dimension = dimension
+        steps = Array(repeating: 0, count: count)
+        outcomes = Array(repeating: ExitSamples.censored, count: count)
+        finalPoints = Array(repeating: 0, count: count * dimension)
+    }
+
+    public var count: Int { steps.count }
+}

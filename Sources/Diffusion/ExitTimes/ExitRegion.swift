@@ -1,0 +1,129 @@
+import Foundation
+
+/// Where a path has left. Each region becomes a list of named terms ("x > 0",
+/// "x <= -1", …); a path exits when any term holds and is reported with that term as
+/// its exit side.
+public enum ExitRegion: Sendable, Equatable {
+    /// A boolean expression over the landscape variables; top-level `||` separates sides.
+    case condition(String)
+    /// Exit when ‖x − center‖ ≥ radius.
+    case ball(center: [Double], radius: Double)
+    /// Exit when any coordinate leaves [lower, upper].
+    case box(lower: [Double], upper: [Double])
+    /// 1-D: exit when x ≤ lower or x ≥ upper.
+    case interval(lower: Double, upper: Double)
+    /// Left the basin of attraction of the start's minimum. 1-D only: the basin is the
+    /// interval between the critical points of V neighbouring the minimum.
+    case basin
+}
+
+/// An exit region or a spec that cannot be evaluated on the landscape.
+public struct ExitRegionError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension ExitRegion {
+    private static func num(_ x: Double) -> String {
+        let s = String(format: "%.17g", x)
+        return x < 0 ? "(\(s))" : s
+    }
+
+    /// The region as condition terms on `landscape`'s variables. `start` is needed for
+    /// `basin`.
+    public func terms(on landscape: Landscape, start: [Double]) throws -> [ConditionTerm] {
+        let v = landscape.variables
+        let d = landscape.dimension
+        switch self {
+        case .condition(let text):
+            return try ExpressionParser.parseCondition(text, variables: v)
+        case .interval(let lower, let upper):
+            guard d == 1 else { throw ExitRegionError("interval needs a 1-D landscape, this one has dimension \(d); use box") }
+            guard lower < upper else { throw ExitRegionError("interval lower must be < upper, got [\(lower), \(upper)]") }
+            return try ExpressionParser.parseCondition("\(v[0]) <= \(ExitRegion.num(lower)) || \(v[0]) >= \(ExitRegion.num(upper))", variables: v)
+        case .box(let lower, let upper):
+            guard lower.count == d, upper.count == d else {
+                throw ExitRegionError("box lower and upper need \(d) entries, got \(lower.count) and \(upper.count)")
+            }
+            var parts: [String] = []
+            for j in 0..<d {
+                guard lower[j] < upper[j] else { throw ExitRegionError("box lower[\(j)] must be < upper[\(j)], got \(lower[j]) and \(upper[j])") }
+                if lower[j].isFinite { parts.append("\(v[j]) <= \(ExitRegion.num(lower[j]))") }
+                if upper[j].isFinite { parts.append("\(v[j]) >= \(ExitRegion.num(upper[j]))") }
+            }
+            guard !parts.isEmpty else { throw ExitRegionError("box has no finite face") }
+            return try ExpressionParser.parseCondition(parts.joined(separator: " || "), variables: v)
+        case .ball(let center, let radius):
+            guard center.count == d else { throw ExitRegionError("ball center needs \(d) entries, got \(center.count)") }
+            guard radius > 0 else { throw ExitRegionError("ball radius must be > 0, got \(radius)") }
+            let squares = zip(v, center).map { "(\($0.0) - \(ExitRegion.num($0.1)))^2" }.joined(separator: " + ")
+            return try ExpressionParser.parseCondition("sqrt(\(squares)) >= \(ExitRegion.num(radius))", variables: v)
+        case .basin:
+            guard d == 1 else {
+                throw ExitRegionError("basin is implemented for 1-D landscapes; for dimension \(d) use when, ball or box")
+            }
+            let (lower, upper) = try ExitRegion.basinInterval(landscape, start: start[0])
+            var parts: [String] = []
+            if let lower { parts.append("\(v[0]) <= \(ExitRegion.num(lower))") }
+            if let upper { parts.append("\(v[0]) >= \(ExitRegion.num(upper))") }
+            guard !parts.isEmpty else { throw ExitRegionError("the start's basin is the whole line: nothing to exit") }
+            return try ExpressionParser.parseCondition(parts.joined(separator: " || "), variables: v)
+        }
+    }
+
+    /// The basin of attraction of the minimum reached by gradient flow from `x0` in 1-D:
+    /// between the nearest zeros of V' on either side of that minimum (nil = unbounded
+    /// within |x| ≤ 1e6). Zeros are bracketed on a fine scan and refined by bisection to
+    /// machine precision.
+    static func basinInterval(_ landscape: Landscape, start x0: Double) throws -> (Double?, Double?) {
+        let dv = { (x: Double) in landscape.gradient(at: [x])[0] }
+        // descend to the minimum: follow the sign of −V' with bisection on sign changes
+        var x = x0
+        var step = 1e-3 * max(1, abs(x0))
+        var g = dv(x)
+        if g == 0 {
+            let h = landscape.hessian(at: [x])[0]
+            guard h > 0 else { throw ExitRegionError("basin: the start \(x0) is a critical point that is not a minimum") }
+        } else {
+            let dir: Double = g > 0 ? -1 : 1
+            var prev = x
+            while true {
+                let next = prev + dir * step
+                let gn = dv(next)
+                if gn == 0 { x = next; break }
+                if (gn > 0) != (g > 0) { x = bisect(dv, prev, next); break }
+                prev = next
+                step *= 1.05
+                if abs(prev) > 1e6 { throw ExitRegionError("basin: gradient flow from \(x0) does not reach a minimum") }
+            }
+        }
+        func scan(_ dir: Double) -> Double? {
+            var a = x + dir * 1e-9 * max(1, abs(x))
+            var ga = dv(a)
+            var h = 1e-4 * max(1, abs(x))
+            while abs(a) < 1e6 {
+                let b = a + dir * h
+                let gb = dv(b)
+                if gb == 0 { return b }
+                if (gb > 0) != (ga > 0) { return bisect(dv, a, b) }
+                a = b; ga = gb; h *= 1.02
+            }
+            return nil
+        }
+        return (scan(-1), scan(1))
+    }
+
+    private static func bisect(_ f: (Double) -> Double, _ a0: Double, _ b0: Double) -> Double {
+        var a = a0, b = b0
+        let fa = f(a)
+        for _ in 0..<200 {
+            let m = 0.5 * (a + b)
+            if m == a || m == b { break }
+            let fm = f(m)
+            if fm == 0 { return m }
+            if (fm > 0) == (fa > 0) { a = m } else { b = m }
+        }
+        return 0.5 * (a + b)
+    }
+}

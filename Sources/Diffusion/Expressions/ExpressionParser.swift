@@ -1,0 +1,562 @@
+import Foundation
+
+/// A parse error with a 1-based column (counted in Unicode scalars of the input).
+public struct ExpressionError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public let column: Int
+
+    public init(message: String, column: Int) {
+        self.message = message
+        self.column = column
+    }
+
+    public var description: String { "column \(column): \(message)" }
+}
+
+/// One disjunct of an exit condition (see `ExpressionParser.parseCondition`).
+public struct ConditionTerm: Sendable {
+    /// The disjunct's trimmed source text, e.g. `"x > 0"`.
+    public let label: String
+    /// Evaluates to 1.0 when this disjunct holds, 0.0 otherwise.
+    public let expression: Expression
+    /// When the disjunct is a single comparison `a > b`, `a >= b`, `a < b` or `a <= b`: a level
+    /// function `g` (`g = a - b` for `>`/`>=`, `g = b - a` for `<`/`<=`, simplified) with
+    /// exit ⇔ `g > 0` (or `>= 0`). `nil` otherwise.
+    public let level: Expression?
+
+    public init(label: String, expression: Expression, level: Expression?) {
+        self.label = label
+        self.expression = expression
+        self.level = level
+    }
+}
+
+/// Lexer and recursive-descent parser for the landscape expression language.
+///
+/// Grammar (lowest precedence first):
+/// ```
+/// or         := and ('||' and)*
+/// and        := not ('&&' not)*
+/// not        := '!' not | comparison
+/// comparison := additive (('<'|'<='|'>'|'>='|'=='|'!=') additive)?     // chaining is an error
+/// additive   := multiplicative (('+'|'-') multiplicative)*
+/// multiplicative := unary (('*'|'/') unary)*
+/// unary      := ('-'|'+') unary | power
+/// power      := primary ('^' unary)?                                  // right-associative
+/// primary    := number | name | name '(' or (',' or)* ')' | '(' or ')'
+/// ```
+/// `-` applied directly to a literal folds into a negative constant.
+public enum ExpressionParser {
+    /// Maximum nesting of parentheses / function calls / prefix operators.
+    public static let maxNesting = 200
+    /// Maximum depth of the resulting tree (bounds the recursion of every tree walk, e.g. `x+x+…+x`).
+    public static let maxTreeDepth = 1000
+    /// Largest `N` accepted for `xN`-style variables by `inferVariables`.
+    public static let maxInferredDimension = 10_000
+
+    public static func parse(_ text: String, variables: [String]) throws(ExpressionError) -> Expression {
+        let lexed = try Lexer.tokenize(text)
+        var parser = Parser(tokens: lexed.tokens, range: 0..<(lexed.tokens.count - 1), variables: variables,
+                            endColumn: lexed.endColumn)
+        return try parser.parseAll(emptyMessage: "empty expression").expression
+    }
+
+    /// Infers the variable list from the names used: a prefix of `["x","y","z"]` up to the highest used,
+    /// or `["x1", …, "xN"]` with `N` the highest index used. No variables used → `[]`.
+    public static func inferVariables(_ text: String) throws(ExpressionError) -> [String] {
+        let lexed = try Lexer.tokenize(text)
+        let tokens = lexed.tokens
+        let xyz = ["x", "y", "z"]
+        var maxXYZ = -1
+        var maxIndexed = 0
+        var firstStyle: (xyz: Bool, name: String, column: Int)?
+        for (k, token) in tokens.enumerated() {
+            guard case .identifier(let name) = token.kind else { continue }
+            let isCall = k + 1 < tokens.count && tokens[k + 1].kind == .symbol(.lparen)
+            if isCall {
+                if ExpressionFunction(rawValue: name) == nil {
+                    throw ExpressionError(message: "unknown function '\(name)'", column: token.column)
+                }
+                continue
+            }
+            if name == "pi" || name == "e" { continue }
+            let isXYZ: Bool
+            if let i = xyz.firstIndex(of: name) {
+                isXYZ = true
+                maxXYZ = Swift.max(maxXYZ, i)
+            } else if let n = indexedVariable(name) {
+                guard n <= maxInferredDimension else {
+                    throw ExpressionError(message: "variable index too large in '\(name)' (max \(maxInferredDimension))",
+                                          column: token.column)
+                }
+                isXYZ = false
+                maxIndexed = Swift.max(maxIndexed, n)
+            } else {
+                throw ExpressionError(message: "unknown variable '\(name)'", column: token.column)
+            }
+            if let first = firstStyle {
+                if first.xyz != isXYZ {
+                    throw ExpressionError(
+                        message: "cannot mix variable styles: '\(name)' with '\(first.name)' (column \(first.column)); use x, y, z or x1 … xN",
+                        column: token.column)
+                }
+            } else {
+                firstStyle = (isXYZ, name, token.column)
+            }
+        }
+        if maxXYZ >= 0 { return Array(xyz.prefix(maxXYZ + 1)) }
+        if maxIndexed > 0 { return (1...maxIndexed).map { "x\($0)" } }
+        return []
+    }
+
+    /// `x<N>` with N ≥ 1 written without leading zeros.
+    private static func indexedVariable(_ name: String) -> Int? {
+        guard name.count >= 2, name.first == "x" else { return nil }
+        let digits = name.dropFirst()
+        guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.first != "0", digits.count <= 9 else { return nil }
+        return Int(digits)
+    }
+
+    /// Parses an exit condition, splitting it at top-level `||` into disjuncts.
+    public static func parseCondition(_ text: String, variables: [String]) throws(ExpressionError) -> [ConditionTerm] {
+        let lexed = try Lexer.tokenize(text)
+        let tokens = lexed.tokens
+        let endIndex = tokens.count - 1  // index of the .end token
+        if endIndex == 0 { throw ExpressionError(message: "empty expression", column: 1) }
+        var ranges: [Range<Int>] = []
+        var depth = 0
+        var start = 0
+        for k in 0..<endIndex {
+            switch tokens[k].kind {
+            case .symbol(.lparen): depth += 1
+            case .symbol(.rparen): depth -= 1
+            case .symbol(.orOr) where depth == 0:
+                ranges.append(start..<k)
+                start = k + 1
+            default: break
+            }
+        }
+        ranges.append(start..<endIndex)
+        var terms: [ConditionTerm] = []
+        for range in ranges {
+            if range.isEmpty {
+                // Point at the '||' that has nothing on one side.
+                let column = range.lowerBound < endIndex ? tokens[range.lowerBound].column
+                    : tokens[range.lowerBound - 1].column
+                throw ExpressionError(message: "missing condition next to '||'", column: column)
+            }
+            var parser = Parser(tokens: tokens, range: range, variables: variables, endColumn: lexed.endColumn)
+            let expression = try parser.parseAll(emptyMessage: "empty expression").expression
+            let first = tokens[range.lowerBound], last = tokens[range.upperBound - 1]
+            let label = String(String.UnicodeScalarView(lexed.scalars[first.start..<last.end]))
+            var level: Expression?
+            if case .binary(let op, let a, let b) = expression {
+                switch op {
+                case .greater, .greaterEqual: level = Expression.binary(.subtract, a, b).simplified()
+                case .less, .lessEqual: level = Expression.binary(.subtract, b, a).simplified()
+                default: level = nil
+                }
+            }
+            terms.append(ConditionTerm(label: label, expression: expression, level: level))
+        }
+        return terms
+    }
+}
+
+// MARK: - Lexer
+
+enum Symbol: String, Equatable {
+    case plus = "+", minus = "-", star = "*", slash = "/", caret = "^"
+    case lparen = "(", rparen = ")", comma = ","
+    case less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">=", equalEqual = "==", notEqual = "!="
+    case andAnd = "&&", orOr = "||", bang = "!"
+}
+
+struct Token {
+    enum Kind: Equatable {
+        case number(Double)
+        case identifier(String)
+        case symbol(Symbol)
+        case end
+    }
+    let kind: Kind
+    /// Scalar offsets [start, end) in the input.
+    let start: Int
+    let end: Int
+    var column: Int { start + 1 }
+
+    var display: String {
+        switch kind {
+        case .number: return "number"
+        case .identifier(let s): return "'\(s)'"
+        case .symbol(let s): return "'\(s.rawValue)'"
+        case .end: return "end of expression"
+        }
+    }
+}
+
+enum Lexer {
+    struct Output {
+        let scalars: [Unicode.Scalar]
+        /// Always ends with one `.end` token.
+        let tokens: [Token]
+        var endColumn: Int { scalars.count + 1 }
+    }
+
+    @inline(__always) static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 48 && c.value <= 57 }
+    @inline(__always) static func isIdentStart(_ c: Unicode.Scalar) -> Bool {
+        (c.value >= 65 && c.value <= 90) || (c.value >= 97 && c.value <= 122) || c == "_"
+    }
+    @inline(__always) static func isIdentContinue(_ c: Unicode.Scalar) -> Bool { isIdentStart(c) || isDigit(c) }
+
+    static func describe(_ c: Unicode.Scalar) -> String { c.escaped(asASCII: false) }
+
+    static func tokenize(_ text: String) throws(ExpressionError) -> Output {
+        let s = Array(text.unicodeScalars)
+        var tokens: [Token] = []
+        var i = 0
+        let n = s.count
+        while i < n {
+            let c = s[i]
+            if c.properties.isWhitespace { i += 1; continue }
+            let start = i
+            if isDigit(c) || (c == "." && i + 1 < n && isDigit(s[i + 1])) {
+                var intPart = "", fracPart = "", expPart = ""
+                while i < n, isDigit(s[i]) { intPart.unicodeScalars.append(s[i]); i += 1 }
+                if i < n, s[i] == "." {
+                    i += 1
+                    while i < n, isDigit(s[i]) { fracPart.unicodeScalars.append(s[i]); i += 1 }
+                }
+                if i < n, s[i] == "e" || s[i] == "E" {
+                    var j = i + 1
+                    var sign = ""
+                    if j < n, s[j] == "+" || s[j] == "-" { sign = s[j] == "-" ? "-" : ""; j += 1 }
+                    if j < n, isDigit(s[j]) {
+                        while j < n, isDigit(s[j]) { expPart.unicodeScalars.append(s[j]); j += 1 }
+                        expPart = "e" + sign + expPart
+                        i = j
+                    }
+                }
+                if i < n, isIdentContinue(s[i]) || s[i] == "." {
+                    throw ExpressionError(
+                        message: "unexpected '\(describe(s[i]))' after number (use '*' to multiply)", column: i + 1)
+                }
+                let literal = (intPart.isEmpty ? "0" : intPart) + "." + (fracPart.isEmpty ? "0" : fracPart) + expPart
+                guard let value = Double(literal), value.isFinite else {
+                    throw ExpressionError(message: "number out of range", column: start + 1)
+                }
+                tokens.append(Token(kind: .number(value), start: start, end: i))
+                continue
+            }
+            if isIdentStart(c) {
+                var name = ""
+                while i < n, isIdentContinue(s[i]) { name.unicodeScalars.append(s[i]); i += 1 }
+                tokens.append(Token(kind: .identifier(name), start: start, end: i))
+                continue
+            }
+            let next: Unicode.Scalar? = i + 1 < n ? s[i + 1] : nil
+            let symbol: Symbol
+            var length = 1
+            switch c {
+            case "+": symbol = .plus
+            case "-": symbol = .minus
+            case "*": symbol = .star
+            case "/": symbol = .slash
+            case "^": symbol = .caret
+            case "(": symbol = .lparen
+            case ")": symbol = .rparen
+            case ",": symbol = .comma
+            case "<":
+                if next == "=" { symbol = .lessEqual; length = 2 } else { symbol = .less }
+            case ">":
+                if next == "=" { symbol = .greaterEqual; length = 2 } else { symbol = .greater }
+            case "=":
+                guard next == "=" else {
+                    throw ExpressionError(message: "unexpected character '=' (use '==' to compare)", column: i + 1)
+                }
+                symbol = .equalEqual; length = 2
+            case "!":
+                if next == "=" { symbol = .notEqual; length = 2 } else { symbol = .bang }
+            case "&":
+                guard next == "&" else {
+                    throw ExpressionError(message: "unexpected character '&' (use '&&')", column: i + 1)
+                }
+                symbol = .andAnd; length = 2
+            case "|":
+                guard next == "|" else {
+                    throw ExpressionError(message: "unexpected character '|' (use '||')", column: i + 1)
+                }
+                symbol = .orOr; length = 2
+            default:
+                throw ExpressionError(message: "unexpected character '\(describe(c))'", column: i + 1)
+            }
+            i += length
+            tokens.append(Token(kind: .symbol(symbol), start: start, end: i))
+        }
+        tokens.append(Token(kind: .end, start: n, end: n))
+        return Output(scalars: s, tokens: tokens)
+    }
+}
+
+// MARK: - Parser
+
+private struct Parser {
+    /// An expression with its tree depth.
+    struct Node {
+        var expression: Expression
+        var depth: Int
+    }
+
+    let tokens: [Token]
+    let range: Range<Int>
+    let variables: [String]
+    let endColumn: Int
+    var position: Int
+    var nesting = 0
+
+    init(tokens: [Token], range: Range<Int>, variables: [String], endColumn: Int) {
+        self.tokens = tokens
+        self.range = range
+        self.variables = variables
+        self.endColumn = endColumn
+        self.position = range.lowerBound
+    }
+
+    var atEnd: Bool { position >= range.upperBound }
+
+    /// The current token; past the range this is a synthetic end token.
+    var current: Token {
+        atEnd ? Token(kind: .end, start: endColumnIndex, end: endColumnIndex) : tokens[position]
+    }
+
+    /// Scalar offset reported for "end": the start of the token after the range (e.g. the `||`).
+    var endColumnIndex: Int {
+        range.upperBound < tokens.count ? tokens[range.upperBound].start : endColumn - 1
+    }
+
+    mutating func advance() { position += 1 }
+
+    func currentSymbol() -> Symbol? {
+        if case .symbol(let s) = current.kind { return s }
+        return nil
+    }
+
+    func unexpected() -> ExpressionError {
+        let t = current
+        if case .end = t.kind { return ExpressionError(message: "unexpected end of expression", column: t.column) }
+        return ExpressionError(message: "unexpected \(t.display)", column: t.column)
+    }
+
+    mutating func parseAll(emptyMessage: String) throws(ExpressionError) -> Node {
+        if range.isEmpty {
+            throw ExpressionError(message: emptyMessage, column: range.lowerBound < tokens.count - 1 ? current.column : 1)
+        }
+        let node = try parseOr()
+        if !atEnd {
+            if currentSymbol() == .rparen {
+                throw ExpressionError(message: "unmatched ')'", column: current.column)
+            }
+            throw unexpected()
+        }
+        return node
+    }
+
+    func make(_ e: Expression, depth: Int, column: Int) throws(ExpressionError) -> Node {
+        if depth > ExpressionParser.maxTreeDepth {
+            throw ExpressionError(message: "expression too deep (more than \(ExpressionParser.maxTreeDepth) levels)",
+                                  column: column)
+        }
+        return Node(expression: e, depth: depth)
+    }
+
+    mutating func enter() throws(ExpressionError) {
+        nesting += 1
+        if nesting > ExpressionParser.maxNesting {
+            throw ExpressionError(message: "expression nested too deeply (more than \(ExpressionParser.maxNesting) levels)",
+                                  column: current.column)
+        }
+    }
+
+    mutating func leave() { nesting -= 1 }
+
+    mutating func binary(_ op: BinaryOperator, _ a: Node, _ b: Node, column: Int) throws(ExpressionError) -> Node {
+        try make(.binary(op, a.expression, b.expression), depth: Swift.max(a.depth, b.depth) + 1, column: column)
+    }
+
+    mutating func parseOr() throws(ExpressionError) -> Node {
+        var left = try parseAnd()
+        while currentSymbol() == .orOr {
+            let column = current.column
+            advance()
+            let right = try parseAnd()
+            left = try binary(.or, left, right, column: column)
+        }
+        return left
+    }
+
+    mutating func parseAnd() throws(ExpressionError) -> Node {
+        var left = try parseNot()
+        while currentSymbol() == .andAnd {
+            let column = current.column
+            advance()
+            let right = try parseNot()
+            left = try binary(.and, left, right, column: column)
+        }
+        return left
+    }
+
+    mutating func parseNot() throws(ExpressionError) -> Node {
+        if currentSymbol() == .bang {
+            let column = current.column
+            advance()
+            try enter()
+            let operand = try parseNot()
+            leave()
+            return try make(.unary(.not, operand.expression), depth: operand.depth + 1, column: column)
+        }
+        return try parseComparison()
+    }
+
+    static func comparison(_ s: Symbol?) -> BinaryOperator? {
+        switch s {
+        case .less: return .less
+        case .lessEqual: return .lessEqual
+        case .greater: return .greater
+        case .greaterEqual: return .greaterEqual
+        case .equalEqual: return .equal
+        case .notEqual: return .notEqual
+        default: return nil
+        }
+    }
+
+    mutating func parseComparison() throws(ExpressionError) -> Node {
+        let left = try parseAdditive()
+        guard let op = Parser.comparison(currentSymbol()) else { return left }
+        let column = current.column
+        advance()
+        let right = try parseAdditive()
+        if Parser.comparison(currentSymbol()) != nil {
+            throw ExpressionError(message: "chained comparison; combine comparisons with '&&'", column: current.column)
+        }
+        return try binary(op, left, right, column: column)
+    }
+
+    mutating func parseAdditive() throws(ExpressionError) -> Node {
+        var left = try parseMultiplicative()
+        while let s = currentSymbol(), s == .plus || s == .minus {
+            let column = current.column
+            advance()
+            let right = try parseMultiplicative()
+            left = try binary(s == .plus ? .add : .subtract, left, right, column: column)
+        }
+        return left
+    }
+
+    mutating func parseMultiplicative() throws(ExpressionError) -> Node {
+        var left = try parseUnary()
+        while let s = currentSymbol(), s == .star || s == .slash {
+            let column = current.column
+            advance()
+            let right = try parseUnary()
+            left = try binary(s == .star ? .multiply : .divide, left, right, column: column)
+        }
+        return left
+    }
+
+    mutating func parseUnary() throws(ExpressionError) -> Node {
+        if let s = currentSymbol(), s == .minus || s == .plus {
+            let column = current.column
+            advance()
+            try enter()
+            let operand = try parseUnary()
+            leave()
+            if s == .plus { return operand }
+            if case .constant(let c) = operand.expression { return Node(expression: .constant(-c), depth: operand.depth) }
+            return try make(.unary(.negate, operand.expression), depth: operand.depth + 1, column: column)
+        }
+        if currentSymbol() == .bang {
+            throw ExpressionError(message: "'!' must be applied to a condition; use parentheses, e.g. '(!a)'",
+                                  column: current.column)
+        }
+        return try parsePower()
+    }
+
+    mutating func parsePower() throws(ExpressionError) -> Node {
+        let base = try parsePrimary()
+        guard currentSymbol() == .caret else { return base }
+        let column = current.column
+        advance()
+        try enter()
+        let exponent = try parseUnary()
+        leave()
+        return try binary(.power, base, exponent, column: column)
+    }
+
+    mutating func parsePrimary() throws(ExpressionError) -> Node {
+        let token = current
+        switch token.kind {
+        case .number(let v):
+            advance()
+            return Node(expression: .constant(v), depth: 1)
+        case .symbol(.lparen):
+            advance()
+            try enter()
+            let inner = try parseOr()
+            leave()
+            guard currentSymbol() == .rparen else {
+                if atEnd { throw ExpressionError(message: "expected ')'", column: current.column) }
+                throw ExpressionError(message: "expected ')' but found \(current.display)", column: current.column)
+            }
+            advance()
+            return inner
+        case .identifier(let name):
+            advance()
+            if currentSymbol() == .lparen { return try parseCall(name: name, token: token) }
+            if let index = variables.firstIndex(of: name) { return Node(expression: .variable(index), depth: 1) }
+            if name == "pi" { return Node(expression: .constant(Double.pi), depth: 1) }
+            if name == "e" { return Node(expression: .constant(Foundation.exp(1.0)), depth: 1) }
+            if ExpressionFunction(rawValue: name) != nil {
+                throw ExpressionError(message: "function '\(name)' needs arguments in parentheses", column: token.column)
+            }
+            throw ExpressionError(message: "unknown variable '\(name)'", column: token.column)
+        case .end:
+            throw unexpected()
+        case .symbol:
+            throw unexpected()
+        }
+    }
+
+    mutating func parseCall(name: String, token: Token) throws(ExpressionError) -> Node {
+        guard let function = ExpressionFunction(rawValue: name) else {
+            throw ExpressionError(message: "unknown function '\(name)'", column: token.column)
+        }
+        advance()  // '('
+        try enter()
+        var args: [Expression] = []
+        var depth = 0
+        if currentSymbol() != .rparen {
+            while true {
+                let arg = try parseOr()
+                args.append(arg.expression)
+                depth = Swift.max(depth, arg.depth)
+                if currentSymbol() == .comma {
+                    advance()
+                    continue
+                }
+                break
+            }
+        }
+        guard currentSymbol() == .rparen else {
+            if atEnd { throw ExpressionError(message: "expected ')'", column: current.column) }
+            throw ExpressionError(message: "expected ')' or ',' but found \(current.display)", column: current.column)
+        }
+        advance()
+        leave()
+        guard args.count == function.arity else {
+            let plural = function.arity == 1 ? "argument" : "arguments"
+            throw ExpressionError(message: "'\(name)' takes \(function.arity) \(plural), got \(args.count)",
+                                  column: token.column)
+        }
+        return try make(.call(function, args), depth: depth + 1, column: token.column)
+    }
+}

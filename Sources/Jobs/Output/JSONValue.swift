@@ -1,0 +1,84 @@
+import Foundation
+
+/// A JSON value with ordered object keys and a deterministic serialiser, so the same
+/// results always print the same bytes (Foundation's serialiser reorders keys and its
+/// number formatting varies).
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool { a.serialized() == b.serialized() }
+
+    public static func number(_ x: Double?) -> JSONValue {
+        guard let x else { return .null }
+        return .double(x)
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let pairs) = self { return pairs.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    /// Compact when `indent` is nil, else pretty with that many spaces per level.
+    public func serialized(indent: Int? = nil) -> String {
+        var out = ""
+        write(into: &out, indent: indent, level: 0)
+        return out
+    }
+
+    private func write(into out: inout String, indent: Int?, level: Int) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let x):
+            if x.isNaN || x.isInfinite { out += "null"; return }
+            if x == x.rounded(), abs(x) < 1e15 { out += String(format: "%.1f", x) } else { out += "\(x)" }
+        case .string(let s): JSONValue.escape(s, into: &out)
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            let scalar = items.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
+            out += "["
+            for (k, item) in items.enumerated() {
+                if k > 0 { out += indent == nil || scalar ? (indent == nil ? "," : ", ") : "," }
+                if let indent, !scalar { out += "\n" + String(repeating: " ", count: indent * (level + 1)) }
+                item.write(into: &out, indent: indent, level: level + 1)
+            }
+            if let indent, !scalar { out += "\n" + String(repeating: " ", count: indent * level) }
+            out += "]"
+        case .object(let pairs):
+            if pairs.isEmpty { out += "{}"; return }
+            out += "{"
+            for (k, (key, value)) in pairs.enumerated() {
+                if k > 0 { out += "," }
+                if let indent { out += "\n" + String(repeating: " ", count: indent * (level + 1)) }
+                JSONValue.escape(key, into: &out)
+                out += indent == nil ? ":" : ": "
+                value.write(into: &out, indent: indent, level: level + 1)
+            }
+            if let indent { out += "\n" + String(repeating: " ", count: indent * level) }
+            out += "}"
+        }
+    }
+
+    static func escape(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        out += "\""
+    }
+}

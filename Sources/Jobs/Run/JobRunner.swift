@@ -1,0 +1,114 @@
+import Foundation
+import Diffusion
+
+/// Plans a job into cells and runs them: cells in order, each cell's paths in parallel
+/// chunks (see `EnsembleSimulator`). Cell k of experiment e always draws from the streams
+/// (seed, e, k, ·), so a cell's result does not depend on which other cells run.
+public struct JobRunner: Sendable {
+    public let spec: JobSpec
+    public let threads: Int
+
+    public init(spec: JobSpec, threads: Int) {
+        self.spec = spec
+        self.threads = max(1, threads)
+    }
+
+    /// All (experiment, cell) pairs in run order.
+    public var cells: [(experiment: Int, cell: Int)] {
+        spec.experiments.flatMap { e in (0..<e.cellCount).map { (e.index, $0) } }
+    }
+
+    /// Runs every cell, calling `finished` after each.
+    public func run(_ finished: (CellResult) -> Void = { _ in }) throws(SpecError) -> [CellResult] {
+        var results: [CellResult] = []
+        for (e, c) in cells {
+            let result = try runCell(experiment: e, cell: c)
+            finished(result)
+            results.append(result)
+        }
+        return results
+    }
+
+    /// Builds the problem of one cell; errors name the experiment and the offending value.
+    public func problem(experiment e: Int, cell c: Int) throws(SpecError)
+        -> (ExitProblem, EnsembleSimulator, [(key: String, value: Double)]) {
+        let experiment = spec.experiments[e]
+        let values = experiment.cellParameters(c)
+        func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
+        let context = "experiment '\(experiment.name)', cell \(c + 1)"
+        let dynamics: Dynamics
+        var dt = value("dt") ?? 0
+        switch experiment.dynamics {
+        case "langevin":
+            dynamics = .langevin(epsilon: value("epsilon")!)
+        case "levy":
+            dynamics = .levy(epsilon: value("epsilon")!, alpha: value("alpha")!)
+        default:
+            let eta = value("learning_rate")!
+            let batch = Int(value("batch_size")!)
+            let noise: NoiseLaw
+            switch experiment.noiseLaw ?? "finite-sum" {
+            case "gaussian": noise = .gaussian(sigma: value("noise.sigma")!)
+            case "student-t": noise = .studentT(sigma: value("noise.sigma")!, degreesOfFreedom: value("noise.nu")!)
+            case "alpha-stable": noise = .alphaStable(sigma: value("noise.sigma")!, alpha: value("noise.alpha")!)
+            case "hessian": noise = .hessian(scale: value("noise.scale")!)
+            case "loss-proportional": noise = .lossProportional(scale: value("noise.scale")!)
+            default: noise = .finiteSum
+            }
+            if experiment.dynamics == "sgd" {
+                dynamics = .sgd(learningRate: eta, batchSize: batch, noise: noise, withReplacement: experiment.withReplacement)
+                dt = eta
+            } else {
+                dynamics = .sgdSDE(learningRate: eta, batchSize: batch, noise: noise, withReplacement: experiment.withReplacement)
+                if let fraction = value("dt_fraction") { dt = fraction * eta }
+            }
+        }
+        let maxSteps = Int(value("max_steps")!)
+        let problem: ExitProblem
+        do {
+            problem = try ExitProblem(landscape: spec.landscape, dynamics: dynamics, dt: dt, start: spec.start,
+                                      exit: spec.exit, maxSteps: maxSteps)
+        } catch {
+            throw SpecError("exit: \(error) (\(context))")
+        }
+        let simulator: EnsembleSimulator
+        do {
+            simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: experiment.exitTest))
+        } catch {
+            throw SpecError("experiment[\(e + 1)]: \(error) (\(context))")
+        }
+        let shown = values.filter { $0.key != "paths" && $0.key != "max_steps" }
+        var parameters = shown
+        if experiment.dynamics == "sgd-sde", value("dt") == nil { parameters.append((key: "dt", value: dt)) }
+        return (problem, simulator, parameters)
+    }
+
+    public func runCell(experiment e: Int, cell c: Int) throws(SpecError) -> CellResult {
+        let experiment = spec.experiments[e]
+        let (problem, simulator, parameters) = try problem(experiment: e, cell: c)
+        let values = experiment.cellParameters(c)
+        let paths = Int(values.first { $0.key == "paths" }!.value)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let samples = simulator.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads)
+        let elapsed = clock.now - start
+        let isSGD = experiment.dynamics == "sgd"
+        let estimate = ExitTimeEstimate(samples: samples, termCount: problem.exitTerms.count,
+                                        timeScale: isSGD ? 1 : problem.dt)
+        var iterations: Double? = nil
+        var iterationsSE: Double? = nil
+        if isSGD {
+            iterations = estimate.mean; iterationsSE = estimate.standardError
+        } else if let eta = problem.dynamics.learningRate {
+            iterations = estimate.mean.map { $0 / eta }
+            iterationsSE = estimate.standardError.map { $0 / eta }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return CellResult(experiment: experiment.name, experimentIndex: e, cellIndex: c,
+                          dynamics: experiment.dynamics, method: experiment.method, exitTest: experiment.exitTest,
+                          parameters: parameters, paths: paths, maxSteps: problem.maxSteps, estimate: estimate,
+                          timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
+                          iterationsStandardError: iterationsSE,
+                          exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, samples: samples)
+    }
+}

@@ -1,0 +1,327 @@
+import Foundation
+import Diffusion
+
+/// A validated job: one landscape, start and exit region, and experiments whose numeric
+/// parameters may be sweep axes (their product gives the cells). Built from TOML or JSON;
+/// every error names the key path, the value, what is required and the line.
+public struct JobSpec: Sendable {
+    public let name: String
+    public let seed: UInt64
+    public let landscape: Landscape
+    public let start: [Double]
+    public let exit: ExitRegion
+    public let experiments: [ExperimentSpec]
+    /// The spec text as given.
+    public let text: String
+
+    public static let dynamicsNames = ["langevin", "levy", "sgd", "sgd-sde"]
+    public static let methodNames = ["monte-carlo"]
+    public static let plannedMethods = ["backward-kolmogorov", "chain", "theory", "minimum-action"]
+    public static let noiseLaws = ["gaussian", "student-t", "alpha-stable", "hessian", "loss-proportional", "finite-sum"]
+    public static let builtins = ["double-well", "sharp-flat", "quadratic", "saddle", "styblinski-tang",
+                                  "quadratic-sums", "wu-ma-e", "linear-regression"]
+
+    /// Parses TOML, or JSON when the text starts with `{`.
+    public static func parse(_ text: String, baseDirectory: URL? = nil) throws(SpecError) -> JobSpec {
+        let root: SpecTable
+        do {
+            let trimmed = text.drop { $0.isWhitespace }
+            root = trimmed.first == "{" ? try JSONSpecParser.parse(text) : try TOMLParser.parse(text)
+        } catch {
+            throw SpecError("syntax error at \(error)")
+        }
+        return try JobSpec(root: root, text: text, baseDirectory: baseDirectory)
+    }
+
+    init(root: SpecTable, text: String, baseDirectory: URL?) throws(SpecError) {
+        var r = TableReader(root, path: "")
+        self.text = text
+        let name = try r.string("name", required: true)!
+        guard !name.isEmpty else { throw r.error("name", "must not be empty") }
+        self.name = name
+        let seed = try r.integer("seed") ?? 1
+        guard seed >= 0 else { throw r.error("seed", "must be ≥ 0, got \(seed)") }
+        self.seed = UInt64(seed)
+        _ = try r.string("description")
+
+        var l = try r.table("landscape", required: true)!
+        self.landscape = try JobSpec.landscape(&l, baseDirectory: baseDirectory)
+
+        var s = try r.table("start", required: true)!
+        let at = try s.string("at")
+        var given = try s.vector("point")
+        if let at {
+            guard given == nil else { throw s.error("at", "cannot be combined with start.point; give one") }
+            guard let critical = landscape.criticalPoints.first(where: { $0.label == at }) else {
+                let labels = landscape.criticalPoints.map { "\"\($0.label)\"" }
+                throw s.error("at", labels.isEmpty
+                    ? "needs a landscape with known critical points (a built-in); give start.point instead"
+                    : "must name a critical point of the landscape (\(labels.joined(separator: ", "))), got \"\(at)\"")
+            }
+            given = critical.point
+        }
+        guard let point = given else { throw s.error("point", "is required (an array of \(landscape.dimension) numbers), or at = \"<critical point>\"") }
+        guard point.count == landscape.dimension else {
+            throw s.error("point", "must have \(landscape.dimension) coordinates (the landscape's dimension), got \(point.count)")
+        }
+        guard point.allSatisfy(\.isFinite) else { throw s.error("point", "must be finite, got \(point)") }
+        try s.rejectUnknown(allowed: ["point", "at"])
+        self.start = point
+
+        var e = try r.table("exit", required: true)!
+        let exit = try JobSpec.exitRegion(&e, dimension: landscape.dimension)
+        self.exit = exit
+        do {
+            let terms = try exit.terms(on: landscape, start: point)
+            if let hit = terms.firstIndex(where: { $0.expression.evaluate(at: point) != 0 }) {
+                throw SpecError("start.point \(point) is already in the exit region (\(terms[hit].label))\(s.location(s.table["point"]?.line))")
+            }
+        } catch let error as SpecError {
+            throw error
+        } catch let error as ExpressionError {
+            throw SpecError("exit.when: \(error)\(e.location(e.table["when"]?.line ?? e.table.line))")
+        } catch {
+            throw SpecError("exit: \(error)\(e.location(e.table.line))")
+        }
+
+        guard let experimentNode = r.node("experiment") else {
+            throw SpecError("experiment is required: add at least one [[experiment]] table")
+        }
+        guard case .array(let items) = experimentNode.value else {
+            throw SpecError("experiment must be an array of tables ([[experiment]]), got \(experimentNode.value.typeName)\(r.location(experimentNode.line))")
+        }
+        guard !items.isEmpty else { throw SpecError("experiment must have at least one entry\(r.location(experimentNode.line))") }
+        var experiments: [ExperimentSpec] = []
+        for (k, item) in items.enumerated() {
+            guard case .table(let t) = item.value else {
+                throw SpecError("experiment[\(k + 1)] must be a table, got \(item.value.typeName)\(r.location(item.line))")
+            }
+            let spec = try ExperimentSpec(t, index: k, landscape: landscape)
+            if experiments.contains(where: { $0.name == spec.name }) {
+                throw SpecError("experiment[\(k + 1)].name \"\(spec.name)\" is used by an earlier experiment; names must be unique\(r.location(t["name"]?.line))")
+            }
+            experiments.append(spec)
+        }
+        self.experiments = experiments
+        try r.rejectUnknown(allowed: ["name", "seed", "description", "landscape", "start", "exit", "experiment"])
+    }
+
+    static func landscape(_ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {
+        let potential = try l.string("potential")
+        let builtin = try l.string("builtin")
+        switch (potential, builtin) {
+        case (nil, nil):
+            throw SpecError("landscape needs either potential = \"<expression>\" or builtin = \"<name>\"\(l.location(l.table.line))")
+        case (.some, .some):
+            throw l.error("builtin", "cannot be combined with landscape.potential; give one of them")
+        case (let text?, nil):
+            var variables: [String]? = nil
+            if let node = l.node("variables") {
+                guard case .array(let items) = node.value else { throw l.error("variables", "must be an array of names", line: node.line) }
+                var names: [String] = []
+                for item in items {
+                    guard case .string(let s) = item.value, !s.isEmpty else { throw l.error("variables", "must contain only names (strings)", line: node.line) }
+                    names.append(s)
+                }
+                variables = names
+            }
+            try l.rejectUnknown(allowed: ["potential", "variables"])
+            do {
+                return try Landscape(expression: text, variables: variables)
+            } catch {
+                throw l.error("potential", "\"\(text)\": \(error)")
+            }
+        case (nil, let name?):
+            return try builtinLandscape(name, &l, baseDirectory: baseDirectory)
+        }
+    }
+
+    static func positive(_ l: inout TableReader, _ key: String, default value: Double? = nil) throws(SpecError) -> Double {
+        guard let x = try l.double(key) ?? value else { throw l.error(key, "is required (a number > 0)") }
+        guard x > 0, x.isFinite else { throw l.error(key, "must be > 0, got \(x)") }
+        return x
+    }
+
+    static func builtinLandscape(_ name: String, _ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {
+        do {
+            switch name {
+            case "double-well":
+                let barrier = try positive(&l, "barrier", default: 0.25)
+                try l.rejectUnknown(allowed: ["builtin", "barrier"])
+                return try Landscape.doubleWell(barrier: barrier)
+            case "sharp-flat":
+                let hs = try positive(&l, "h_sharp", default: 8)
+                let hf = try positive(&l, "h_flat", default: 1)
+                let bs = try positive(&l, "barrier_sharp", default: 0.25)
+                let bf = try positive(&l, "barrier_flat", default: 0.25)
+                let kappa = try l.double("barrier_curvature")
+                try l.rejectUnknown(allowed: ["builtin", "h_sharp", "h_flat", "barrier_sharp", "barrier_flat", "barrier_curvature"])
+                return try Landscape.sharpFlat(hSharp: hs, hFlat: hf, barrierSharp: bs, barrierFlat: bf, barrierCurvature: kappa)
+            case "quadratic":
+                guard let c = try l.vector("curvature") else { throw l.error("curvature", "is required (a number or an array, one per dimension)") }
+                let dim = try l.integer("dimension")
+                let curvatures: [Double]
+                if let dim {
+                    guard dim >= 1, dim <= 64 else { throw l.error("dimension", "must be in 1...64, got \(dim)") }
+                    guard c.count == 1 || c.count == dim else { throw l.error("curvature", "must have 1 or \(dim) entries, got \(c.count)") }
+                    curvatures = c.count == 1 ? Array(repeating: c[0], count: dim) : c
+                } else { curvatures = c }
+                try l.rejectUnknown(allowed: ["builtin", "curvature", "dimension"])
+                return try Landscape.quadratic(curvatures: curvatures)
+            case "saddle":
+                let lambda = try positive(&l, "lambda", default: 1)
+                let mu = try positive(&l, "mu", default: 1)
+                try l.rejectUnknown(allowed: ["builtin", "lambda", "mu"])
+                return try Landscape.saddle(lambda: lambda, mu: mu)
+            case "styblinski-tang":
+                let d = try l.integer("dimension") ?? 2
+                let k = try positive(&l, "k", default: 1)
+                let scale = try l.string("scale", allowed: ["value", "argument"]) ?? "value"
+                try l.rejectUnknown(allowed: ["builtin", "dimension", "k", "scale"])
+                return try Landscape.styblinskiTang(dimension: d, sharpness: k, scaleArgument: scale == "argument")
+            case "quadratic-sums":
+                return try quadraticSums(&l)
+            case "wu-ma-e":
+                try l.rejectUnknown(allowed: ["builtin"])
+                return Landscape(finiteSum: WuMaEToy(), criticalPoints: [
+                    CriticalPoint(point: [0], value: 0, kind: .minimum, label: "uniform minimum"),
+                    CriticalPoint(point: [1], value: 0, kind: .minimum, label: "non-uniform minimum"),
+                ], summary: "wu-ma-e toy: f = (min{x², 0.1(x−1)²} + min{x², 1.9(x−1)²})/2")
+            case "linear-regression":
+                return try linearRegression(&l, baseDirectory: baseDirectory)
+            default:
+                throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name)\"")
+            }
+        } catch let error as SpecError {
+            throw error
+        } catch {
+            throw SpecError("landscape (\(name)): \(error)\(l.location(l.table.line))")
+        }
+    }
+
+    static func quadraticSums(_ l: inout TableReader) throws(SpecError) -> Landscape {
+        var matrices: [[Double]] = []
+        var dimension = 1
+        if let curvatures = try l.vector("curvatures") {
+            guard !curvatures.isEmpty else { throw l.error("curvatures", "must not be empty") }
+            matrices = curvatures.map { [$0] }
+        } else if let node = l.node("matrices") {
+            guard case .array(let items) = node.value, !items.isEmpty else {
+                throw l.error("matrices", "must be a non-empty array of square matrices (arrays of rows)", line: node.line)
+            }
+            for (k, item) in items.enumerated() {
+                guard case .array(let rows) = item.value, !rows.isEmpty else {
+                    throw l.error("matrices", "entry \(k + 1) must be a square matrix (an array of rows)", line: item.line ?? node.line)
+                }
+                var flat: [Double] = []
+                for row in rows {
+                    guard case .array(let cells) = row.value, cells.count == rows.count else {
+                        throw l.error("matrices", "entry \(k + 1) must be square (\(rows.count) rows of \(rows.count))", line: row.line ?? node.line)
+                    }
+                    for c in cells {
+                        guard let x = TableReader.number(c.value) else { throw l.error("matrices", "entry \(k + 1) must contain only numbers", line: c.line ?? node.line) }
+                        flat.append(x)
+                    }
+                }
+                if k == 0 { dimension = rows.count }
+                guard rows.count == dimension else { throw l.error("matrices", "entry \(k + 1) is \(rows.count)×\(rows.count), the first is \(dimension)×\(dimension)", line: item.line ?? node.line) }
+                for r in 0..<dimension { for c in 0..<dimension where flat[r * dimension + c] != flat[c * dimension + r] {
+                    throw l.error("matrices", "entry \(k + 1) must be symmetric", line: item.line ?? node.line)
+                } }
+                matrices.append(flat)
+            }
+        } else {
+            throw SpecError("landscape.quadratic-sums needs curvatures = [a₁, …] (1-D) or matrices = [[[…]]]\(l.location(l.table.line))")
+        }
+        let minimizer = try l.vector("minimizer") ?? Array(repeating: 0, count: dimension)
+        guard minimizer.count == dimension else { throw l.error("minimizer", "must have \(dimension) entries, got \(minimizer.count)") }
+        try l.rejectUnknown(allowed: ["builtin", "curvatures", "matrices", "minimizer"])
+        let sums = QuadraticSums(matrices: matrices, minimizer: minimizer)
+        return Landscape(finiteSum: sums, criticalPoints: [
+            CriticalPoint(point: minimizer, value: 0, kind: .minimum, label: "minimizer"),
+        ], summary: "quadratic sums (n = \(matrices.count), d = \(dimension))")
+    }
+
+    static func linearRegression(_ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {
+        if let path = try l.string("csv") {
+            try l.rejectUnknown(allowed: ["builtin", "csv"])
+            let url = URL(fileURLWithPath: path, relativeTo: baseDirectory)
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                throw l.error("csv", "cannot read file \"\(url.path)\"")
+            }
+            var rows: [[Double]] = []
+            var targets: [Double] = []
+            for (k, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+                let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let numbers = fields.compactMap(Double.init)
+                if numbers.count != fields.count {
+                    if k == 0 { continue }  // header
+                    throw l.error("csv", "\(url.lastPathComponent) line \(k + 1): every field must be a number")
+                }
+                guard numbers.count >= 2 else { throw l.error("csv", "\(url.lastPathComponent) line \(k + 1): need at least one feature and a target") }
+                if let first = rows.first, first.count != numbers.count - 1 {
+                    throw l.error("csv", "\(url.lastPathComponent) line \(k + 1): \(numbers.count) fields, earlier rows have \(first.count + 1)")
+                }
+                rows.append(Array(numbers.dropLast()))
+                targets.append(numbers.last!)
+            }
+            guard !rows.isEmpty else { throw l.error("csv", "\(url.lastPathComponent) has no data rows") }
+            return Landscape(finiteSum: LinearRegression(features: rows, targets: targets),
+                             summary: "linear regression on \(url.lastPathComponent) (n = \(rows.count), d = \(rows[0].count))")
+        }
+        let n = try l.integer("samples") ?? 100
+        guard n >= 1, n <= 1_000_000 else { throw l.error("samples", "must be in 1...1000000, got \(n)") }
+        let d = try l.integer("dimension") ?? 2
+        guard d >= 1, d <= 64 else { throw l.error("dimension", "must be in 1...64, got \(d)") }
+        let noise = try l.double("noise") ?? 0.1
+        guard noise >= 0, noise.isFinite else { throw l.error("noise", "must be ≥ 0, got \(noise)") }
+        let dataSeed = try l.integer("data_seed") ?? 1
+        guard dataSeed >= 0 else { throw l.error("data_seed", "must be ≥ 0, got \(dataSeed)") }
+        let truth = try l.vector("true_parameters")
+        if let truth, truth.count != d { throw l.error("true_parameters", "must have \(d) entries, got \(truth.count)") }
+        try l.rejectUnknown(allowed: ["builtin", "csv", "samples", "dimension", "noise", "data_seed", "true_parameters"])
+        let model = LinearRegression.synthetic(samples: n, dimension: d, trueParameters: truth, noise: noise, seed: UInt64(dataSeed))
+        return Landscape(finiteSum: model, summary: "linear regression, synthetic (n = \(n), d = \(d), noise \(noise), data_seed \(dataSeed))")
+    }
+
+    static func exitRegion(_ e: inout TableReader, dimension: Int) throws(SpecError) -> ExitRegion {
+        var found: [(String, ExitRegion)] = []
+        if let when = try e.string("when") { found.append(("when", .condition(when))) }
+        if let interval = try e.vector("interval") {
+            guard interval.count == 2 else { throw e.error("interval", "must be [lower, upper], got \(interval.count) numbers") }
+            guard interval[0] < interval[1] else { throw e.error("interval", "must have lower < upper, got \(interval)") }
+            found.append(("interval", .interval(lower: interval[0], upper: interval[1])))
+        }
+        if var ball = try e.table("ball") {
+            guard let center = try ball.vector("center") else { throw ball.error("center", "is required (an array of \(dimension) numbers)") }
+            guard let radius = try ball.double("radius") else { throw ball.error("radius", "is required (a number > 0)") }
+            guard radius > 0, radius.isFinite else { throw ball.error("radius", "must be > 0, got \(radius)") }
+            guard center.count == dimension else { throw ball.error("center", "must have \(dimension) coordinates, got \(center.count)") }
+            try ball.rejectUnknown(allowed: ["center", "radius"])
+            found.append(("ball", .ball(center: center, radius: radius)))
+        }
+        if var box = try e.table("box") {
+            guard let lower = try box.vector("lower") else { throw box.error("lower", "is required (an array of \(dimension) numbers)") }
+            guard let upper = try box.vector("upper") else { throw box.error("upper", "is required (an array of \(dimension) numbers)") }
+            guard lower.count == dimension else { throw box.error("lower", "must have \(dimension) entries, got \(lower.count)") }
+            guard upper.count == dimension else { throw box.error("upper", "must have \(dimension) entries, got \(upper.count)") }
+            for j in 0..<dimension where !(lower[j] < upper[j]) {
+                throw box.error("upper", "must exceed lower in every coordinate, got lower \(lower[j]) ≥ upper \(upper[j]) in coordinate \(j + 1)")
+            }
+            try box.rejectUnknown(allowed: ["lower", "upper"])
+            found.append(("box", .box(lower: lower, upper: upper)))
+        }
+        if let basin = try e.bool("basin") {
+            guard basin else { throw e.error("basin", "must be true when given") }
+            found.append(("basin", .basin))
+        }
+        try e.rejectUnknown(allowed: ["when", "interval", "ball", "box", "basin"])
+        guard found.count == 1 else {
+            if found.isEmpty {
+                throw SpecError("exit needs one of when = \"<condition>\", interval = [lo, hi], ball = {…}, box = {…} or basin = true\(e.location(e.table.line))")
+            }
+            throw SpecError("exit has \(found.map(\.0).joined(separator: " and ")); give exactly one\(e.location(e.table.line))")
+        }
+        return found[0].1
+    }
+}

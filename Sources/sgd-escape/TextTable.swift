@@ -1,0 +1,38 @@
+import Foundation
+import Jobs
+
+/// Plain-text results table for `--format text`.
+enum TextTable {
+    static func number(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : String(format: "%.6g", x)
+    }
+
+    static func render(job: String, seed: UInt64, cells: [CellResult]) -> String {
+        var rows: [[String]] = [["experiment", "parameters", "paths", "exited", "censored", "diverged",
+                                 "mean exit", "std. error", "unit", "iterations", "exit sides"]]
+        for c in cells {
+            rows.append([
+                c.experiment,
+                c.parameters.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
+                String(c.paths), String(c.estimate.exited), String(c.estimate.censored), String(c.estimate.diverged),
+                c.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a",
+                c.estimate.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
+                c.timeUnit,
+                c.meanExitIterations.map { String(format: "%.6g", $0) } ?? "",
+                zip(c.exitLabels, c.estimate.sideCounts).map { "\($0.0): \($0.1)" }.joined(separator: ", "),
+            ])
+        }
+        let widths = (0..<rows[0].count).map { k in rows.map { $0[k].count }.max()! }
+        var out = "job \(job), seed \(seed)\n"
+        for (r, row) in rows.enumerated() {
+            out += zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+            if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+        }
+        let estimators = Set(cells.map(\.estimate.estimator))
+        if estimators.contains(where: { $0 != "sample mean" }) {
+            out += "estimators: " + estimators.sorted().joined(separator: "; ") + "\n"
+        }
+        return out
+    }
+}
