@@ -1,1 +1,49 @@
-print("bench")
+import Foundation
+import Diffusion
+
+// sgd-escape-bench: the reference workload of Benchmarks/README.md, printed as JSON lines.
+// 1-D double well V = x⁴/4 − x²/2, ε = 0.1, dt = 1e-3, paths from −1 to the first x > 0.
+// "Useful path-steps" are the steps of paths still inside (the sum of exit steps).
+
+func seconds(_ body: () -> Void) -> Double {
+    let clock = ContinuousClock()
+    let t = clock.measure(body)
+    return Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18
+}
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: Int) -> Int {
+    if let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) { return v }
+    return fallback
+}
+let paths = option("--paths", 10_000)
+let repeats = option("--repeats", 3)
+
+// 1. The generator alone: ziggurat normals into a buffer.
+let stream = RandomStream(key: StreamKey(seed: 1))
+let count = 20_000_000
+let buffer = UnsafeMutablePointer<Double>.allocate(capacity: count)
+var best = Double.infinity
+for _ in 0..<repeats { best = min(best, seconds { stream.fillNormals(buffer, count: count) }) }
+var checksum = 0.0
+for i in stride(from: 0, to: count, by: 997) { checksum += buffer[i] }
+print("{\"name\": \"gsl-ziggurat-normal\", \"per_second\": \(Double(count) / best), \"checksum\": \(checksum)}")
+buffer.deallocate()
+
+// 2. The engine on the reference workload.
+let landscape = try Landscape(expression: "x^4/4 - x^2/2")
+for (test, threads) in [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.bridge, 2)] {
+    let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.1), dt: 1e-3, start: [-1],
+                                  exit: .condition("x > 0"), maxSteps: 100_000_000)
+    let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: test))
+    var fastest = Double.infinity
+    var steps = 0
+    for r in 0..<repeats {
+        var samples: ExitSamples? = nil
+        let t = seconds { samples = simulator.run(paths: paths, seed: UInt64(r + 1), threads: threads) }
+        let s = samples!.steps.reduce(0, +)
+        // rate of the fastest repeat, each with its own seed and step count
+        if Double(s) / t > Double(steps) / fastest || fastest == .infinity { fastest = t; steps = s }
+    }
+    print("{\"name\": \"sgd-escape\", \"exit_test\": \"\(test.rawValue)\", \"threads\": \(threads), \"paths\": \(paths), \"useful_steps\": \(steps), \"seconds\": \(fastest), \"per_second\": \(Double(steps) / fastest)}")
+}

@@ -280,36 +280,59 @@ final class ChunkRunner {
     private func bridgeTest(_ levels: CompiledProgram, active: Int, rng: UnsafeMutablePointer<gsl_rng>) {
         let w = width
         levels.evaluate(count: active, stride: w, inputs: x, outputs: levelOut, workspace: workspace)
-        let threshold = -33 * M_LN2
+        // exp(e) > 2⁻³³ ⇔ d₀d₁/v < 33·ln2/2
+        let limit = 16.5 * M_LN2
+        var additiveVariance = 0.0
+        if case .additive(let s) = simulator.mode { additiveVariance = s * s }
+        let product = values  // W scratch doubles: d₀d₁ where both ends are inside, else +∞
         for (l, term) in exitTest.levelTerms.enumerated() {
             let base = l * (1 + d)
-            for i in 0..<active {
-                var n2 = 0.0
-                for j in 0..<d { let gj = levelOut[(base + 1 + j) * w + i]; n2 += gj * gj }
-                let d1 = n2 > 0 ? -levelOut[base * w + i] / n2.squareRoot() : .infinity
-                let d0 = distance[l * w + i]
-                distance[l * w + i] = d1
-                guard status[i] == ChunkRunner.running, d0 > 0, d1 > 0, d1.isFinite, d0.isFinite else { continue }
-                // variance of the step's noise along the unit normal n = ∇g/‖∇g‖
+            let g = levelOut + base * w
+            let dist = distance + l * w
+            // pass 1 (vectorisable): new distances −g/‖∇g‖ and the products d₀d₁
+            if d == 1 {
+                let slope = levelOut + (base + 1) * w
+                for i in 0..<active {
+                    let norm = abs(slope[i])
+                    let d1 = norm > 0 ? -g[i] / norm : .infinity
+                    let d0 = dist[i]
+                    dist[i] = d1
+                    product[i] = d0 > 0 && d1 > 0 ? d0 * d1 : .infinity
+                }
+            } else {
+                for i in 0..<active {
+                    var n2 = 0.0
+                    for j in 0..<d { let gj = levelOut[(base + 1 + j) * w + i]; n2 += gj * gj }
+                    let d1 = n2 > 0 ? -g[i] / n2.squareRoot() : .infinity
+                    let d0 = dist[i]
+                    dist[i] = d1
+                    product[i] = d0 > 0 && d1 > 0 ? d0 * d1 : .infinity
+                }
+            }
+            // pass 2: the few paths near the boundary draw a uniform
+            for i in 0..<active where product[i].isFinite && status[i] == ChunkRunner.running {
                 let variance: Double
-                switch simulator.mode {
-                case .additive(let s):
-                    variance = s * s
-                case .stateDependent(_, _, let v), .finiteSumCovariance(let v):
+                if additiveVariance > 0 {
+                    variance = additiveVariance
+                } else {
+                    // variance of the step's noise along n = ∇g/‖∇g‖: v·‖Sᵀn‖², S the step's factor
+                    var v = 0.0
+                    switch simulator.mode {
+                    case .stateDependent(_, _, let c), .finiteSumCovariance(let c): v = c
+                    default: break
+                    }
                     let s = factor + i * d * d
-                    var total = 0.0
+                    var total = 0.0, n2 = 0.0
+                    for r in 0..<d { let gr = levelOut[(base + 1 + r) * w + i]; n2 += gr * gr }
                     for k in 0..<d {
                         var proj = 0.0
                         for r in 0..<d { proj += levelOut[(base + 1 + r) * w + i] * s[r * d + k] }
                         total += proj * proj
                     }
-                    variance = v * total / n2
-                default:
-                    variance = 0
+                    variance = n2 > 0 ? v * total / n2 : 0
                 }
-                guard variance > 0 else { continue }
-                let exponent = -2 * d0 * d1 / variance
-                if exponent > threshold && gsl_rng_uniform_pos(rng) < exp(exponent) {
+                guard variance > 0, product[i] < limit * variance else { continue }
+                if gsl_rng_uniform_pos(rng) < exp(-2 * product[i] / variance) {
                     status[i] = Int32(term)
                 }
             }

@@ -9,8 +9,17 @@ extension Expression {
     /// `max(a,b)' = if(a >= b, a', b')`; `if(c,a,b)' = if(c, a', b')`; comparisons, `&&`, `||`, `!`
     /// and `sign` have derivative 0; `u^v` with `v` independent of the variable gives `v·u^(v-1)·u'`
     /// (integer powers stay powers, so negative bases work), otherwise `u^v·(v'·log u + v·u'/u)`.
+    ///
+    /// The result is built with simplifying constructors (the rules of `simplified()`), but subtrees
+    /// copied from `self` (e.g. the `u` in `cos(u)·u'`) are kept exactly as written, so that a compiled
+    /// potential-plus-gradient program shares them and they round exactly like the potential does.
     public func derivative(withRespectTo variable: Int) -> Expression {
-        rawDerivative(variable).simplified()
+        rawDerivative(variable)
+    }
+
+    /// All partial derivatives `[∂/∂x0, …, ∂/∂x(dimension-1)]`.
+    public func gradient(dimension: Int) -> [Expression] {
+        (0..<dimension).map { derivative(withRespectTo: $0) }
     }
 
     private func rawDerivative(_ v: Int) -> Expression {
@@ -51,11 +60,11 @@ extension Expression {
         case .call(let f, let args):
             switch f {
             case .min:
-                return .call(.if, [.binary(.lessEqual, args[0], args[1]), args[0].rawDerivative(v), args[1].rawDerivative(v)])
+                return Simplifier.call(.if, [.binary(.lessEqual, args[0], args[1]), args[0].rawDerivative(v), args[1].rawDerivative(v)])
             case .max:
-                return .call(.if, [.binary(.greaterEqual, args[0], args[1]), args[0].rawDerivative(v), args[1].rawDerivative(v)])
+                return Simplifier.call(.if, [.binary(.greaterEqual, args[0], args[1]), args[0].rawDerivative(v), args[1].rawDerivative(v)])
             case .if:
-                return .call(.if, [args[0], args[1].rawDerivative(v), args[2].rawDerivative(v)])
+                return Simplifier.call(.if, [args[0], args[1].rawDerivative(v), args[2].rawDerivative(v)])
             case .sign:
                 return .constant(0)
             default:
@@ -77,13 +86,13 @@ extension Expression {
         }
     }
 
-    // Plain constructors (simplification is applied once, bottom-up, at the end).
-    static func add(_ a: Expression, _ b: Expression) -> Expression { .binary(.add, a, b) }
-    static func sub(_ a: Expression, _ b: Expression) -> Expression { .binary(.subtract, a, b) }
-    static func mul(_ a: Expression, _ b: Expression) -> Expression { .binary(.multiply, a, b) }
-    static func div(_ a: Expression, _ b: Expression) -> Expression { .binary(.divide, a, b) }
-    static func pow(_ a: Expression, _ b: Expression) -> Expression { .binary(.power, a, b) }
-    static func neg(_ a: Expression) -> Expression { .unary(.negate, a) }
+    // Simplifying constructors: they simplify the node being built, never the operands' insides.
+    static func add(_ a: Expression, _ b: Expression) -> Expression { Simplifier.binary(.add, a, b) }
+    static func sub(_ a: Expression, _ b: Expression) -> Expression { Simplifier.binary(.subtract, a, b) }
+    static func mul(_ a: Expression, _ b: Expression) -> Expression { Simplifier.binary(.multiply, a, b) }
+    static func div(_ a: Expression, _ b: Expression) -> Expression { Simplifier.binary(.divide, a, b) }
+    static func pow(_ a: Expression, _ b: Expression) -> Expression { Simplifier.binary(.power, a, b) }
+    static func neg(_ a: Expression) -> Expression { Simplifier.unary(.negate, a) }
 }
 
 // MARK: - Simplification
@@ -121,6 +130,15 @@ enum Simplifier {
         let q = c / d
         guard q.isFinite, d != 0, (-c).addingProduct(q, d) == 0 else { return nil }
         return q
+    }
+
+    /// True when the expression always evaluates to exactly 0 or 1.
+    static func isBoolean(_ e: Expression) -> Bool {
+        switch e {
+        case .unary(.not, _): return true
+        case .binary(let op, _, _): return op.isBoolean
+        default: return false
+        }
     }
 
     static func unary(_ op: UnaryOperator, _ a: Expression) -> Expression {
@@ -193,6 +211,14 @@ enum Simplifier {
                let q = exactQuotient(c, d) {
                 return binary(.multiply, .constant(q), x)
             }
+            if case .binary(.multiply, .constant(let d), let v) = b {
+                if case .binary(.multiply, .constant(let c), let u) = a, let q = exactQuotient(c, d) {
+                    return binary(.divide, binary(.multiply, .constant(q), u), v)
+                }
+                if case .constant(let c) = a, let q = exactQuotient(c, d) {
+                    return binary(.divide, .constant(q), v)
+                }
+            }
             if case .unary(.negate, let na) = a { return unary(.negate, binary(.divide, na, b)) }
             return .binary(.divide, a, b)
         case .power:
@@ -220,6 +246,10 @@ enum Simplifier {
         case .if:
             if case .constant(let c) = args[0] { return c != 0 ? args[1] : args[2] }
             if args[1] == args[2] { return args[1] }
+            if isBoolean(args[0]) {
+                if isConstant(args[1], 1) && isConstant(args[2], 0) { return args[0] }
+                if isConstant(args[1], 0) && isConstant(args[2], 1) { return .unary(.not, args[0]) }
+            }
         case .min, .max:
             if args[0] == args[1] { return args[0] }
         case .abs:

@@ -20,7 +20,7 @@ public struct ConditionTerm: Sendable {
     /// Evaluates to 1.0 when this disjunct holds, 0.0 otherwise.
     public let expression: Expression
     /// When the disjunct is a single comparison `a > b`, `a >= b`, `a < b` or `a <= b`: a level
-    /// function `g` (`g = a - b` for `>`/`>=`, `g = b - a` for `<`/`<=`, simplified) with
+    /// function `g` (`g = a - b` for `>`/`>=`, `g = b - a` for `<`/`<=`; `a - 0` is just `a`) with
     /// exit ⇔ `g > 0` (or `>= 0`). `nil` otherwise.
     public let level: Expression?
 
@@ -152,8 +152,8 @@ public enum ExpressionParser {
             var level: Expression?
             if case .binary(let op, let a, let b) = expression {
                 switch op {
-                case .greater, .greaterEqual: level = Expression.binary(.subtract, a, b).simplified()
-                case .less, .lessEqual: level = Expression.binary(.subtract, b, a).simplified()
+                case .greater, .greaterEqual: level = Simplifier.binary(.subtract, a, b)
+                case .less, .lessEqual: level = Simplifier.binary(.subtract, b, a)
                 default: level = nil
                 }
             }
