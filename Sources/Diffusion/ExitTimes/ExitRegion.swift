@@ -81,7 +81,7 @@ extension ExitRegion {
         // descend to the minimum: follow the sign of −V' with bisection on sign changes
         var x = x0
         var step = 1e-3 * max(1, abs(x0))
-        var g = dv(x)
+        let g = dv(x)
         if g == 0 {
             let h = landscape.hessian(at: [x])[0]
             guard h > 0 else { throw ExitRegionError("basin: the start \(x0) is a critical point that is not a minimum") }
