@@ -8,8 +8,8 @@ import TestSupport
 /// references exact for each scheme.
 @Suite struct DoubleWellExitTests {
     static let landscape = try! Landscape(expression: "x^4/4 - x^2/2")
-    static let potential = { (x: Double) in x * x * x * x / 4 - x * x / 2 }
-    static let slope = { (x: Double) in x * x * x - x }
+    static func potential(_ x: Double) -> Double { x * x * x * x / 4 - x * x / 2 }
+    static func slope(_ x: Double) -> Double { x * x * x - x }
 
     func simulate(_ dynamics: Dynamics, dt: Double, exitTest: ExitTestKind, paths: Int, seed: UInt64 = 1)
         throws -> ExitTimeEstimate {
