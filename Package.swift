@@ -39,6 +39,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Diffusion"], path: "Tests/TestSupport"),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport", "CGSL"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Diffusion", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sgd-escape"]),
     ]
 )

@@ -91,6 +91,10 @@ extension SGDEscapeCommand {
 
         func run() throws {
             let url = URL(fileURLWithPath: job)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                fail("cannot read job spec \(job): it is a directory, not a file")
+            }
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 fail("cannot read job spec \(job): no such file or not readable")
             }

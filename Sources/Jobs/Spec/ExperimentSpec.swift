@@ -74,11 +74,11 @@ public struct ExperimentSpec: Sendable {
         }
 
         var parameters: [(String, [Double])] = []
-        func axis(_ key: String, _ values: [Double]?, _ check: (Double) -> String?) throws(SpecError) {
+        func axis(_ key: String, _ values: [Double]?, line: Int? = nil, _ check: (Double) -> String?) throws(SpecError) {
             guard let values else { return }
             for v in values {
                 if let requirement = check(v) {
-                    throw r.error(key, "must be \(requirement), got \(TableReader.format(v))")
+                    throw r.error(key, "must be \(requirement), got \(TableReader.format(v))", line: line)
                 }
             }
             parameters.append((key, values))
@@ -116,13 +116,13 @@ public struct ExperimentSpec: Sendable {
                     switch key {
                     case "sigma", "scale":
                         guard let values else { throw noise.error(key, "is required for noise law \"\(law)\" (a number > 0)") }
-                        try axis("noise.\(key)", values, positive)
+                        try axis("noise.\(key)", values, line: noise.table[key]?.line, positive)
                     case "nu":
                         guard let values else { throw noise.error(key, "is required for noise law \"student-t\" (degrees of freedom > 0)") }
-                        try axis("noise.nu", values, positive)
+                        try axis("noise.nu", values, line: noise.table[key]?.line, positive)
                     case "alpha":
                         guard let values else { throw noise.error(key, "is required for noise law \"alpha-stable\" (in (0, 2])") }
-                        try axis("noise.alpha", values, alphaRange)
+                        try axis("noise.alpha", values, line: noise.table[key]?.line, alphaRange)
                     default: break
                     }
                 }

@@ -195,6 +195,12 @@ public struct JobSpec: Sendable {
         } catch let error as SpecError {
             throw error
         } catch {
+            // Built-ins name the offending key first ("barrier_curvature must be …"): point at it.
+            let message = "\(error)"
+            if let key = l.table.entries.map(\.0).first(where: { message.hasPrefix("\($0) ") }) {
+                let at = TableReader(l.table, path: l.path, context: "builtin \"\(name)\"").location(l.table[key]?.line)
+                throw SpecError("\(l.keyPath(key))\(message.dropFirst(key.count))\(at)")
+            }
             throw SpecError("landscape (\(name)): \(error)\(l.location(l.table.line))")
         }
     }
