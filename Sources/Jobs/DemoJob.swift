@@ -23,21 +23,21 @@ public enum DemoJob {
     [[experiment]]
     name = "sgd"
     dynamics = "sgd"
-    learning_rate = [0.025, 0.05, 0.1]
+    learning_rate = [0.05, 0.1, 0.2]
     batch_size = [1, 2]
     noise = { law = "gaussian", sigma = 2.0 }
-    paths = 4000
+    paths = 2000
     max_steps = 10_000_000
 
     [[experiment]]
     name = "sgd-sde"
     dynamics = "sgd-sde"
-    learning_rate = [0.025, 0.05, 0.1]
+    learning_rate = [0.05, 0.1, 0.2]
     batch_size = [1, 2]
     noise = { law = "gaussian", sigma = 2.0 }
     dt_fraction = 0.1
     exit_test = "bridge"
-    paths = 4000
+    paths = 2000
     max_steps = 100_000_000
 
     """
