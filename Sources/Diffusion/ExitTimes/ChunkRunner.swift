@@ -11,32 +11,44 @@ struct CompiledExitTest: Sendable {
     let levelTerms: [Int]
     /// Distance −g/‖∇g‖ of the start point to each level boundary.
     let startDistances: [Double]
+    /// 1/‖∇g‖ per level when every level function is affine (constant gradient): then
+    /// `levels` outputs only the g values, one per term.
+    let constantInverseNorms: [Double]?
 
     init(terms: [ConditionTerm], dimension d: Int, start: [Double], bridge: Bool) {
         indicators = CompiledProgram(outputs: terms.map(\.expression), dimension: d)
         guard bridge else {
-            levels = nil; levelTerms = []; startDistances = []
+            levels = nil; levelTerms = []; startDistances = []; constantInverseNorms = nil
             return
         }
         var outputs: [Expression] = []
         var which: [Int] = []
+        var values: [Expression] = []
+        var norms: [Double]? = []
         for (t, term) in terms.enumerated() {
             guard let g = term.level else { continue }
             which.append(t)
             outputs.append(g)
-            for j in 0..<d { outputs.append(g.derivative(withRespectTo: j)) }
+            values.append(g)
+            let gradient = (0..<d).map { g.derivative(withRespectTo: $0) }
+            outputs += gradient
+            let constants = gradient.compactMap(\.constantValue)
+            if constants.count == d, norms != nil {
+                let n = constants.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                norms!.append(n > 0 ? 1 / n : 0)
+            } else { norms = nil }
         }
         levelTerms = which
         if which.isEmpty {
-            levels = nil; startDistances = []
+            levels = nil; startDistances = []; constantInverseNorms = nil
             return
         }
-        let program = CompiledProgram(outputs: outputs, dimension: d)
-        levels = program
-        let values = program.evaluate(at: start)
+        let full = CompiledProgram(outputs: outputs, dimension: d).evaluate(at: start)
         startDistances = which.indices.map { l in
-            CompiledExitTest.distance(values, base: l * (1 + d), dimension: d)
+            CompiledExitTest.distance(full, base: l * (1 + d), dimension: d)
         }
+        constantInverseNorms = norms
+        levels = CompiledProgram(outputs: norms == nil ? outputs : values, dimension: d)
     }
 
     static func distance(_ v: [Double], base: Int, dimension d: Int) -> Double {
@@ -65,6 +77,7 @@ final class ChunkRunner {
     let distance: UnsafeMutablePointer<Double>
     let hess: UnsafeMutablePointer<Double>
     let values: UnsafeMutablePointer<Double>
+    let noiseBuffer: UnsafeMutablePointer<Double>
     let factor: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Double>
     let pathIndex: UnsafeMutablePointer<Int>
@@ -97,6 +110,7 @@ final class ChunkRunner {
         distance = doubles(exitTest.levelTerms.count * w)
         hess = doubles(d * d * w)
         values = doubles(w)
+        noiseBuffer = doubles(w)
         factor = doubles(d * d * w)
         scratch = doubles(4 * d + 3 * d * d + 8)
         pathIndex = .allocate(capacity: w)
@@ -112,7 +126,7 @@ final class ChunkRunner {
     }
 
     deinit {
-        for p in [x, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
+        for p in [x, grad, workspace, indicator, levelOut, distance, hess, values, noiseBuffer, factor, scratch] { p.deallocate() }
         pathIndex.deallocate(); stepCount.deallocate(); status.deallocate(); permutation.deallocate()
     }
 
@@ -141,6 +155,10 @@ final class ChunkRunner {
         let maxSteps = problem.maxSteps
         let bound = problem.divergenceBound
         let rng = stream.pointer
+        // Normals and bridge uniforms come from the register-held taus2 state (the same
+        // bits as GSL, see InlineZiggurat); draws made through GSL calls sync it around them.
+        let tables = InlineZiggurat.tables
+        var state = stream.taus2State
         var active = 0
         var nextPath = 0
         while active < w && nextPath < count {
@@ -156,14 +174,27 @@ final class ChunkRunner {
             case .additive(let s):
                 for j in 0..<d {
                     let xr = x + j * w, gr = grad + j * w
-                    for i in 0..<active { xr[i] = xr[i] - h * gr[i] + s * gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                    if let tables {
+                        // draw first (generator-bound), then a vectorisable update
+                        let z = noiseBuffer
+                        for i in 0..<active { z[i] = InlineZiggurat.normal(&state, tables: tables, fallback: rng) }
+                        for i in 0..<active { xr[i] = xr[i] - h * gr[i] + s * z[i] }
+                    } else {
+                        stream.store(state)
+                        for i in 0..<active { xr[i] = xr[i] - h * gr[i] + s * gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                        state = stream.taus2State
+                    }
                 }
             case .stable(let alpha, let s):
+                stream.store(state)
                 for j in 0..<d {
                     let xr = x + j * w, gr = grad + j * w
                     for i in 0..<active { xr[i] = xr[i] - h * gr[i] + s * gsl_ran_levy(rng, 1.0, alpha) }
                 }
+                state = stream.taus2State
             case .studentMean(let nu, let s, let batch):
+                stream.store(state)
+                defer { state = stream.taus2State }
                 let inverse = 1.0 / Double(batch)
                 for j in 0..<d {
                     let xr = x + j * w, gr = grad + j * w
@@ -174,6 +205,8 @@ final class ChunkRunner {
                     }
                 }
             case .stateDependent(let loss, let c, let variance):
+                stream.store(state)
+                defer { state = stream.taus2State }
                 landscape.hessian(count: active, stride: w, inputs: x, outputs: hess,
                                   workspace: workspace, scratch: scratch)
                 if loss {
@@ -195,6 +228,8 @@ final class ChunkRunner {
                     }
                 }
             case .finiteSumMinibatch(let batch, let replacement):
+                stream.store(state)
+                defer { state = stream.taus2State }
                 let fs = landscape.finiteSum!
                 let theta = scratch, g = scratch + d
                 let inverse = 1.0 / Double(batch)
@@ -216,6 +251,8 @@ final class ChunkRunner {
                     for j in 0..<d { x[j * w + i] = theta[j] - h * g[j] }
                 }
             case .finiteSumCovariance(let variance):
+                stream.store(state)
+                defer { state = stream.taus2State }
                 let fs = landscape.finiteSum!
                 let theta = scratch, mean = scratch + d, noise = scratch + 2 * d
                 let cov = scratch + 3 * d, tmp = scratch + 3 * d + d * d
@@ -233,22 +270,22 @@ final class ChunkRunner {
                     }
                 }
             }
-            for i in 0..<active { stepCount[i] += 1 }
-
-            // Exit at the step end, or divergence.
+            // Exit at the step end, or divergence: branch-free selects over the block.
             exitTest.indicators.evaluate(count: active, stride: w, inputs: x, outputs: indicator,
                                          workspace: workspace)
-            for i in 0..<active {
-                var st = ChunkRunner.running
-                for j in 0..<d where !(abs(x[j * w + i]) <= bound) { st = ExitSamples.diverged }
-                if st == ChunkRunner.running {
-                    for t in 0..<terms where indicator[t * w + i] != 0 { st = Int32(t); break }
-                }
-                status[i] = st
+            let running = ChunkRunner.running
+            for i in 0..<active { status[i] = running; stepCount[i] += 1 }
+            for t in stride(from: terms - 1, through: 0, by: -1) {  // the first term that holds wins
+                let row = indicator + t * w, code = Int32(t)
+                for i in 0..<active { status[i] = row[i] != 0 ? code : status[i] }
             }
-            if bridge, let levels = exitTest.levels { bridgeTest(levels, active: active, rng: rng) }
-            for i in 0..<active where status[i] == ChunkRunner.running && stepCount[i] >= maxSteps {
-                status[i] = ExitSamples.censored
+            for j in 0..<d {  // NaN or beyond the bound: diverged, whatever else holds
+                let row = x + j * w
+                for i in 0..<active { status[i] = abs(row[i]) <= bound ? status[i] : ExitSamples.diverged }
+            }
+            if bridge, let levels = exitTest.levels { bridgeTest(levels, active: active, state: &state) }
+            for i in 0..<active {  // censoring comes last: a crossing in the final step is an exit
+                status[i] = status[i] == running && stepCount[i] >= maxSteps ? ExitSamples.censored : status[i]
             }
 
             // Retire finished paths, refill or compact.
@@ -274,10 +311,10 @@ final class ChunkRunner {
 
     /// Brownian-bridge crossing test for each level boundary (see `ExitTestKind.bridge`).
     /// A uniform is drawn only when the crossing probability exceeds 2⁻³³: below that,
-    /// `gsl_rng_uniform_pos() < p` is impossible (its smallest value is 2⁻³² for taus2's
-    /// 32-bit output), so skipping the draw changes no outcome.
+    /// a uniform on (0, 1) drawn as `gsl_rng_uniform_pos` does (smallest value 2⁻³² for
+    /// taus2's 32-bit output) is never below p, so skipping the draw changes no outcome.
     @inline(__always)
-    private func bridgeTest(_ levels: CompiledProgram, active: Int, rng: UnsafeMutablePointer<gsl_rng>) {
+    private func bridgeTest(_ levels: CompiledProgram, active: Int, state: inout Taus2State) {
         let w = width
         levels.evaluate(count: active, stride: w, inputs: x, outputs: levelOut, workspace: workspace)
         // exp(e) > 2⁻³³ ⇔ d₀d₁/v < 33·ln2/2
@@ -286,15 +323,13 @@ final class ChunkRunner {
         if case .additive(let s) = simulator.mode { additiveVariance = s * s }
         let product = values  // W scratch doubles: d₀d₁ where both ends are inside, else +∞
         for (l, term) in exitTest.levelTerms.enumerated() {
-            let base = l * (1 + d)
+            let base = exitTest.constantInverseNorms == nil ? l * (1 + d) : l
             let g = levelOut + base * w
             let dist = distance + l * w
             // pass 1 (vectorisable): new distances −g/‖∇g‖ and the products d₀d₁
-            if d == 1 {
-                let slope = levelOut + (base + 1) * w
+            if let inverseNorm = exitTest.constantInverseNorms?[l] {
                 for i in 0..<active {
-                    let norm = abs(slope[i])
-                    let d1 = norm > 0 ? -g[i] / norm : .infinity
+                    let d1 = -g[i] * inverseNorm
                     let d0 = dist[i]
                     dist[i] = d1
                     product[i] = d0 > 0 && d1 > 0 ? d0 * d1 : .infinity
@@ -310,11 +345,16 @@ final class ChunkRunner {
                 }
             }
             // pass 2: the few paths near the boundary draw a uniform
+            if additiveVariance > 0 {
+                let cut = limit * additiveVariance, scale = -2 / additiveVariance
+                for i in 0..<active where product[i] < cut && status[i] == ChunkRunner.running {
+                    if state.uniformPositive() < exp(scale * product[i]) { status[i] = Int32(term) }
+                }
+                continue
+            }
             for i in 0..<active where product[i].isFinite && status[i] == ChunkRunner.running {
                 let variance: Double
-                if additiveVariance > 0 {
-                    variance = additiveVariance
-                } else {
+                do {
                     // variance of the step's noise along n = ∇g/‖∇g‖: v·‖Sᵀn‖², S the step's factor
                     var v = 0.0
                     switch simulator.mode {
@@ -332,7 +372,7 @@ final class ChunkRunner {
                     variance = n2 > 0 ? v * total / n2 : 0
                 }
                 guard variance > 0, product[i] < limit * variance else { continue }
-                if gsl_rng_uniform_pos(rng) < exp(-2 * product[i] / variance) {
+                if state.uniformPositive() < exp(-2 * product[i] / variance) {
                     status[i] = Int32(term)
                 }
             }

@@ -18,8 +18,8 @@ public struct DynamicsError: Error, CustomStringConvertible, Sendable {
 /// Chunk results land in path-index order, so the same seed gives identical bits for any
 /// thread count (SciMLBase's ensemble design). Nothing is allocated inside the step loop.
 public struct EnsembleSimulator: Sendable {
-    public static let defaultChunkSize = 256
-    public static let blockWidth = 32
+    public static let defaultChunkSize = 1024
+    public static let blockWidth = 64
 
     public let problem: ExitProblem
     public let integrator: EulerMaruyama
