@@ -275,7 +275,9 @@ final class ChunkRunner {
                                          workspace: workspace)
             let running = ChunkRunner.running
             for i in 0..<active { status[i] = running; stepCount[i] += 1 }
-            for t in stride(from: terms - 1, through: 0, by: -1) {  // the first term that holds wins
+            var t = terms
+            while t > 0 {  // from the last term back, so the first term that holds wins
+                t -= 1
                 let row = indicator + t * w, code = Int32(t)
                 for i in 0..<active { status[i] = row[i] != 0 ? code : status[i] }
             }
@@ -309,6 +311,19 @@ final class ChunkRunner {
         }
     }
 
+    /// `u < exp(e)` for e ≤ 0, the same outcome as computing exp, but exp is evaluated only
+    /// when u falls between cheap bounds: 1 + e + e²/2 + e³/6 ≤ eᵉ ≤ 1/(1 − e + e²/2)
+    /// (Taylor remainders of eᵃ, a = −e ≥ 0); the 10⁻¹⁴ margins exceed the bounds'
+    /// rounding error (≤ 5 ulp) plus exp's (≤ 1 ulp), so no decision changes.
+    @inline(__always)
+    static func below(_ u: Double, expOf e: Double) -> Bool {
+        let upper = 1 / (1 - e + 0.5 * e * e)
+        if u >= upper * (1 + 1e-14) { return false }
+        let lower = 1 + e + e * e * (0.5 + e / 6)
+        if u < lower * (1 - 1e-14) { return true }
+        return u < exp(e)
+    }
+
     /// Brownian-bridge crossing test for each level boundary (see `ExitTestKind.bridge`).
     /// A uniform is drawn only when the crossing probability exceeds 2⁻³³: below that,
     /// a uniform on (0, 1) drawn as `gsl_rng_uniform_pos` does (smallest value 2⁻³² for
@@ -327,12 +342,17 @@ final class ChunkRunner {
             let g = levelOut + base * w
             let dist = distance + l * w
             // pass 1 (vectorisable): new distances −g/‖∇g‖ and the products d₀d₁
+            var near = active  // paths that may need a uniform; counted exactly on the fast path
             if let inverseNorm = exitTest.constantInverseNorms?[l] {
+                let cut = additiveVariance > 0 ? limit * additiveVariance : .infinity
+                near = 0
                 for i in 0..<active {
                     let d1 = -g[i] * inverseNorm
                     let d0 = dist[i]
                     dist[i] = d1
-                    product[i] = d0 > 0 && d1 > 0 ? d0 * d1 : .infinity
+                    let p = Swift.min(d0, d1) > 0 ? d0 * d1 : .infinity  // branch-free: vectorises
+                    product[i] = p
+                    near &+= p < cut ? 1 : 0
                 }
             } else {
                 for i in 0..<active {
@@ -345,10 +365,11 @@ final class ChunkRunner {
                 }
             }
             // pass 2: the few paths near the boundary draw a uniform
+            if near == 0 { continue }
             if additiveVariance > 0 {
                 let cut = limit * additiveVariance, scale = -2 / additiveVariance
                 for i in 0..<active where product[i] < cut && status[i] == ChunkRunner.running {
-                    if state.uniformPositive() < exp(scale * product[i]) { status[i] = Int32(term) }
+                    if ChunkRunner.below(state.uniformPositive(), expOf: scale * product[i]) { status[i] = Int32(term) }
                 }
                 continue
             }
@@ -372,7 +393,7 @@ final class ChunkRunner {
                     variance = n2 > 0 ? v * total / n2 : 0
                 }
                 guard variance > 0, product[i] < limit * variance else { continue }
-                if state.uniformPositive() < exp(-2 * product[i] / variance) {
+                if ChunkRunner.below(state.uniformPositive(), expOf: -2 * product[i] / variance) {
                     status[i] = Int32(term)
                 }
             }
