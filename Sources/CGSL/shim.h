@@ -13,11 +13,33 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 #include <gsl/gsl_eigen.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_spmatrix.h>
+#include <gsl/gsl_spblas.h>
+#include <gsl/gsl_splinalg.h>
+#include <gsl/gsl_roots.h>
+#include <gsl/gsl_min.h>
+#include <gsl/gsl_multiroots.h>
+#include <gsl/gsl_multimin.h>
+#include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_interp.h>
+#include <gsl/gsl_spline.h>
+#include <gsl/gsl_sf_erf.h>
+#include <gsl/gsl_sf_exp.h>
+#include <gsl/gsl_sf_log.h>
 
 /* Swift 6 rejects GSL's exported mutable globals as not concurrency-safe;
    these accessors return the generator types by value. */
 static inline const gsl_rng_type *sgd_gsl_rng_taus2(void) { return gsl_rng_taus2; }
 static inline const gsl_rng_type *sgd_gsl_rng_mt19937(void) { return gsl_rng_mt19937; }
+static inline const gsl_splinalg_itersolve_type *sgd_gsl_splinalg_gmres(void) { return gsl_splinalg_itersolve_gmres; }
+static inline const gsl_root_fsolver_type *sgd_gsl_root_brent(void) { return gsl_root_fsolver_brent; }
+static inline const gsl_min_fminimizer_type *sgd_gsl_min_brent(void) { return gsl_min_fminimizer_brent; }
+static inline const gsl_multiroot_fdfsolver_type *sgd_gsl_multiroot_hybridsj(void) { return gsl_multiroot_fdfsolver_hybridsj; }
+static inline const gsl_multimin_fdfminimizer_type *sgd_gsl_multimin_bfgs2(void) { return gsl_multimin_fdfminimizer_vector_bfgs2; }
+static inline const gsl_multifit_nlinear_type *sgd_gsl_multifit_trust(void) { return gsl_multifit_nlinear_trust; }
+static inline const gsl_interp_type *sgd_gsl_interp_cspline(void) { return gsl_interp_cspline; }
+static inline const gsl_interp_type *sgd_gsl_interp_linear(void) { return gsl_interp_linear; }
 
 /* Layout of taus2's state (gsl/rng/taus.c, unchanged since GSL 1.0). Used to set the
    full 88-bit state directly instead of through the 32-bit seed. */

@@ -312,15 +312,21 @@ final class ChunkRunner {
     }
 
     /// `u < exp(e)` for e ≤ 0, the same outcome as computing exp, but exp is evaluated only
-    /// when u falls between cheap bounds: 1 + e + e²/2 + e³/6 ≤ eᵉ ≤ 1/(1 − e + e²/2)
-    /// (Taylor remainders of eᵃ, a = −e ≥ 0); the 10⁻¹⁴ margins exceed the bounds'
-    /// rounding error (≤ 5 ulp) plus exp's (≤ 1 ulp), so no decision changes.
+    /// when u falls between cheap bounds on e^{−a}, a = −e ≥ 0: above 1/Σ_{k≤6} aᵏ/k!
+    /// (a partial sum of eᵃ) it is certainly false; for a < 1, below the alternating
+    /// partial sum Σ_{k≤7} (−a)ᵏ/k! it is certainly true (Taylor remainders). The 10⁻¹⁴
+    /// margins exceed the bounds' rounding error plus exp's, so no decision changes.
     @inline(__always)
     static func below(_ u: Double, expOf e: Double) -> Bool {
-        let upper = 1 / (1 - e + 0.5 * e * e)
-        if u >= upper * (1 + 1e-14) { return false }
-        let lower = 1 + e + e * e * (0.5 + e / 6)
-        if u < lower * (1 - 1e-14) { return true }
+        let a = -e
+        // Σ_{k≤6} aᵏ/k! ≤ eᵃ: all terms positive, so well conditioned
+        let series = 1 + a * (1 + a * (0.5 + a * (1.0 / 6 + a * (1.0 / 24 + a * (1.0 / 120 + a * (1.0 / 720))))))
+        if u >= (1 / series) * (1 + 1e-14) { return false }
+        if a < 1 {
+            // alternating partial sum to k = 7 ≤ e^{−a}; terms ≤ 1, so the rounding error is ≤ 1e-15
+            let lower = 1 - a * (1 - a * (0.5 - a * (1.0 / 6 - a * (1.0 / 24 - a * (1.0 / 120 - a * (1.0 / 720 - a / 5040))))))
+            if u < lower - 1e-14 { return true }
+        }
         return u < exp(e)
     }
 
