@@ -1,25 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Diffusion
 
 // MARK: - Helpers
 
-/// Fixed-seed SplitMix64 (deterministic across platforms and runs).
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 private let xyz = ["x", "y", "z"]
 

@@ -39,3 +39,22 @@ public enum References {
     /// V = x⁴/4 − x²/2, ε = 0.1, from −1 to 0 (THEORY.md §1): 30.8213.
     public static let doubleWellMFPT = 30.8213
 }
+
+/// Fixed-seed SplitMix64 (Steele, Lea & Flood 2014) for fuzz and property tests: the same
+/// sequence on every platform and run, independent of the system generator.
+public struct SplitMix64 {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
+    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
+    public mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
