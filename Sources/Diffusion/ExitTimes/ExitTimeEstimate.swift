@@ -33,6 +33,15 @@ public struct ExitTimeEstimate: Sendable, Equatable {
     public static let restrictedMeanExponentialTail = "kaplan-meier restricted mean + exponential tail (MLE)"
     public static let noEstimate = "none: too few exits; lower_bound is the restricted mean"
 
+    /// A deterministic value (grid solve, quadrature, theory): no sampling error; the
+    /// method's own accuracy is stated by the caller.
+    public init(exact value: Double, estimator: String, termCount: Int) {
+        paths = 0; exited = 0; censored = 0; diverged = 0
+        mean = value; standardError = 0; ci95 = [value, value]; lowerBound = value
+        self.estimator = estimator
+        sideCounts = Array(repeating: 0, count: termCount)
+    }
+
     /// Estimates from `samples`, converting steps to time by `timeScale` (dt, or 1 for iterations).
     public init(samples: ExitSamples, termCount: Int, timeScale: Double) {
         var counts = [Int](repeating: 0, count: termCount)

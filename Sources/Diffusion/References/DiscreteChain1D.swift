@@ -27,16 +27,30 @@ public enum DiscreteChain1D {
     public static func meanExitSteps(slope: (Double) -> Double, stepSize h: Double, noise s: Double,
                                      start x0: Double, barrier b: Double, lower: Double,
                                      nodes: Int) throws(GSLError) -> Result {
-        let fine = try solve(slope: slope, h: h, s: s, x0: x0, b: b, lower: lower, nodes: nodes)
-        let coarse = try solve(slope: slope, h: h, s: s, x0: x0, b: b, lower: lower, nodes: (nodes + 1) / 2)
+        try meanExitSteps(slope: slope, stepSize: h, noise: s, start: x0, lower: lower, upper: b,
+                          lowerAbsorbing: false, upperAbsorbing: true, nodes: nodes)
+    }
+
+    /// General form on [lower, upper]: an absorbing end is an exit (the chain has exited once
+    /// it lands beyond it); a non-absorbing end is a truncation of the line where the chain
+    /// never goes, whose outside mass is lumped on the end node.
+    public static func meanExitSteps(slope: (Double) -> Double, stepSize h: Double, noise s: Double,
+                                     start x0: Double, lower: Double, upper: Double,
+                                     lowerAbsorbing: Bool, upperAbsorbing: Bool,
+                                     nodes: Int) throws(GSLError) -> Result {
+        precondition(lowerAbsorbing || upperAbsorbing, "at least one end must be an exit")
+        let fine = try solve(slope: slope, h: h, s: s, x0: x0, lower: lower, upper: upper,
+                             lumpLower: !lowerAbsorbing, lumpUpper: !upperAbsorbing, nodes: nodes)
+        let coarse = try solve(slope: slope, h: h, s: s, x0: x0, lower: lower, upper: upper,
+                               lumpLower: !lowerAbsorbing, lumpUpper: !upperAbsorbing, nodes: (nodes + 1) / 2)
         let extrapolated = (4 * fine - coarse) / 3
         return Result(steps: fine, coarseSteps: coarse, extrapolated: extrapolated,
                       errorEstimate: abs(fine - coarse) / 3)
     }
 
-    static func solve(slope: (Double) -> Double, h: Double, s: Double, x0: Double, b: Double,
-                      lower: Double, nodes m: Int) throws(GSLError) -> Double {
-        precondition(m >= 3 && lower < x0 && x0 <= b && s > 0)
+    static func solve(slope: (Double) -> Double, h: Double, s: Double, x0: Double, lower: Double, upper b: Double,
+                      lumpLower: Bool, lumpUpper: Bool, nodes m: Int) throws(GSLError) -> Double {
+        precondition(m >= 3 && lower <= x0 && x0 <= b && s > 0)
         GSL.prepare()
         let delta = (b - lower) / Double(m - 1)
         let grid = (0..<m).map { lower + Double($0) * delta }
@@ -48,11 +62,13 @@ public enum DiscreteChain1D {
         defer { gsl_permutation_free(permutation) }
         let phi = { (u: Double) in gsl_ran_ugaussian_pdf(u) }
         let cdf = { (u: Double) in gsl_cdf_ugaussian_P(u) }
+        var weights = [Double](repeating: 0, count: m)
         for i in 0..<m {
             let mean = grid[i] - h * slope(grid[i])
-            var weights = [Double](repeating: 0, count: m)
-            // lumped mass below L
-            weights[0] += cdf((lower - mean) / s)
+            for j in 0..<m { weights[j] = 0 }
+            // truncated ends: the outside mass lumped on the end node
+            if lumpLower { weights[0] += cdf((lower - mean) / s) }
+            if lumpUpper { weights[m - 1] += gsl_cdf_ugaussian_Q((b - mean) / s) }
             for k in 0..<(m - 1) {
                 let left = grid[k], right = grid[k + 1]
                 let alpha = (left - mean) / s, beta = (right - mean) / s

@@ -14,6 +14,8 @@ public struct CellResult: Sendable {
     public let paths: Int
     public let maxSteps: Int
     public let estimate: ExitTimeEstimate
+    /// The deterministic method's own error estimate (e.g. a grid's Richardson error), in the time unit.
+    public let methodError: Double?
     /// "time" (continuous dynamics) or "iterations" (sgd).
     public let timeUnit: String
     /// Mean exit time in iterations (sgd: the mean itself; sgd-sde: t/η), nil otherwise.
@@ -42,6 +44,7 @@ public struct CellResult: Sendable {
             ("ci95", estimate.ci95.map { .array($0.map { .double($0) }) } ?? .null),
             ("lower_bound", .number(estimate.lowerBound)),
             ("estimator", .string(estimate.estimator)),
+            ("method_error", .number(methodError)),
             ("time_unit", .string(timeUnit)),
             ("mean_exit_iterations", .number(meanExitIterations)),
             ("exit_sides", .object(zip(exitLabels, estimate.sideCounts).map { ($0.0, .int($0.1)) })),

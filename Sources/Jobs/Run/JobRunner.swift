@@ -90,11 +90,27 @@ public struct JobRunner: Sendable {
         let paths = Int(values.first { $0.key == "paths" }!.value)
         let clock = ContinuousClock()
         let start = clock.now
-        let samples = simulator.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads)
-        let elapsed = clock.now - start
         let isSGD = experiment.dynamics == "sgd"
-        let estimate = ExitTimeEstimate(samples: samples, termCount: problem.exitTerms.count,
-                                        timeScale: isSGD ? 1 : problem.dt)
+        let timeScale = isSGD ? 1 : problem.dt
+        let samples: ExitSamples
+        let estimate: ExitTimeEstimate
+        var methodError: Double? = nil
+        switch experiment.method {
+        case "chain":
+            let reference: ChainReference
+            do { reference = try ChainReference(problem: problem) } catch {
+                throw SpecError("experiment[\(e + 1)]: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
+            }
+            samples = ExitSamples(dimension: problem.landscape.dimension, count: 0)
+            estimate = ExitTimeEstimate(exact: reference.steps * timeScale,
+                                        estimator: "exact discrete chain: grid solve of its backward equation on [\(reference.lower), \(reference.upper)], \(reference.nodes) nodes, Richardson-extrapolated",
+                                        termCount: problem.exitTerms.count)
+            methodError = reference.stepsError * timeScale
+        default:
+            samples = simulator.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads)
+            estimate = ExitTimeEstimate(samples: samples, termCount: problem.exitTerms.count, timeScale: timeScale)
+        }
+        let elapsed = clock.now - start
         var iterations: Double? = nil
         var iterationsSE: Double? = nil
         if isSGD {
@@ -106,7 +122,8 @@ public struct JobRunner: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return CellResult(experiment: experiment.name, experimentIndex: e, cellIndex: c,
                           dynamics: experiment.dynamics, method: experiment.method, exitTest: experiment.exitTest,
-                          parameters: parameters, paths: paths, maxSteps: problem.maxSteps, estimate: estimate,
+                          parameters: parameters, paths: experiment.method == "monte-carlo" ? paths : 0,
+                          maxSteps: problem.maxSteps, estimate: estimate, methodError: methodError,
                           timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
                           iterationsStandardError: iterationsSE,
                           exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, samples: samples)

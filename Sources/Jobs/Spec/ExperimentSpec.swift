@@ -57,10 +57,15 @@ public struct ExperimentSpec: Sendable {
         self.dynamics = dynamics
         let method = try r.string("method") ?? "monte-carlo"
         if JobSpec.plannedMethods.contains(method) {
-            throw r.error("method", "\"\(method)\" is not implemented yet; this version runs \"monte-carlo\" only")
+            throw r.error("method", "\"\(method)\" is not implemented yet; this version runs \(JobSpec.methodNames.map { "\"\($0)\"" }.joined(separator: " and "))")
         }
         guard JobSpec.methodNames.contains(method) else {
-            throw r.error("method", "must be \"monte-carlo\", got \"\(method)\"")
+            throw r.error("method", "must be one of \(JobSpec.methodNames.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(method)\"")
+        }
+        if method != "monte-carlo" {
+            for key in ["paths", "max_steps", "exit_test"] where table[key] != nil {
+                throw r.error(key, "does not apply to method \"\(method)\" (a deterministic solve of the step-checked chain)")
+            }
         }
         self.method = method
 
@@ -152,6 +157,11 @@ public struct ExperimentSpec: Sendable {
         try axis("paths", paths, { $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() ? nil : "an integer in 1...1000000000" })
         let maxSteps = try r.sweep("max_steps") ?? [1_000_000]
         try axis("max_steps", maxSteps, { $0 >= 1 && $0 <= 1e15 && $0 == $0.rounded() ? nil : "an integer in 1...1e15" })
+        if method == "chain" {
+            guard dynamics != "levy", noiseLaw == nil || noiseLaw == "gaussian" || (dynamics == "sgd-sde" && noiseLaw == "student-t") else {
+                throw r.error("method", "\"chain\" needs Gaussian increments (langevin, or sgd / sgd-sde with noise law \"gaussian\"), got dynamics \"\(dynamics)\"\(noiseLaw.map { " with noise law \"\($0)\"" } ?? "")")
+            }
+        }
         let exitTest = try r.string("exit_test", allowed: ExitTestKind.allCases.map(\.rawValue)) ?? "step"
         self.exitTest = ExitTestKind(rawValue: exitTest)!
         if self.exitTest == .bridge {

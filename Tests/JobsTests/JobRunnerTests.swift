@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Jobs
+@testable import Diffusion
+
+@Suite struct JobRunnerTests {
+    static let spec = """
+    name = "chain-vs-mc"
+    seed = 3
+    [landscape]
+    potential = "x^4/4 - x^2/2"
+    [start]
+    point = [-1.0]
+    [exit]
+    when = "x > 0"
+    [[experiment]]
+    name = "sgd"
+    dynamics = "sgd"
+    learning_rate = [0.01, 0.05]
+    batch_size = [1, 2]
+    noise = { law = "gaussian", sigma = 4.472135955 }
+    paths = 10000
+    [[experiment]]
+    name = "sgd-exact"
+    dynamics = "sgd"
+    method = "chain"
+    learning_rate = [0.01, 0.05]
+    batch_size = [1, 2]
+    noise = { law = "gaussian", sigma = 4.472135955 }
+    """
+
+    /// Monte Carlo of discrete SGD and the exact chain solve of the same chain agree within
+    /// 5 standard errors plus the grid's Richardson error, cell by cell.
+    @Test func chainMethodMatchesMonteCarlo() throws {
+        let spec = try JobSpec.parse(Self.spec)
+        let results = try JobRunner(spec: spec, threads: 2).run()
+        #expect(results.count == 8)
+        let mc = results.filter { $0.experiment == "sgd" }, exact = results.filter { $0.experiment == "sgd-exact" }
+        for (m, x) in zip(mc, exact) {
+            #expect(m.parameters.map(\.value) == x.parameters.map(\.value))
+            let se = try #require(m.estimate.standardError)
+            let reference = try #require(x.estimate.mean), gridError = try #require(x.methodError)
+            #expect(abs(m.estimate.mean! - reference) < Statistics.z * se + gridError,
+                    "\(m.parameters): MC \(m.estimate.mean!) ± \(se), chain \(reference) ± \(gridError)")
+            #expect(x.estimate.standardError == 0 && x.paths == 0)
+        }
+    }
+
+    /// Sweep cells are the product of the axes, the first axis varying slowest.
+    @Test func sweepOrder() throws {
+        let spec = try JobSpec.parse(Self.spec)
+        let e = spec.experiments[0]
+        #expect(e.cellCount == 4)
+        let cells = (0..<4).map { k in e.cellParameters(k).filter { $0.key == "learning_rate" || $0.key == "batch_size" }.map(\.value) }
+        #expect(cells == [[0.01, 1], [0.01, 2], [0.05, 1], [0.05, 2]])
+    }
+
+    @Test func chainRejectsMonteCarloKeys() {
+        let bad = Self.spec.replacingOccurrences(of: "method = \"chain\"", with: "method = \"chain\"\npaths = 10")
+        #expect(throws: SpecError.self) { try JobSpec.parse(bad) }
+        let student = Self.spec.replacingOccurrences(of: "method = \"chain\"\nlearning_rate = [0.01, 0.05]\nbatch_size = [1, 2]\nnoise = { law = \"gaussian\"",
+                                                    with: "method = \"chain\"\nlearning_rate = [0.01, 0.05]\nbatch_size = [1, 2]\nnoise = { nu = 5, law = \"student-t\"")
+        #expect(student != Self.spec)
+        #expect(throws: SpecError.self) { try JobSpec.parse(student) }
+    }
+}
