@@ -44,8 +44,8 @@ public struct MinimumActionPath: Sendable {
 /// when Σ is a closure). Removing the tangential freedom in (ii) plays the role of the
 /// projection in the gMAM flow; the reparametrisation of (i) keeps the nodes spread.
 ///
-/// **Convergence test.** A round ends when the gradient (Euclidean norm, in the normal displacements) falls below
-/// `tolerance · S₊ / ℓ` (`S₊ = Σ|Δₖ|_A|b|_A`, the action's scale, still positive for a
+/// **Convergence test.** A round ends when the gradient (Euclidean norm, over the normal
+/// displacements) falls below `tolerance · S₊ / ℓ` (`S₊ = Σ|Δₖ|_A|b|_A`, the action's scale, still positive for a
 /// downhill path where S → 0), when BFGS makes no progress (machine precision), or
 /// after a per-round iteration cap; the solve has `converged` when a round that ended by
 /// one of the first two leaves `|S_h − S_h(previous round)| ≤ tolerance · S₊`.
