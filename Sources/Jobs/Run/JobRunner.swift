@@ -31,7 +31,7 @@ public struct JobRunner: Sendable {
 
     /// Builds the problem of one cell; errors name the experiment and the offending value.
     public func problem(experiment e: Int, cell c: Int) throws(SpecError)
-        -> (ExitProblem, EnsembleSimulator, [(key: String, value: Double)]) {
+        -> (ExitProblem, EnsembleSimulator?, [(key: String, value: Double)]) {
         let experiment = spec.experiments[e]
         let values = experiment.cellParameters(c)
         func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
@@ -63,7 +63,7 @@ public struct JobRunner: Sendable {
                 if let fraction = value("dt_fraction") { dt = fraction * eta }
             }
         }
-        let maxSteps = Int(value("max_steps")!)
+        let maxSteps = Int(value("max_steps") ?? 1)
         let problem: ExitProblem
         do {
             problem = try ExitProblem(landscape: spec.landscape, dynamics: dynamics, dt: dt, start: spec.start,
@@ -71,15 +71,17 @@ public struct JobRunner: Sendable {
         } catch {
             throw SpecError("exit: \(error) (\(context))")
         }
-        let simulator: EnsembleSimulator
-        do {
-            simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: experiment.exitTest))
-        } catch {
-            throw SpecError("experiment[\(e + 1)]: \(error) (\(context))")
+        var simulator: EnsembleSimulator? = nil
+        if experiment.method == "monte-carlo" {
+            do {
+                simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: experiment.exitTest))
+            } catch {
+                throw SpecError("experiment[\(e + 1)]: \(error) (\(context))")
+            }
         }
         let shown = values.filter { $0.key != "paths" && $0.key != "max_steps" }
         var parameters = shown
-        if experiment.dynamics == "sgd-sde", value("dt") == nil { parameters.append((key: "dt", value: dt)) }
+        if experiment.dynamics == "sgd-sde", value("dt") == nil, dt > 0 { parameters.append((key: "dt", value: dt)) }
         return (problem, simulator, parameters)
     }
 
@@ -87,28 +89,43 @@ public struct JobRunner: Sendable {
         let experiment = spec.experiments[e]
         let (problem, simulator, parameters) = try problem(experiment: e, cell: c)
         let values = experiment.cellParameters(c)
-        let paths = Int(values.first { $0.key == "paths" }!.value)
+        let paths = Int(values.first { $0.key == "paths" }?.value ?? 0)
         let clock = ContinuousClock()
         let start = clock.now
         let isSGD = experiment.dynamics == "sgd"
         let timeScale = isSGD ? 1 : problem.dt
-        let samples: ExitSamples
+        var samples = ExitSamples(dimension: problem.landscape.dimension, count: 0)
         let estimate: ExitTimeEstimate
         var methodError: Double? = nil
+        let terms = problem.exitTerms.count
+        func failed(_ error: Error) -> SpecError {
+            SpecError("experiment[\(e + 1)]: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
+        }
         switch experiment.method {
         case "chain":
             let reference: ChainReference
-            do { reference = try ChainReference(problem: problem) } catch {
-                throw SpecError("experiment[\(e + 1)]: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
-            }
-            samples = ExitSamples(dimension: problem.landscape.dimension, count: 0)
+            do { reference = try ChainReference(problem: problem) } catch { throw failed(error) }
             estimate = ExitTimeEstimate(exact: reference.steps * timeScale,
                                         estimator: "exact discrete chain: grid solve of its backward equation on [\(reference.lower), \(reference.upper)], \(reference.nodes) nodes, Richardson-extrapolated",
-                                        termCount: problem.exitTerms.count)
+                                        termCount: terms)
             methodError = reference.stepsError * timeScale
+        case "backward-kolmogorov":
+            let reference: BackwardKolmogorovReference
+            do { reference = try BackwardKolmogorovReference(problem: problem, form: experiment.fokkerPlanck, nodes: experiment.nodes) } catch { throw failed(error) }
+            estimate = ExitTimeEstimate(exact: reference.time,
+                                        estimator: "exact diffusion (\(experiment.fokkerPlanck.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on [\(reference.lower), \(reference.upper)], \(reference.nodes) nodes, Richardson-extrapolated",
+                                        termCount: terms)
+            methodError = reference.timeError
+        case "theory":
+            let prediction: TheoryPrediction
+            do { prediction = try TheoryReference.predict(experiment.theory!, problem: problem, saddle: experiment.saddle) } catch { throw failed(error) }
+            let value = isSGD ? prediction.value / problem.dynamics.learningRate! : prediction.value
+            estimate = ExitTimeEstimate(exact: value,
+                                        estimator: "theory \(experiment.theory!): \(prediction.formula) [\(prediction.reference); \(prediction.assumptions)]",
+                                        termCount: terms)
         default:
-            samples = simulator.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads)
-            estimate = ExitTimeEstimate(samples: samples, termCount: problem.exitTerms.count, timeScale: timeScale)
+            samples = simulator!.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads)
+            estimate = ExitTimeEstimate(samples: samples, termCount: terms, timeScale: timeScale)
         }
         let elapsed = clock.now - start
         var iterations: Double? = nil

@@ -15,6 +15,12 @@ public struct ExperimentSpec: Sendable {
     public let withReplacement: Bool
     public let exitTest: ExitTestKind
     public let line: Int?
+    /// method = "theory": the formula, and the saddle when given.
+    public let theory: String?
+    public let saddle: [Double]?
+    /// method = "backward-kolmogorov": the Fokker–Planck form and the grid size.
+    public let fokkerPlanck: FokkerPlanckForm
+    public let nodes: Int
 
     public var cellCount: Int { parameters.reduce(1) { $0 * $1.values.count } }
 
@@ -63,13 +69,37 @@ public struct ExperimentSpec: Sendable {
             throw r.error("method", "must be one of \(JobSpec.methodNames.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(method)\"")
         }
         if method != "monte-carlo" {
-            for key in ["paths", "max_steps", "exit_test"] where table[key] != nil {
-                throw r.error(key, "does not apply to method \"\(method)\" (a deterministic solve of the step-checked chain)")
+            let continuous = method != "chain"
+            let deterministic = continuous ? ["paths", "max_steps", "exit_test", "dt", "dt_fraction"] : ["paths", "max_steps", "exit_test"]
+            for key in deterministic where table[key] != nil {
+                throw r.error(key, "does not apply to method \"\(method)\" (\(continuous ? "a deterministic result for the continuous dynamics" : "a deterministic solve of the step-checked chain"))")
             }
+        }
+        if method == "theory" {
+            self.theory = try r.string("theory", required: true, allowed: TheoryReference.names)
+            let saddle = try r.vector("saddle")
+            if let saddle, saddle.count != landscape.dimension && !(r.table["theory"].map { if case .string("hu-saddle") = $0.value { true } else { false } } ?? false) {
+                throw r.error("saddle", "must have \(landscape.dimension) coordinates, got \(saddle.count)")
+            }
+            self.saddle = saddle
+        } else {
+            self.theory = nil
+            self.saddle = nil
+        }
+        if method == "backward-kolmogorov" {
+            let form = try r.string("fokker_planck", allowed: ["ito", "divergence"]) ?? "ito"
+            self.fokkerPlanck = FokkerPlanckForm(rawValue: form)!
+            let nodes = try r.integer("nodes") ?? 4001
+            guard nodes >= 11 && nodes <= 1_000_001 else { throw r.error("nodes", "must be in 11...1000001, got \(nodes)") }
+            self.nodes = nodes
+        } else {
+            self.fokkerPlanck = .ito
+            self.nodes = 4001
         }
         self.method = method
 
-        let allowed = ExperimentSpec.commonKeys + ExperimentSpec.keysByDynamics[dynamics]!
+        let allowed = ExperimentSpec.commonKeys + ExperimentSpec.keysByDynamics[dynamics]! + (method == "theory" ? ["theory", "saddle"] : [])
+            + (method == "backward-kolmogorov" ? ["fokker_planck", "nodes"] : [])
         for (key, node) in table.entries where !allowed.contains(key) {
             let other = ExperimentSpec.keysByDynamics.filter { $0.value.contains(key) }.map(\.key).sorted()
             if !other.isEmpty {
@@ -100,7 +130,7 @@ public struct ExperimentSpec: Sendable {
                 guard let alpha = try r.sweep("alpha") else { throw r.error("alpha", "is required (stability index in (0, 2])") }
                 try axis("alpha", alpha, alphaRange)
             }
-            try axis("dt", try r.sweep("dt") ?? [1e-3], positive)
+            if method == "monte-carlo" || method == "chain" { try axis("dt", try r.sweep("dt") ?? [1e-3], positive) }
             self.noiseLaw = nil
             self.withReplacement = true
         default:
@@ -148,7 +178,8 @@ public struct ExperimentSpec: Sendable {
                 if dt != nil && fraction != nil {
                     throw r.error("dt_fraction", "cannot be combined with dt; give one (dt_fraction sets dt = dt_fraction·learning_rate)")
                 }
-                if let dt { try axis("dt", dt, positive) } else {
+                if method == "theory" || method == "backward-kolmogorov" {
+                } else if let dt { try axis("dt", dt, positive) } else {
                     try axis("dt_fraction", fraction ?? [0.1], { $0 > 0 && $0 <= 1 ? nil : "in (0, 1]" })
                 }
             }
