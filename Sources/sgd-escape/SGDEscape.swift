@@ -7,7 +7,7 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        subcommands: [Run.self, Demo.self]
+        subcommands: [Run.self, Demo.self, Validate.self]
     )
 }
 
@@ -102,6 +102,33 @@ extension SGDEscapeCommand {
                 fail("job spec \(job) is not UTF-8 text")
             }
             execute(specText: text, baseDirectory: url.deletingLastPathComponent(), options: options)
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the built-in exact references and print estimates, references and z-scores.")
+
+        @Option(name: .long, help: "Worker threads for the Monte Carlo checks (default: all cores).")
+        var threads: Int?
+
+        func run() throws {
+            let checks: [Validation.Check]
+            do { checks = try Validation.run(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) }
+            catch { fail("validation could not run: \(error)") }
+            var rows = [["check", "estimate", "reference", "z", "rel. error", "criterion", "result"]]
+            for c in checks {
+                rows.append([c.name, String(format: "%.8g", c.estimate), String(format: "%.8g", c.reference),
+                             c.z.map { String(format: "%+.2f", $0) } ?? "", c.relativeError.isNaN ? "" : String(format: "%.2e", c.relativeError),
+                             c.criterion, c.passed ? "pass" : "FAIL"])
+            }
+            let widths = (0..<rows[0].count).map { k in rows.map { $0[k].count }.max()! }
+            for row in rows {
+                print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            }
+            let failed = checks.filter { !$0.passed }.count
+            print("\(checks.count - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitCode(1) }
         }
     }
 
