@@ -143,3 +143,13 @@ let smallJob = """
         #expect(result.stderr.contains("job"), "stderr: \(result.stderr)")
     }
 }
+
+@Suite struct ValidateCommandTests {
+    /// `sgd-escape validate` runs the exact-reference battery and exits 0 with every check passing.
+    @Test func validatePasses() throws {
+        let result = try CLI.run(["validate", "--threads", "2"])
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains(" 0 failed"))
+        #expect(!result.stdout.contains("FAIL"))
+    }
+}

@@ -65,3 +65,51 @@ import TestSupport
         #expect(throws: SpecError.self) { try JobSpec.parse(student) }
     }
 }
+
+@Suite struct DeterministicMethodTests {
+    static let spec = """
+    name = "methods"
+    [landscape]
+    potential = "x^4/4 - x^2/2"
+    [start]
+    point = [-1.0]
+    [exit]
+    when = "x > 0"
+    [[experiment]]
+    name = "exact"
+    dynamics = "langevin"
+    method = "backward-kolmogorov"
+    epsilon = [0.1]
+    [[experiment]]
+    name = "kramers"
+    dynamics = "langevin"
+    method = "theory"
+    theory = "kramers"
+    epsilon = 0.1
+    [[experiment]]
+    name = "sgd-sde-exact"
+    dynamics = "sgd"
+    method = "backward-kolmogorov"
+    learning_rate = 0.01
+    noise = { law = "gaussian", sigma = 4.47213595499958 }
+    """
+
+    @Test func backwardKolmogorovAndTheoryCells() throws {
+        let results = try JobRunner(spec: try JobSpec.parse(Self.spec), threads: 1).run()
+        // grid solve vs THEORY.md's 30.8213 (6 digits quoted) and Richardson error below 1e-6 relative
+        #expect(abs(results[0].estimate.mean! - 30.8213) < 5e-5)
+        #expect(results[0].methodError! < 30.8213 * 1e-6)
+        // Kramers 1/(2k) = π/√2·e^{2.5} (V''(−1) = 2, V''(0) = −1, ΔV = 1/4, ε = 0.1)
+        #expect(abs(results[1].estimate.mean! - Double.pi / 2.0.squareRoot() * exp(2.5)) < 1e-9)
+        // SGD at η = 0.01, σ² = 20 has ε = ησ²/2 = 0.1: its SDE's MFPT in iterations is 30.8213/η
+        #expect(results[2].timeUnit == "iterations")
+        #expect(abs(results[2].estimate.mean! - 3082.13) < 5e-3)
+    }
+
+    @Test func theoryNeedsItsKey() {
+        let bad = Self.spec.replacingOccurrences(of: "theory = \"kramers\"\n", with: "")
+        #expect(throws: SpecError.self) { try JobSpec.parse(bad) }
+        let paths = Self.spec.replacingOccurrences(of: "theory = \"kramers\"\n", with: "theory = \"kramers\"\npaths = 10\n")
+        #expect(throws: SpecError.self) { try JobSpec.parse(paths) }
+    }
+}
