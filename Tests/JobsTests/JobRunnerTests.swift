@@ -113,3 +113,48 @@ import TestSupport
         #expect(throws: SpecError.self) { try JobSpec.parse(paths) }
     }
 }
+
+@Suite struct TwoDimensionalGridCellTests {
+    /// The separable 2-D well V = x⁴/4 − x²/2 + y²/2 exits through x ≥ 0 exactly as the 1-D well
+    /// does: the 2-D grid cell must reproduce 30.8213 within its own Richardson error estimate
+    /// (plus THEORY.md's 6-digit rounding).
+    @Test func separableWellMatchesOneDimensionalMFPT() throws {
+        let spec = try JobSpec.parse("""
+        name = "bk2d"
+        [landscape]
+        potential = "x^4/4 - x^2/2 + y^2/2"
+        [start]
+        point = [-1.0, 0.0]
+        [exit]
+        when = "x >= 0"
+        [[experiment]]
+        name = "exact2d"
+        dynamics = "langevin"
+        method = "backward-kolmogorov"
+        epsilon = 0.1
+        domain = { lower = [-2.5, -2.0], upper = [0.0, 2.0] }
+        nodes = 257
+        """)
+        let cell = try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0)
+        #expect(abs(cell.estimate.mean! - 30.8213) < cell.methodError! + 5e-5)
+    }
+
+    @Test func twoDimensionalSolveNeedsADomain() {
+        #expect(throws: SpecError.self) {
+            try JobSpec.parse("""
+            name = "bk2d"
+            [landscape]
+            potential = "x^4/4 - x^2/2 + y^2/2"
+            [start]
+            point = [-1.0, 0.0]
+            [exit]
+            when = "x >= 0"
+            [[experiment]]
+            name = "exact2d"
+            dynamics = "langevin"
+            method = "backward-kolmogorov"
+            epsilon = 0.1
+            """)
+        }
+    }
+}

@@ -14,10 +14,88 @@ public struct BackwardKolmogorovReference: Sendable {
     public let lower: Double
     public let upper: Double
 
+    /// 2-D: the grid solve of `Grid2D` on the reflecting `domain` (nodes per side), the exit
+    /// region absorbing, Richardson-extrapolated from the grid of half the resolution.
+    /// Advection is `.hybrid`: central (second order) wherever the cell Péclet number is
+    /// below 1, upwind only where it is not (far up the walls, where the density is nil).
+    public init(problem: ExitProblem, form: FokkerPlanckForm, domain: Grid2D.Box, nodes: Int = 257) throws {
+        let landscape = problem.landscape
+        guard landscape.dimension == 2 else { throw GridError("a domain box applies to 2-D landscapes") }
+        let x0 = problem.start
+        guard (domain.x0...domain.x1).contains(x0[0]), (domain.y0...domain.y1).contains(x0[1]) else {
+            throw GridError("the start \(x0) must lie inside the domain box")
+        }
+        let field = try BackwardKolmogorovReference.diffusionField(problem)
+        let exit: @Sendable (Double, Double) -> Bool = { x, y in problem.exitTerm(at: [x, y]) != nil }
+        let gridForm: Grid2D.Form = form == .ito ? .ito : .divergence
+        func solve(_ n: Int) throws -> Double {
+            let p: Grid2D.Problem
+            if let field {
+                p = Grid2D.Problem(landscape: landscape, diffusion: field, form: gridForm, advection: .hybrid, box: domain, nx: n, ny: n)
+            } else {
+                guard case .sgd(let eta, let b, _, let r) = problem.dynamics else { preconditionFailure() }
+                p = Grid2D.Problem(finiteSumLandscape: landscape, learningRate: eta, batchSize: b, withReplacement: r,
+                                   form: gridForm, advection: .hybrid, box: domain, nx: n, ny: n)
+            }
+            return try Grid2D.meanExitTime(p, exit: exit)(x0[0], x0[1])
+        }
+        let m = nodes | 1
+        let fine = try solve(m), coarse = try solve((m + 1) / 2)
+        var t = (4 * fine - coarse) / 3
+        var error = abs(fine - coarse) / 3
+        if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
+        time = t; timeError = error; self.nodes = m
+        lower = domain.x0; upper = domain.x1
+    }
+
+    /// The 2-D diffusion matrix field; nil for a finite sum (Grid2D builds it from Σ_B).
+    static func diffusionField(_ problem: ExitProblem) throws -> Grid2D.DiffusionField? {
+        let landscape = problem.landscape
+        @Sendable func positivePart(_ h: [Double], _ c: Double) -> (d11: Double, d12: Double, d22: Double) {
+            // 2×2 symmetric: clamp negative eigenvalues (closed form)
+            let a = h[0], b = 0.5 * (h[1] + h[2]), d = h[3]
+            let mean = 0.5 * (a + d), radius = ((0.5 * (a - d)) * (0.5 * (a - d)) + b * b).squareRoot()
+            let l1 = max(mean + radius, 0), l2 = max(mean - radius, 0)
+            if radius == 0 { return (c * l1, 0, c * l1) }
+            // eigenvector of l1: (b, l1raw − a) normalised
+            var vx = b, vy = mean + radius - a
+            if abs(vx) + abs(vy) == 0 { vx = 1; vy = 0 }
+            let n = (vx * vx + vy * vy).squareRoot(); vx /= n; vy /= n
+            return (c * (l1 * vx * vx + l2 * vy * vy), c * (l1 - l2) * vx * vy, c * (l1 * vy * vy + l2 * vx * vx))
+        }
+        switch problem.dynamics {
+        case .langevin(let eps):
+            return { _ in (eps, 0, eps) }
+        case .levy:
+            throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; levy dynamics have a non-local generator")
+        case .sgd(let eta, let b, let noise, _), .sgdSDE(let eta, let b, let noise, _):
+            let k = eta / (2 * Double(b))
+            switch noise {
+            case .gaussian(let s): return { _ in (k * s * s, 0, k * s * s) }
+            case .studentT(let s, let nu):
+                guard nu > 2 else { throw GridError("student-t noise needs nu > 2 for a diffusion approximation") }
+                let v = k * s * s * nu / (nu - 2)
+                return { _ in (v, 0, v) }
+            case .alphaStable:
+                throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; alpha-stable noise has a non-local generator")
+            case .hessian(let c):
+                return { x in positivePart(landscape.hessian(at: x), k * c) }
+            case .lossProportional(let c):
+                return { x in positivePart(landscape.hessian(at: x), k * 2 * c * max(landscape.value(at: x), 0)) }
+            case .finiteSum:
+                guard landscape.finiteSum != nil else { throw GridError("noise law finite-sum needs a finite-sum landscape") }
+                if case .sgdSDE = problem.dynamics {
+                    throw GridError("2-D backward-kolmogorov with a finite sum: use dynamics \"sgd\" (the SDE's prediction in iterations)")
+                }
+                return nil
+            }
+        }
+    }
+
     public init(problem: ExitProblem, form: FokkerPlanckForm, nodes: Int = 4001) throws {
         let landscape = problem.landscape
         guard landscape.dimension == 1 else {
-            throw GridError("method \"backward-kolmogorov\" is implemented for 1-D landscapes")
+            throw GridError("method \"backward-kolmogorov\" in \(landscape.dimension)-D needs domain = { lower = [...], upper = [...] } (the reflecting box of the 2-D grid)")
         }
         let diffusion = try BackwardKolmogorovReference.diffusion(problem)
         let (lower, upper) = try TheoryReference.boundaries(problem)

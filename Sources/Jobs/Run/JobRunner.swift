@@ -111,9 +111,15 @@ public struct JobRunner: Sendable {
             methodError = reference.stepsError * timeScale
         case "backward-kolmogorov":
             let reference: BackwardKolmogorovReference
-            do { reference = try BackwardKolmogorovReference(problem: problem, form: experiment.fokkerPlanck, nodes: experiment.nodes) } catch { throw failed(error) }
+            do {
+                if let domain = experiment.domain {
+                    reference = try BackwardKolmogorovReference(problem: problem, form: experiment.fokkerPlanck, domain: domain, nodes: experiment.nodes)
+                } else {
+                    reference = try BackwardKolmogorovReference(problem: problem, form: experiment.fokkerPlanck, nodes: experiment.nodes)
+                }
+            } catch { throw failed(error) }
             estimate = ExitTimeEstimate(exact: reference.time,
-                                        estimator: "exact diffusion (\(experiment.fokkerPlanck.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on [\(reference.lower), \(reference.upper)], \(reference.nodes) nodes, Richardson-extrapolated",
+                                        estimator: "exact diffusion (\(experiment.fokkerPlanck.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(experiment.domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" } ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"), Richardson-extrapolated",
                                         termCount: terms)
             methodError = reference.timeError
         case "theory":

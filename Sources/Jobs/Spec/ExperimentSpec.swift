@@ -21,6 +21,8 @@ public struct ExperimentSpec: Sendable {
     /// method = "backward-kolmogorov": the Fokker–Planck form and the grid size.
     public let fokkerPlanck: FokkerPlanckForm
     public let nodes: Int
+    /// 2-D backward-kolmogorov: the reflecting box of the grid.
+    public let domain: Grid2D.Box?
 
     public var cellCount: Int { parameters.reduce(1) { $0 * $1.values.count } }
 
@@ -89,17 +91,32 @@ public struct ExperimentSpec: Sendable {
         if method == "backward-kolmogorov" {
             let form = try r.string("fokker_planck", allowed: ["ito", "divergence"]) ?? "ito"
             self.fokkerPlanck = FokkerPlanckForm(rawValue: form)!
-            let nodes = try r.integer("nodes") ?? 4001
-            guard nodes >= 11 && nodes <= 1_000_001 else { throw r.error("nodes", "must be in 11...1000001, got \(nodes)") }
+            let twoD = landscape.dimension == 2
+            let nodes = try r.integer("nodes") ?? (twoD ? 257 : 4001)
+            let range = twoD ? 11...2049 : 11...1_000_001
+            guard range.contains(nodes) else { throw r.error("nodes", "must be in \(range.lowerBound)...\(range.upperBound), got \(nodes)") }
             self.nodes = nodes
+            if var box = try r.table("domain") {
+                guard twoD else { throw r.error("domain", "applies to 2-D landscapes only (1-D truncates open sides itself)") }
+                guard let lo = try box.vector("lower"), lo.count == 2 else { throw box.error("lower", "is required: [x0, y0]") }
+                guard let hi = try box.vector("upper"), hi.count == 2 else { throw box.error("upper", "is required: [x1, y1]") }
+                guard lo[0] < hi[0], lo[1] < hi[1] else { throw box.error("upper", "must exceed lower in both coordinates, got \(lo) and \(hi)") }
+                try box.rejectUnknown(allowed: ["lower", "upper"])
+                self.domain = Grid2D.Box(x0: lo[0], x1: hi[0], y0: lo[1], y1: hi[1])
+            } else {
+                guard !twoD else { throw r.error("domain", "is required for a 2-D backward-kolmogorov solve: domain = { lower = [x0, y0], upper = [x1, y1] } (reflecting box)") }
+                guard landscape.dimension == 1 else { throw r.error("method", "\"backward-kolmogorov\" is implemented for 1-D and 2-D landscapes, this one is \(landscape.dimension)-D") }
+                self.domain = nil
+            }
         } else {
             self.fokkerPlanck = .ito
             self.nodes = 4001
+            self.domain = nil
         }
         self.method = method
 
         let allowed = ExperimentSpec.commonKeys + ExperimentSpec.keysByDynamics[dynamics]! + (method == "theory" ? ["theory", "saddle"] : [])
-            + (method == "backward-kolmogorov" ? ["fokker_planck", "nodes"] : [])
+            + (method == "backward-kolmogorov" ? ["fokker_planck", "nodes", "domain"] : [])
         for (key, node) in table.entries where !allowed.contains(key) {
             let other = ExperimentSpec.keysByDynamics.filter { $0.value.contains(key) }.map(\.key).sorted()
             if !other.isEmpty {
