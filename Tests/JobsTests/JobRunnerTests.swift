@@ -158,3 +158,38 @@ import TestSupport
         }
     }
 }
+
+@Suite struct MinimumActionCellTests {
+    /// The minimum-action barrier of Langevin dynamics on a gradient landscape is ΔV
+    /// (action with Σ = 2I); for SGD with Gaussian noise σ it is the steepness 2ΔL/σ².
+    @Test func barriersMatchClosedForms() throws {
+        let spec = try JobSpec.parse("""
+        name = "ma"
+        [landscape]
+        potential = "x^4/4 - x^2/2"
+        [start]
+        point = [-1.0]
+        [exit]
+        when = "x > 0"
+        [[experiment]]
+        name = "langevin"
+        dynamics = "langevin"
+        method = "minimum-action"
+        epsilon = 0.1
+        [[experiment]]
+        name = "sgd"
+        dynamics = "sgd"
+        method = "minimum-action"
+        learning_rate = 0.05
+        noise = { law = "gaussian", sigma = 2.0 }
+        """)
+        let results = try JobRunner(spec: spec, threads: 1).run()
+        // 1-D: the action is a quadrature of 2∫V'/σ² (the solver's 1-D path), accurate to ~1e-10
+        let langevin = try #require(results[0].quantities.first?.1)
+        #expect(abs(langevin - 0.25) < 1e-8)
+        #expect(abs(results[0].estimate.mean! - exp(2.5)) < 1e-6)
+        let steepness = try #require(results[1].quantities.first?.1)
+        #expect(abs(steepness - 2 * 0.25 / 4) < 1e-8)
+        #expect(abs(results[1].estimate.mean! - exp(0.125 / 0.05) / 0.05) < 1e-6)
+    }
+}

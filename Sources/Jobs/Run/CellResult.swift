@@ -16,6 +16,8 @@ public struct CellResult: Sendable {
     public let estimate: ExitTimeEstimate
     /// The deterministic method's own error estimate (e.g. a grid's Richardson error), in the time unit.
     public let methodError: Double?
+    /// Further named results of a deterministic method (e.g. the quasi-potential barrier).
+    public let quantities: [(String, Double)]
     /// "time" (continuous dynamics) or "iterations" (sgd).
     public let timeUnit: String
     /// Mean exit time in iterations (sgd: the mean itself; sgd-sde: t/η), nil otherwise.
@@ -45,6 +47,7 @@ public struct CellResult: Sendable {
             ("lower_bound", .number(estimate.lowerBound)),
             ("estimator", .string(estimate.estimator)),
             ("method_error", .number(methodError)),
+            ("quantities", .object(quantities.map { ($0.0, .double($0.1)) })),
             ("time_unit", .string(timeUnit)),
             ("mean_exit_iterations", .number(meanExitIterations)),
             ("exit_sides", .object(zip(exitLabels, estimate.sideCounts).map { ($0.0, .int($0.1)) })),

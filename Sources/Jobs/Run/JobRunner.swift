@@ -97,6 +97,7 @@ public struct JobRunner: Sendable {
         var samples = ExitSamples(dimension: problem.landscape.dimension, count: 0)
         let estimate: ExitTimeEstimate
         var methodError: Double? = nil
+        var quantities: [(String, Double)] = []
         let terms = problem.exitTerms.count
         func failed(_ error: Error) -> SpecError {
             SpecError("experiment[\(e + 1)]: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
@@ -122,6 +123,13 @@ public struct JobRunner: Sendable {
                                         estimator: "exact diffusion (\(experiment.fokkerPlanck.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(experiment.domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" } ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"), Richardson-extrapolated",
                                         termCount: terms)
             methodError = reference.timeError
+        case "minimum-action":
+            let reference: MinimumActionReference
+            do { reference = try MinimumActionReference(problem: problem, saddle: experiment.saddle) } catch { throw failed(error) }
+            estimate = ExitTimeEstimate(exact: reference.prediction,
+                                        estimator: "minimum action (gMAM) through the saddle \(reference.saddle): barrier \(reference.barrier); \(reference.formula)",
+                                        termCount: terms)
+            quantities = [("quasi_potential_barrier", reference.barrier)]
         case "theory":
             let prediction: TheoryPrediction
             do { prediction = try TheoryReference.predict(experiment.theory!, problem: problem, saddle: experiment.saddle) } catch { throw failed(error) }
@@ -146,7 +154,7 @@ public struct JobRunner: Sendable {
         return CellResult(experiment: experiment.name, experimentIndex: e, cellIndex: c,
                           dynamics: experiment.dynamics, method: experiment.method, exitTest: experiment.exitTest,
                           parameters: parameters, paths: experiment.method == "monte-carlo" ? paths : 0,
-                          maxSteps: problem.maxSteps, estimate: estimate, methodError: methodError,
+                          maxSteps: problem.maxSteps, estimate: estimate, methodError: methodError, quantities: quantities,
                           timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
                           iterationsStandardError: iterationsSE,
                           exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, samples: samples)

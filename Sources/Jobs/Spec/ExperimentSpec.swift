@@ -77,7 +77,12 @@ public struct ExperimentSpec: Sendable {
                 throw r.error(key, "does not apply to method \"\(method)\" (\(continuous ? "a deterministic result for the continuous dynamics" : "a deterministic solve of the step-checked chain"))")
             }
         }
-        if method == "theory" {
+        if method == "minimum-action" {
+            self.theory = nil
+            let saddle = try r.vector("saddle")
+            if let saddle, saddle.count != landscape.dimension { throw r.error("saddle", "must have \(landscape.dimension) coordinates, got \(saddle.count)") }
+            self.saddle = saddle
+        } else if method == "theory" {
             self.theory = try r.string("theory", required: true, allowed: TheoryReference.names)
             let saddle = try r.vector("saddle")
             if let saddle, saddle.count != landscape.dimension && !(r.table["theory"].map { if case .string("hu-saddle") = $0.value { true } else { false } } ?? false) {
@@ -115,7 +120,7 @@ public struct ExperimentSpec: Sendable {
         }
         self.method = method
 
-        let allowed = ExperimentSpec.commonKeys + ExperimentSpec.keysByDynamics[dynamics]! + (method == "theory" ? ["theory", "saddle"] : [])
+        let allowed = ExperimentSpec.commonKeys + ExperimentSpec.keysByDynamics[dynamics]! + (method == "theory" ? ["theory", "saddle"] : []) + (method == "minimum-action" ? ["saddle"] : [])
             + (method == "backward-kolmogorov" ? ["fokker_planck", "nodes", "domain"] : [])
         for (key, node) in table.entries where !allowed.contains(key) {
             let other = ExperimentSpec.keysByDynamics.filter { $0.value.contains(key) }.map(\.key).sorted()
@@ -148,6 +153,9 @@ public struct ExperimentSpec: Sendable {
                 try axis("alpha", alpha, alphaRange)
             }
             if method == "monte-carlo" || method == "chain" { try axis("dt", try r.sweep("dt") ?? [1e-3], positive) }
+            if method == "minimum-action" && dynamics == "levy" {
+                throw r.error("method", "\"minimum-action\" needs Gaussian-type noise; Lévy exits are by jumps (use method = \"theory\", theory = \"imkeller-pavlyukevich\")")
+            }
             self.noiseLaw = nil
             self.withReplacement = true
         default:
@@ -195,7 +203,7 @@ public struct ExperimentSpec: Sendable {
                 if dt != nil && fraction != nil {
                     throw r.error("dt_fraction", "cannot be combined with dt; give one (dt_fraction sets dt = dt_fraction·learning_rate)")
                 }
-                if method == "theory" || method == "backward-kolmogorov" {
+                if method == "theory" || method == "backward-kolmogorov" || method == "minimum-action" {
                 } else if let dt { try axis("dt", dt, positive) } else {
                     try axis("dt_fraction", fraction ?? [0.1], { $0 > 0 && $0 <= 1 ? nil : "in (0, 1]" })
                 }

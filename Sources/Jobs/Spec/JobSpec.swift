@@ -15,8 +15,8 @@ public struct JobSpec: Sendable {
     public let text: String
 
     public static let dynamicsNames = ["langevin", "levy", "sgd", "sgd-sde"]
-    public static let methodNames = ["monte-carlo", "chain", "theory", "backward-kolmogorov"]
-    public static let plannedMethods = ["minimum-action"]
+    public static let methodNames = ["monte-carlo", "chain", "theory", "backward-kolmogorov", "minimum-action"]
+    public static let plannedMethods: [String] = []
     public static let noiseLaws = ["gaussian", "student-t", "alpha-stable", "hessian", "loss-proportional", "finite-sum"]
     public static let builtins = ["double-well", "sharp-flat", "quadratic", "saddle", "styblinski-tang",
                                   "quadratic-sums", "wu-ma-e", "linear-regression"]

@@ -1,0 +1,53 @@
+import Foundation
+
+/// A problem's large-deviation prediction from its minimum-action path (THEORY.md §2):
+/// the quasi-potential barrier from the minimum reached from the start to the saddle (given,
+/// or in 1-D the first maximum towards the exit region), under the problem's own noise
+/// geometry, and the log-asymptotic exit time it implies — no prefactor, so only its
+/// exponent is comparable with Monte Carlo (slopes of log τ, not τ itself).
+///
+/// - `langevin`: Σ = 2I so the barrier is ΔV and E τ ≍ exp(V̄/ε).
+/// - `sgd`, `sgd-sde`: Σ₁ the per-sample covariance of the noise law (or the finite sum's);
+///   the barrier is the steepness s and E[iterations] ≍ η⁻¹ exp(B·s/η) (Hu et al. 2019);
+///   `sgd-sde` reports t = η·iterations.
+public struct MinimumActionReference: Sendable {
+    public let barrier: Double
+    public let prediction: Double
+    public let saddle: [Double]
+    public let converged: Bool
+    public let formula: String
+
+    public init(problem: ExitProblem, saddle given: [Double]?) throws {
+        let landscape = problem.landscape
+        guard let minimum = try CriticalPointFinder.find(on: landscape, near: problem.start), minimum.kind == .minimum else {
+            throw TheoryError("no minimum found by Newton from the start \(problem.start)")
+        }
+        let z: [Double]
+        if let given { z = given } else {
+            guard landscape.dimension == 1 else {
+                throw TheoryError("give saddle = [...] (the index-1 saddle on the way out) for a \(landscape.dimension)-D landscape")
+            }
+            z = [try TheoryReference.barrier1D(problem, minimum: minimum.point[0])]
+        }
+        saddle = z
+        switch problem.dynamics {
+        case .langevin(let eps):
+            let d = landscape.dimension
+            let path = try MinimumAction.basinBarrier(on: landscape, minimum: minimum.point, saddles: [z],
+                                                      covariance: { _ in (0..<(d * d)).map { $0 % (d + 1) == 0 ? 2 : 0 } })
+            barrier = path.action
+            converged = path.converged
+            prediction = exp(barrier / eps)
+            formula = "E τ ≍ exp(V̄/ε), V̄ the action with Σ = 2I (= ΔV for a gradient system); no prefactor"
+        case .levy:
+            throw TheoryError("minimum-action needs Gaussian-type noise; Lévy exits are by jumps (use theory = \"imkeller-pavlyukevich\")")
+        case .sgd(let eta, let b, let noise, _), .sgdSDE(let eta, let b, let noise, _):
+            let s = try MinimumAction.steepness(on: landscape, minimum: minimum.point, saddles: [z], noise: noise)
+            barrier = s
+            converged = true
+            let iterations = try EscapeTheory.sgdArrheniusIterations(quasiPotential: s, learningRate: eta, batchSize: b).value
+            if case .sgd = problem.dynamics { prediction = iterations } else { prediction = iterations * eta }
+            formula = "E[iterations] ≍ η⁻¹·exp(B·s/η), s the steepness (action under Σ₁); no prefactor"
+        }
+    }
+}
