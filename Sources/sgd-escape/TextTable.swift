@@ -8,18 +8,20 @@ enum TextTable {
     }
 
     static func render(job: String, seed: UInt64, cells: [CellResult]) -> String {
-        var rows: [[String]] = [["experiment", "parameters", "paths", "exited", "censored", "diverged",
-                                 "mean exit", "std. error", "unit", "iterations", "exit sides"]]
+        var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged",
+                                 "mean exit", "error", "unit", "iterations", "exit sides"]]
         for c in cells {
+            let deterministic = c.method != "monte-carlo"
             rows.append([
-                c.experiment,
+                c.experiment, c.method,
                 c.parameters.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
                 String(c.paths), String(c.estimate.exited), String(c.estimate.censored), String(c.estimate.diverged),
                 c.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a",
-                c.estimate.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
+                deterministic ? (c.methodError.map { String(format: "±%.2g (grid)", $0) } ?? "—")
+                    : c.estimate.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
                 c.timeUnit,
                 c.meanExitIterations.map { String(format: "%.6g", $0) } ?? "",
-                zip(c.exitLabels, c.estimate.sideCounts).map { "\($0.0): \($0.1)" }.joined(separator: ", "),
+                deterministic ? "—" : zip(c.exitLabels, c.estimate.sideCounts).map { "\($0.0): \($0.1)" }.joined(separator: ", "),
             ])
         }
         let widths = (0..<rows[0].count).map { k in rows.map { $0[k].count }.max()! }
@@ -29,9 +31,10 @@ enum TextTable {
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
             if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
-        let estimators = Set(cells.map(\.estimate.estimator))
-        if estimators.contains(where: { $0 != "sample mean" }) {
-            out += "estimators: " + estimators.sorted().joined(separator: "; ") + "\n"
+        let censored = Set(cells.filter { $0.method == "monte-carlo" && $0.estimate.estimator != "sample mean" }.map(\.estimate.estimator))
+        if !censored.isEmpty { out += "censoring-aware estimator: " + censored.sorted().joined(separator: "; ") + "\n" }
+        if cells.contains(where: { $0.method != "monte-carlo" }) {
+            out += "deterministic cells: standard error 0; formulas, grids and assumptions are in --format json (estimator)\n"
         }
         return out
     }

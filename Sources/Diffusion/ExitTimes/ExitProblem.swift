@@ -32,6 +32,21 @@ public struct ExitProblem: Sendable {
         return dt
     }
 
+    /// 1-D: a point on the open side (`direction` ±1) where the dynamics at `temperature` never
+    /// go — V − V(start) above 40·temperature (e^{−40} ≈ 4e-18 of the mass) and V rising —
+    /// used to truncate the line for grid solves.
+    public func truncation(direction: Double, temperature: Double, minimumStep: Double = 1e-3) throws -> Double {
+        let x0 = start[0]
+        let v0 = landscape.value(at: [x0])
+        var step = max(minimumStep, 1e-3), x = x0
+        while abs(x - x0) < 1e3 {
+            x += direction * step
+            step *= 1.1
+            if landscape.value(at: [x]) - v0 > 40 * temperature && direction * landscape.gradient(at: [x])[0] > 0 { return x }
+        }
+        throw ExitRegionError("the landscape does not confine the dynamics on the \(direction > 0 ? "upper" : "lower") side; add an exit boundary there")
+    }
+
     /// Index of the first exit term that holds at `point`, if any.
     public func exitTerm(at point: [Double]) -> Int? {
         exitTerms.firstIndex { $0.expression.evaluate(at: point) != 0 }

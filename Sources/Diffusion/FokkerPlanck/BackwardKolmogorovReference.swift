@@ -2,8 +2,8 @@ import Foundation
 
 /// The exact mean exit time of a 1-D problem's diffusion — `langevin`, or the SDE of
 /// `sgd`/`sgd-sde` (`D(x) = η Σ_B(x)/2`, THEORY.md §0) — by the second-order grid solve
-/// of 𝓛T = −1 (`Grid1D.meanExitTime`), with Richardson extrapolation over n and 2n − 1
-/// nodes and its error estimate. For `sgd` this is the SDE's prediction converted to
+/// of 𝓛T = −1 (`Grid1D.meanExitTime`), Richardson-extrapolated over grids of n, (n+1)/2
+/// and (n+3)/4 nodes with the error estimate of `Richardson.extrapolate`. For `sgd` this is the SDE's prediction converted to
 /// iterations t/η: what the discrete chain would do if the diffusion approximation held.
 /// Exit sides must be `x > b` / `x < a`; an open side becomes a reflecting end where the
 /// diffusion never goes (V − V(start) above 40·max D).
@@ -40,9 +40,8 @@ public struct BackwardKolmogorovReference: Sendable {
             return try Grid2D.meanExitTime(p, exit: exit)(x0[0], x0[1])
         }
         let m = nodes | 1
-        let fine = try solve(m), coarse = try solve((m + 1) / 2)
-        var t = (4 * fine - coarse) / 3
-        var error = abs(fine - coarse) / 3
+        let (value, estimate) = Richardson.extrapolate(try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve))
+        var t = value, error = estimate
         if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
         time = t; timeError = error; self.nodes = m
         lower = domain.x0; upper = domain.x1
@@ -101,18 +100,9 @@ public struct BackwardKolmogorovReference: Sendable {
         let (lower, upper) = try TheoryReference.boundaries(problem)
         guard lower != nil || upper != nil else { throw GridError("method \"backward-kolmogorov\" needs an exit boundary") }
         let x0 = problem.start[0]
-        let scale = max(diffusion(x0), 1e-12)
-        func truncation(_ direction: Double) throws -> Double {
-            let v0 = landscape.value(at: [x0])
-            var step = 1e-3, x = x0
-            while abs(x - x0) < 1e3 {
-                x += direction * step
-                step *= 1.1
-                if landscape.value(at: [x]) - v0 > 40 * max(scale, diffusion(x)) && direction * landscape.gradient(at: [x])[0] > 0 { return x }
-            }
-            throw GridError("method \"backward-kolmogorov\": the landscape does not confine the diffusion on the open side; add an exit boundary there")
-        }
-        let lo = try lower ?? truncation(-1), hi = try upper ?? truncation(1)
+        let temperature = max(diffusion(x0), diffusion(lower ?? x0), diffusion(upper ?? x0), 1e-12)
+        let lo = try lower ?? problem.truncation(direction: -1, temperature: temperature)
+        let hi = try upper ?? problem.truncation(direction: 1, temperature: temperature)
         guard lo < x0, x0 < hi else { throw GridError("the start must lie strictly inside the exit boundaries") }
         let p = Diffusion1D(slope: { landscape.gradient(at: [$0])[0] }, diffusion: diffusion,
                             potential: { landscape.value(at: [$0]) }, form: form)
@@ -121,9 +111,8 @@ public struct BackwardKolmogorovReference: Sendable {
             try Grid1D.meanExitTime(p, lower: lo, upper: hi, lowerBoundary: lower == nil ? .reflecting : .absorbing,
                                     upperBoundary: upper == nil ? .reflecting : .absorbing, nodes: n)(x0)
         }
-        let fine = try solve(m), coarse = try solve((m + 1) / 2)
-        var t = (4 * fine - coarse) / 3
-        var error = abs(fine - coarse) / 3
+        let (value, estimate) = Richardson.extrapolate(try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve))
+        var t = value, error = estimate
         if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
         time = t
         timeError = error

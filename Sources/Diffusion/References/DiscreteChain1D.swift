@@ -14,8 +14,9 @@ internal import CGSL
 /// against each hat function (closed forms in Φ and φ), so the error is O(Δ²); mass
 /// below L is lumped on the first node (L must lie where the chain never goes, e.g.
 /// V(L) − V_min ≫ ε). The dense system (I − W) N = 1 is solved by GSL LU.
-/// `meanExitSteps` also returns the result on the grid of half the nodes and the
-/// Richardson estimate (4N_Δ − N_{2Δ})/3 with |N_Δ − N_{2Δ}|/3 as its error estimate.
+/// `meanExitSteps` also returns the results on grids of half and a quarter of the nodes,
+/// the Richardson estimate (4N_Δ − N_{2Δ})/3 and, as its error estimate, its difference
+/// from the same extrapolation one level coarser (`Richardson.extrapolate`).
 public enum DiscreteChain1D {
     public struct Result: Sendable {
         public let steps: Double
@@ -39,13 +40,14 @@ public enum DiscreteChain1D {
                                      lowerAbsorbing: Bool, upperAbsorbing: Bool,
                                      nodes: Int) throws(GSLError) -> Result {
         precondition(lowerAbsorbing || upperAbsorbing, "at least one end must be an exit")
-        let fine = try solve(slope: slope, h: h, s: s, x0: x0, lower: lower, upper: upper,
-                             lumpLower: !lowerAbsorbing, lumpUpper: !upperAbsorbing, nodes: nodes)
-        let coarse = try solve(slope: slope, h: h, s: s, x0: x0, lower: lower, upper: upper,
-                               lumpLower: !lowerAbsorbing, lumpUpper: !upperAbsorbing, nodes: (nodes + 1) / 2)
-        let extrapolated = (4 * fine - coarse) / 3
-        return Result(steps: fine, coarseSteps: coarse, extrapolated: extrapolated,
-                      errorEstimate: abs(fine - coarse) / 3)
+        let grids = try (0..<3).map { k throws(GSLError) in
+            var n = nodes
+            for _ in 0..<k { n = (n + 1) / 2 }
+            return try solve(slope: slope, h: h, s: s, x0: x0, lower: lower, upper: upper,
+                             lumpLower: !lowerAbsorbing, lumpUpper: !upperAbsorbing, nodes: max(n, 3))
+        }
+        let (fine, coarse) = Richardson.extrapolate(grids)
+        return Result(steps: grids[0], coarseSteps: grids[1], extrapolated: fine, errorEstimate: coarse)
     }
 
     static func solve(slope: (Double) -> Double, h: Double, s: Double, x0: Double, lower: Double, upper b: Double,
