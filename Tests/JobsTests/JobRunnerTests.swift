@@ -193,3 +193,52 @@ import TestSupport
         #expect(abs(results[1].estimate.mean! - exp(0.125 / 0.05) / 0.05) < 1e-6)
     }
 }
+
+@Suite struct QuantityCellTests {
+    /// Linear-stability thresholds of SGD on the 1-D quadratic sums a = [0.5, 1, 2, 4, 8] at
+    /// B = 1 (THEORY.md §3 closed forms): GD 2/ā = 2/3.1, mean-square 2E[a]/E[a²] = 4/11, sure 2/max a.
+    @Test func stabilityThresholds() throws {
+        let spec = try JobSpec.parse("""
+        name = "stab"
+        [landscape]
+        builtin = "quadratic-sums"
+        curvatures = [0.5, 1.0, 2.0, 4.0, 8.0]
+        [start]
+        point = [0.1]
+        [exit]
+        interval = [-10.0, 10.0]
+        [[experiment]]
+        name = "thresholds"
+        dynamics = "sgd"
+        method = "theory"
+        theory = "stability"
+        learning_rate = 0.3
+        """)
+        let q = Dictionary(uniqueKeysWithValues: try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0).quantities)
+        #expect(abs(q["gd_max_learning_rate"]! - 2 / 3.1) < 1e-12)
+        #expect(abs(q["mean_square_max_learning_rate"]! - 4.0 / 11) < 1e-9)  // bisection tolerance
+        #expect(abs(q["sure_max_learning_rate"]! - 0.25) < 1e-12)
+    }
+
+    /// Symmetric double well started at the barrier top with exits at ±1: splitting probability ½
+    /// (grid committor, exact by symmetry up to rounding); the escape rate is positive.
+    @Test func splittingProbabilityAndRate() throws {
+        let spec = try JobSpec.parse("""
+        name = "split"
+        [landscape]
+        potential = "x^4/4 - x^2/2"
+        [start]
+        point = [0.0]
+        [exit]
+        interval = [-1.0, 1.0]
+        [[experiment]]
+        name = "exact"
+        dynamics = "langevin"
+        method = "backward-kolmogorov"
+        epsilon = 0.1
+        """)
+        let q = Dictionary(uniqueKeysWithValues: try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0).quantities)
+        #expect(abs(q["splitting_probability_upper"]! - 0.5) < 1e-9)
+        #expect(q["escape_rate"]! > 0)
+    }
+}

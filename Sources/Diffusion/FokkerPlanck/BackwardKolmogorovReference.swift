@@ -13,6 +13,11 @@ public struct BackwardKolmogorovReference: Sendable {
     public let nodes: Int
     public let lower: Double
     public let upper: Double
+    /// 1-D: principal eigenvalue of −𝓛 with the same boundaries (the escape rate; 1/rate ≈
+    /// the MFPT in the metastable regime), in the problem's time unit⁻¹.
+    public var escapeRate: Double? = nil
+    /// 1-D with exits on both sides: P(leave through the upper side first) from the start.
+    public var splittingUpper: Double? = nil
 
     /// 2-D: the grid solve of `Grid2D` on the reflecting `domain` (nodes per side), the exit
     /// region absorbing, Richardson-extrapolated from the grid of half the resolution.
@@ -119,6 +124,13 @@ public struct BackwardKolmogorovReference: Sendable {
         self.nodes = m
         self.lower = lo
         self.upper = hi
+        var rate = try Grid1D.principalEigenvalue(p, lower: lo, upper: hi, lowerBoundary: lower == nil ? .reflecting : .absorbing,
+                                                  upperBoundary: upper == nil ? .reflecting : .absorbing, nodes: m).rate
+        if case .sgd(let eta, _, _, _) = problem.dynamics { rate *= eta }  // per iteration
+        escapeRate = rate
+        if lower != nil, upper != nil {
+            splittingUpper = try Grid1D.committor(p, lower: lo, upper: hi, nodes: m)(x0)
+        }
     }
 
     /// D(x) of the problem's diffusion (THEORY.md §0): ε for Langevin; η Σ_B(x)/2 for SGD's SDE.

@@ -6,7 +6,32 @@ import Foundation
 /// the minimum is reached by Newton from the start; in 1-D the barrier is the first
 /// maximum of V on the side where the exit region lies; in d ≥ 2 the saddle is given.
 public enum TheoryReference {
-    public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie"]
+    public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie", "stability"]
+
+    /// Linear-stability thresholds of SGD at the minimum reached by Newton from the start of
+    /// a finite-sum problem (THEORY.md §3): the largest stable learning rate under each
+    /// criterion, for the problem's batch size and sampling, as named quantities.
+    public static func stability(problem: ExitProblem) throws(TheoryError) -> [(String, Double)] {
+        guard let sum = problem.landscape.finiteSum else {
+            throw TheoryError("theory \"stability\" needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression)")
+        }
+        let (b, replacement): (Int, Bool)
+        switch problem.dynamics {
+        case .sgd(_, let bb, _, let r), .sgdSDE(_, let bb, _, let r): (b, replacement) = (bb, r)
+        default: throw TheoryError("theory \"stability\" is for dynamics \"sgd\"")
+        }
+        guard let minimum = try CriticalPointFinder.find(on: problem.landscape, near: problem.start), minimum.kind == .minimum else {
+            throw TheoryError("no minimum found by Newton from the start \(problem.start)")
+        }
+        let t = try StabilityThresholds(finiteSum: sum, minimum: minimum.point, batchSize: b)
+        func pick(_ s: StabilityThresholds.Sampled) -> Double { replacement ? s.withReplacement : s.withoutReplacement }
+        var out: [(String, Double)] = [("gd_max_learning_rate", t.gd), ("mean_square_max_learning_rate", pick(t.meanSquare)),
+                                       ("wu_ma_e_max_learning_rate", pick(t.wuMaE))]
+        if let s = t.sure { out.append(("sure_max_learning_rate", pick(s))) }
+        if let a = t.almostSure { out.append(("almost_sure_max_learning_rate", pick(a))) }
+        if let w = t.wuWangSu { out.append(("wu_wang_su_max_learning_rate", w.learningRate)) }
+        return out
+    }
 
     /// The Langevin temperature ε of Gaussian dynamics: ε for `langevin`, ησ²/(2B) for SGD
     /// with isotropic Gaussian noise (THEORY.md §0).

@@ -123,6 +123,8 @@ public struct JobRunner: Sendable {
                                         estimator: "exact diffusion (\(experiment.fokkerPlanck.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(experiment.domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" } ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"), Richardson-extrapolated",
                                         termCount: terms)
             methodError = reference.timeError
+            if let rate = reference.escapeRate { quantities.append(("escape_rate", rate)) }
+            if let q = reference.splittingUpper { quantities.append(("splitting_probability_upper", q)) }
         case "minimum-action":
             let reference: MinimumActionReference
             do { reference = try MinimumActionReference(problem: problem, saddle: experiment.saddle) } catch { throw failed(error) }
@@ -130,6 +132,9 @@ public struct JobRunner: Sendable {
                                         estimator: "minimum action (gMAM) through the saddle \(reference.saddle): barrier \(reference.barrier); \(reference.formula)",
                                         termCount: terms)
             quantities = [("quasi_potential_barrier", reference.barrier)]
+        case "theory" where experiment.theory == "stability":
+            do { quantities = try TheoryReference.stability(problem: problem) } catch { throw failed(error) }
+            estimate = ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov, Wu–Wang–Su); no exit time", termCount: terms)
         case "theory":
             let prediction: TheoryPrediction
             do { prediction = try TheoryReference.predict(experiment.theory!, problem: problem, saddle: experiment.saddle) } catch { throw failed(error) }
