@@ -283,6 +283,7 @@ public struct JobSpec: Sendable {
         guard noise >= 0, noise.isFinite else { throw l.error("noise", "must be ≥ 0, got \(noise)") }
         let dataSeed = try l.integer("data_seed") ?? 1
         guard dataSeed >= 0 else { throw l.error("data_seed", "must be ≥ 0, got \(dataSeed)") }
+        guard n * d <= 10_000_000 else { throw l.error("samples", "times dimension must be ≤ 10000000 (a synthetic design held in memory), got \(n)×\(d)") }
         let truth = try l.vector("true_parameters")
         if let truth, truth.count != d { throw l.error("true_parameters", "must have \(d) entries, got \(truth.count)") }
         try l.rejectUnknown(allowed: ["builtin", "csv", "samples", "dimension", "noise", "data_seed", "true_parameters"])
