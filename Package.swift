@@ -23,7 +23,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "Jobs", dependencies: ["Diffusion"]),
-        .target(name: "Reporting", dependencies: ["Diffusion", "Jobs"]),
+        .target(name: "Reporting", dependencies: ["Diffusion", "Jobs", "CGSL"]),
         .executableTarget(
             name: "sgd-escape",
             dependencies: [
@@ -40,5 +40,6 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport", "CGSL"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Diffusion", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "sgd-escape"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Diffusion", "TestSupport"]),
     ]
 )

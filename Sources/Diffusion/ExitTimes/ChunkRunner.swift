@@ -351,15 +351,14 @@ final class ChunkRunner {
             var near = active  // paths that may need a uniform; counted exactly on the fast path
             if let inverseNorm = exitTest.constantInverseNorms?[l] {
                 let cut = additiveVariance > 0 ? limit * additiveVariance : .infinity
-                near = 0
-                for i in 0..<active {
+                for i in 0..<active {  // branch-free, so it vectorises
                     let d1 = -g[i] * inverseNorm
                     let d0 = dist[i]
                     dist[i] = d1
-                    let p = Swift.min(d0, d1) > 0 ? d0 * d1 : .infinity  // branch-free: vectorises
-                    product[i] = p
-                    near &+= p < cut ? 1 : 0
+                    product[i] = Swift.min(d0, d1) > 0 ? d0 * d1 : .infinity
                 }
+                near = 0
+                for i in 0..<active { near &+= product[i] < cut ? 1 : 0 }
             } else {
                 for i in 0..<active {
                     var n2 = 0.0
