@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -22,7 +24,14 @@ let package = Package(
             dependencies: ["CGSL"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "Jobs", dependencies: ["Diffusion"]),
+        .target(
+            name: "Jobs",
+            dependencies: [
+                "Diffusion",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ]
+        ),
         .target(name: "Reporting", dependencies: ["Diffusion", "Jobs", "CGSL"]),
         .executableTarget(
             name: "sgd-escape",
@@ -39,7 +48,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Diffusion"], path: "Tests/TestSupport"),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "TestSupport", "CGSL"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Diffusion", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "sgd-escape"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["TestSupport", "sgd-escape", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Diffusion", "TestSupport"]),
     ]
 )

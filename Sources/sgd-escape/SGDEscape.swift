@@ -7,7 +7,7 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        subcommands: [Run.self, Demo.self, Validate.self]
+        subcommands: [Run.self, Demo.self, Validate.self, Merge.self, Export.self]
     )
 }
 
@@ -22,8 +22,14 @@ func fail(_ message: String) -> Never {
 }
 
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Write summary.json (and the spec) into this directory.")
+    @Option(name: .long, help: "Write results.sqlite, summary.json and the spec into this directory.")
     var out: String?
+
+    @Option(name: .long, help: "Run only shard K of N: the cells whose global index i has i % N == K-1.")
+    var shard: String?
+
+    @Flag(name: .long, help: "Continue the run stored in --out DIR: compute only the cells it lacks.")
+    var resume = false
 
     @Option(name: .long, help: "Worker threads (default: all cores). Results do not depend on it.")
     var threads: Int?
@@ -36,7 +42,18 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let shard, parsedShard(shard) == nil {
+            throw ValidationError("--shard must be K/N with 1 ≤ K ≤ N, got '\(shard)'")
+        }
+        if resume, out == nil { throw ValidationError("--resume needs --out DIR (the run to continue)") }
     }
+}
+
+/// "K/N" → (K, N) with 1 ≤ K ≤ N.
+func parsedShard(_ text: String) -> (k: Int, n: Int)? {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else { return nil }
+    return (k, n)
 }
 
 func execute(specText: String, baseDirectory: URL?, options: RunOptions) {
@@ -44,40 +61,95 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions) {
     do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory) } catch { fail(error.description) }
     let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
     let runner = JobRunner(spec: spec, threads: threads)
+    let shard = options.shard.flatMap(parsedShard)
+    let plan = runner.cells
+    let selected = plan.indices.filter { i in shard.map { i % $0.n == $0.k - 1 } ?? true }
     var outDirectory: URL? = nil
+    var store: ResultsStore? = nil
+    var stored: [Int: JSONValue] = [:]
     if let out = options.out {
         let url = URL(fileURLWithPath: out)
+        let storePath = url.appendingPathComponent(ResultsStore.fileName).path
+        let exists = FileManager.default.fileExists(atPath: storePath)
+        if exists, !options.resume {
+            fail("--out \(out) already holds results (\(ResultsStore.fileName)); pass --resume to continue that run, or choose another --out")
+        }
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            try Data(specText.utf8).write(to: url.appendingPathComponent("job.toml"), options: .atomic)
+            if !exists { try Data(specText.utf8).write(to: url.appendingPathComponent("job.toml"), options: .atomic) }
         } catch { fail("--out \(out): cannot write there (\(error.localizedDescription))") }
+        do {
+            let s = try ResultsStore(path: storePath)
+            if exists, let job = try s.job() {
+                let diff = SpecDiff.differences(old: job.spec, new: specText)
+                if !diff.isEmpty {
+                    fail("--resume: the spec differs from the one stored in \(storePath): \(diff.joined(separator: "; "))")
+                }
+                for cell in try s.cells() { stored[cell.global] = cell.json }
+            } else {
+                try s.setJob(.init(name: spec.name, spec: specText, specHash: ResultsStore.specHash(specText), seed: spec.seed,
+                                   toolVersion: ResultsStore.toolVersion,
+                                   commandLine: CommandLine.arguments.joined(separator: " "),
+                                   host: ProcessInfo.processInfo.hostName,
+                                   startedAt: ISO8601DateFormatter().string(from: Date()),
+                                   shard: shard.map { "\($0.k)/\($0.n)" }))
+            }
+            store = s
+        } catch { fail("\(storePath): \(error)") }
         outDirectory = url
     }
-    let total = runner.cells.count
-    var done: [CellResult] = []
-    let results: [CellResult]
-    do {
-        results = try runner.run { cell in
-            done.append(cell)
-            if !options.quiet {
-                let mean = cell.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a"
-                let se = cell.estimate.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
-                let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
-                FileHandle.standardError.write(Data("[\(done.count)/\(total)] \(cell.experiment) \(params): mean \(mean) ± \(se) \(cell.timeUnit) (\(String(format: "%.2f", cell.wallSeconds)) s)\n".utf8))
-            }
-            if let outDirectory {
-                let json = jobJSON(name: spec.name, seed: spec.seed, cells: done).serialized(indent: 2) + "\n"
-                do { try Data(json.utf8).write(to: outDirectory.appendingPathComponent("summary.json"), options: .atomic) }
-                catch { fail("cannot write summary.json: \(error.localizedDescription)") }
-            }
+    let total = selected.count
+    var finished: [Int: JSONValue] = stored.filter { selected.contains($0.key) }
+    var fresh: [CellResult] = []
+    func summary() -> JSONValue {
+        summaryJSON(name: spec.name, seed: spec.seed, cells: selected.compactMap { finished[$0] })
+    }
+    if !options.quiet, !finished.isEmpty {
+        FileHandle.standardError.write(Data("resuming: \(finished.count) of \(total) cells already in the store\n".utf8))
+    }
+    for g in selected where finished[g] == nil {
+        let (e, c) = plan[g]
+        let cell: CellResult
+        do { cell = try runner.runCell(experiment: e, cell: c) } catch { fail(error.description) }
+        let json = cell.json()
+        if let store {
+            do { try store.insert(cell: cell, global: g, json: json) } catch { fail("cannot store cell \(g + 1): \(error)") }
         }
-    } catch { fail(error.description) }
+        finished[g] = json
+        fresh.append(cell)
+        if !options.quiet {
+            let mean = cell.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a"
+            let se = cell.estimate.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
+            let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
+            FileHandle.standardError.write(Data("[\(finished.count)/\(total)] \(cell.experiment) \(params): mean \(mean) ± \(se) \(cell.timeUnit) (\(String(format: "%.2f", cell.wallSeconds)) s)\n".utf8))
+        }
+        if let outDirectory {
+            writeSummary(summary(), to: outDirectory)
+        }
+    }
+    if let outDirectory, fresh.isEmpty { writeSummary(summary(), to: outDirectory) }
     switch options.format {
     case .json:
-        print(jobJSON(name: spec.name, seed: spec.seed, cells: results).serialized(indent: 2))
+        print(summary().serialized(indent: 2))
     case .text:
-        print(TextTable.render(job: spec.name, seed: spec.seed, cells: results))
+        if fresh.count == total {
+            print(TextTable.render(job: spec.name, seed: spec.seed, cells: fresh))
+        } else {
+            print(TextTable.render(job: spec.name, seed: spec.seed, json: selected.compactMap { finished[$0] }))
+        }
     }
+}
+
+/// DESIGN.md's job object from cell JSON values (the same bytes as `jobJSON`).
+func summaryJSON(name: String, seed: UInt64, cells: [JSONValue]) -> JSONValue {
+    .object([("job", .string(name)), ("seed", .int(Int(truncatingIfNeeded: seed))), ("cells", .array(cells))])
+}
+
+/// Rewrites DIR/summary.json atomically.
+func writeSummary(_ json: JSONValue, to directory: URL) {
+    let text = json.serialized(indent: 2) + "\n"
+    do { try Data(text.utf8).write(to: directory.appendingPathComponent("summary.json"), options: .atomic) }
+    catch { fail("cannot write summary.json: \(error.localizedDescription)") }
 }
 
 extension SGDEscapeCommand {

@@ -26,6 +26,8 @@ public struct CellResult: Sendable {
     public let exitLabels: [String]
     public let wallSeconds: Double
     public let samples: ExitSamples
+    /// Time per step of `samples.steps` (1 for sgd, whose unit is iterations; dt otherwise).
+    public var timeScale: Double = 1
 
     /// The cell as in DESIGN.md's JSON contract; `wall_seconds` omitted when `timings` is false.
     public func json(timings: Bool = true) -> JSONValue {

@@ -162,6 +162,7 @@ public struct JobRunner: Sendable {
                           maxSteps: problem.maxSteps, estimate: estimate, methodError: methodError, quantities: quantities,
                           timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
                           iterationsStandardError: iterationsSE,
-                          exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, samples: samples)
+                          exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, samples: samples,
+                          timeScale: timeScale)
     }
 }

@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import Diffusion
+
+/// A job's results in SQLite (`DIR/results.sqlite`, WAL journal): one `job` row, one
+/// `cell` row per finished cell and, for Monte Carlo cells, one `sample` row per path.
+/// Each finished cell is committed in one transaction (its cell row and all its samples),
+/// so a killed run leaves only whole cells behind and `--resume` recomputes the rest.
+public final class ResultsStore {
+    public static let fileName = "results.sqlite"
+    public static let toolVersion = "sgd-escape 0.5 (store schema 1)"
+    /// Rows per multi-row INSERT of samples.
+    static let sampleBatch = 500
+
+    public struct StoreError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// The `job` row.
+    public struct JobRow: Sendable {
+        public var name: String
+        public var spec: String
+        public var specHash: String
+        public var seed: UInt64
+        public var toolVersion: String
+        public var commandLine: String
+        public var host: String
+        public var startedAt: String
+        public var shard: String?
+
+        public init(name: String, spec: String, specHash: String, seed: UInt64, toolVersion: String, commandLine: String,
+                    host: String, startedAt: String, shard: String?) {
+            self.name = name; self.spec = spec; self.specHash = specHash; self.seed = seed; self.toolVersion = toolVersion
+            self.commandLine = commandLine; self.host = host; self.startedAt = startedAt; self.shard = shard
+        }
+    }
+
+    /// A stored cell: its global index (position in `JobRunner.cells`) and its JSON.
+    public struct StoredCell: Sendable {
+        public var global: Int
+        public var experimentIndex: Int
+        public var cellIndex: Int
+        public var json: JSONValue
+    }
+
+    let queue: DatabaseQueue
+    public let path: String
+
+    /// FNV-1a 64-bit of the spec text's UTF-8 bytes, as 16 hex digits (stable across
+    /// platforms and runs; used to tell whether shard stores belong to the same job).
+    public static func specHash(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h ^= UInt64(b); h = h &* 0x0000_0100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Opens (creating if needed) the store at `path`.
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.label = "results"
+        queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.inDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS job (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    name TEXT NOT NULL, spec TEXT NOT NULL, spec_hash TEXT NOT NULL, seed INTEGER NOT NULL,
+                    tool_version TEXT NOT NULL, command_line TEXT NOT NULL, host TEXT NOT NULL,
+                    started_at TEXT NOT NULL, shard TEXT);
+                CREATE TABLE IF NOT EXISTS cell (
+                    global_index INTEGER PRIMARY KEY,
+                    experiment_index INTEGER NOT NULL, experiment TEXT NOT NULL, cell_index INTEGER NOT NULL,
+                    parameters TEXT NOT NULL, method TEXT NOT NULL, status TEXT NOT NULL,
+                    json TEXT NOT NULL, wall_seconds REAL NOT NULL,
+                    UNIQUE (experiment_index, cell_index));
+                CREATE TABLE IF NOT EXISTS sample (
+                    experiment_index INTEGER NOT NULL, cell_index INTEGER NOT NULL, path INTEGER NOT NULL,
+                    steps INTEGER NOT NULL, time REAL NOT NULL, outcome TEXT NOT NULL, exit_point TEXT NOT NULL,
+                    PRIMARY KEY (experiment_index, cell_index, path)) WITHOUT ROWID;
+                """)
+        }
+    }
+
+    /// Opens an existing store, failing if there is none at `path`.
+    public static func open(existing path: String) throws -> ResultsStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError("no \(fileName) at \(path)") }
+        let store = try ResultsStore(path: path)
+        guard try store.job() != nil else { throw StoreError("\(path) holds no job") }
+        return store
+    }
+
+    public func setJob(_ job: JobRow) throws {
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO job (id, name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [job.name, job.spec, job.specHash, Int64(bitPattern: job.seed), job.toolVersion,
+                                 job.commandLine, job.host, job.startedAt, job.shard])
+        }
+    }
+
+    public func job() throws -> JobRow? {
+        try queue.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = 1") else { return nil }
+            let seed: Int64 = row["seed"]
+            return JobRow(name: row["name"], spec: row["spec"], specHash: row["spec_hash"], seed: UInt64(bitPattern: seed),
+                          toolVersion: row["tool_version"], commandLine: row["command_line"], host: row["host"],
+                          startedAt: row["started_at"], shard: row["shard"])
+        }
+    }
+
+    /// All finished cells, in global order.
+    public func cells() throws -> [StoredCell] {
+        let rows = try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT global_index, experiment_index, cell_index, json FROM cell ORDER BY global_index")
+        }
+        return try rows.map { row in
+            let text: String = row["json"]
+            let json: JSONValue
+            do { json = try JSONValue.parse(text) } catch { throw StoreError("cell \(row["global_index"] as Int): bad JSON (\(error))") }
+            return StoredCell(global: row["global_index"], experimentIndex: row["experiment_index"],
+                              cellIndex: row["cell_index"], json: json)
+        }
+    }
+
+    public func count(_ table: String) throws -> Int {
+        try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+    }
+
+    /// Commits one finished cell — its row and all its samples — in one transaction.
+    public func insert(cell: CellResult, global: Int, json: JSONValue) throws {
+        let samples = cell.samples
+        let d = samples.dimension
+        let labels = cell.exitLabels
+        let parameters = JSONValue.object(cell.parameters.map { ($0.key, .double($0.value)) }).serialized()
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO cell (global_index, experiment_index, experiment, cell_index, parameters, method, status, json, wall_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?)
+                """, arguments: [global, cell.experimentIndex, cell.experiment, cell.cellIndex, parameters, cell.method,
+                                 json.serialized(), cell.wallSeconds])
+            let n = samples.count
+            guard n > 0 else { return }
+            var statements: [Int: Statement] = [:]
+            var first = 0
+            var values: [(any DatabaseValueConvertible)?] = []
+            values.reserveCapacity(7 * Self.sampleBatch)
+            while first < n {
+                let count = min(Self.sampleBatch, n - first)
+                let statement: Statement
+                if let s = statements[count] { statement = s } else {
+                    let row = "(?, ?, ?, ?, ?, ?, ?)"
+                    statement = try db.makeStatement(sql: "INSERT INTO sample VALUES " + Array(repeating: row, count: count).joined(separator: ","))
+                    statements[count] = statement
+                }
+                values.removeAll(keepingCapacity: true)
+                for p in first..<first + count {
+                    let outcome = samples.outcomes[p]
+                    let label: String
+                    switch outcome {
+                    case ExitSamples.censored: label = "censored"
+                    case ExitSamples.diverged: label = "diverged"
+                    default: label = Int(outcome) < labels.count ? labels[Int(outcome)] : "exit \(outcome)"
+                    }
+                    var point = "["
+                    for k in 0..<d {
+                        if k > 0 { point += "," }
+                        point += JSONValue.double(samples.finalPoints[p * d + k]).serialized()
+                    }
+                    point += "]"
+                    values.append(cell.experimentIndex); values.append(cell.cellIndex); values.append(p)
+                    values.append(samples.steps[p]); values.append(Double(samples.steps[p]) * cell.timeScale)
+                    values.append(label); values.append(point)
+                }
+                try statement.execute(arguments: StatementArguments(values))
+                first += count
+            }
+        }
+    }
+
+    /// Runs `PRAGMA integrity_check` and returns its first line ("ok" when sound).
+    public func integrityCheck() throws -> String {
+        try queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// Copies the cells and samples of `other` whose global indices are in `globals` (merge).
+    public func copy(from other: String, globals: Set<Int>) throws {
+        guard !globals.isEmpty else { return }
+        try queue.inDatabase { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS src", arguments: [other])
+            defer { try? db.execute(sql: "DETACH DATABASE src") }
+            try db.inTransaction {
+                let list = globals.sorted().map(String.init).joined(separator: ",")
+                try db.execute(sql: "INSERT INTO main.cell SELECT * FROM src.cell WHERE global_index IN (\(list))")
+                try db.execute(sql: """
+                    INSERT INTO main.sample SELECT s.* FROM src.sample s JOIN src.cell c
+                    ON s.experiment_index = c.experiment_index AND s.cell_index = c.cell_index
+                    WHERE c.global_index IN (\(list))
+                    """)
+                return .commit
+            }
+        }
+    }
+
+    /// Iterates all samples in (experiment, cell, path) order.
+    public func forEachSample(_ body: (_ experiment: String, _ experimentIndex: Int, _ cell: Int, _ path: Int,
+                                        _ steps: Int, _ time: Double, _ outcome: String, _ point: String) throws -> Void) throws {
+        try queue.read { db in
+            let names = try Row.fetchAll(db, sql: "SELECT DISTINCT experiment_index, experiment FROM cell")
+            var name: [Int: String] = [:]
+            for r in names { name[r["experiment_index"]] = r["experiment"] }
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM sample ORDER BY experiment_index, cell_index, path")
+            while let r = try cursor.next() {
+                let e: Int = r["experiment_index"]
+                try body(name[e] ?? "", e, r["cell_index"], r["path"], r["steps"], r["time"], r["outcome"], r["exit_point"])
+            }
+        }
+    }
+}
