@@ -17,6 +17,7 @@ build: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape
 
 demo: build
+	rm -rf out/demo
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape demo --out out/demo
 
 # Statistical tests simulate millions of path-steps: they run in release mode.
