@@ -22,7 +22,6 @@ demo: build
 
 # Statistical tests simulate millions of path-steps: they run in release mode.
 test: deps
-	$(SWIFT) build $(RELEASE) --product sgd-escape
 	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing
 
 bench: deps

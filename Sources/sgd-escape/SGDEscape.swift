@@ -56,7 +56,7 @@ func parsedShard(_ text: String) -> (k: Int, n: Int)? {
     return (k, n)
 }
 
-func execute(specText: String, baseDirectory: URL?, options: RunOptions) {
+func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath: String? = nil) {
     let spec: JobSpec
     do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory) } catch { fail(error.description) }
     let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
@@ -107,7 +107,16 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions) {
     if !options.quiet, !finished.isEmpty {
         FileHandle.standardError.write(Data("resuming: \(finished.count) of \(total) cells already in the store\n".utf8))
     }
+    installInterruptHandler()
+    let progress = ProgressDisplay(total: total, alreadyDone: finished.count, quiet: options.quiet)
     for g in selected where finished[g] == nil {
+        if interrupted.load(ordering: .relaxed) {
+            progress.finish()
+            let resume = outDirectory.map { "; resume with: sgd-escape run \(jobPath ?? "JOB") --out \($0.path) --resume" }
+                ?? " (no --out: nothing was kept)"
+            FileHandle.standardError.write(Data("interrupted: \(finished.count) of \(total) cells finished\(resume)\n".utf8))
+            exit(130)
+        }
         let (e, c) = plan[g]
         let cell: CellResult
         do { cell = try runner.runCell(experiment: e, cell: c) } catch { fail(error.description) }
@@ -117,16 +126,12 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions) {
         }
         finished[g] = json
         fresh.append(cell)
-        if !options.quiet {
-            let mean = cell.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a"
-            let se = cell.estimate.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
-            let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
-            FileHandle.standardError.write(Data("[\(finished.count)/\(total)] \(cell.experiment) \(params): mean \(mean) ± \(se) \(cell.timeUnit) (\(String(format: "%.2f", cell.wallSeconds)) s)\n".utf8))
-        }
+        progress.cellFinished(cell)
         if let outDirectory {
             writeSummary(summary(), to: outDirectory)
         }
     }
+    progress.finish()
     if let outDirectory, fresh.isEmpty { writeSummary(summary(), to: outDirectory) }
     switch options.format {
     case .json:
@@ -173,7 +178,7 @@ extension SGDEscapeCommand {
             guard let text = String(data: data, encoding: .utf8) else {
                 fail("job spec \(job) is not UTF-8 text")
             }
-            execute(specText: text, baseDirectory: url.deletingLastPathComponent(), options: options)
+            execute(specText: text, baseDirectory: url.deletingLastPathComponent(), options: options, jobPath: job)
         }
     }
 
