@@ -122,22 +122,32 @@ let storeJob = """
         #expect(withoutWallSeconds(again.stdout) == reference)
     }
 
-    @Test(arguments: [0.1, 0.2, 0.3, 0.5])
-    func resumeAfterSIGKILLMatches(delay: Double) throws {
+    /// SIGKILL the same run five times at different points (the first run, then four resumes),
+    /// checking the store's integrity after every kill; the final resume equals an
+    /// uninterrupted run.
+    @Test func repeatedSIGKILLThenResumeMatches() throws {
         let reference = try Self.reference()
         let (dir, job) = try Self.jobFile()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out")
-        let process = Process()
-        process.executableURL = CLI.executable
-        process.arguments = ["run", job, "--out", out.path, "--quiet", "--threads", "2"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: delay)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let r = try CLI.run(["run", job, "--out", out.path, "--resume", "--quiet"])
+        for (k, delay) in [0.12, 0.08, 0.2, 0.1, 0.3].enumerated() {
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = ["run", job, "--out", out.path, "--quiet", "--threads", "2"] + (k > 0 ? ["--resume"] : [])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if FileManager.default.fileExists(atPath: out.appendingPathComponent("results.sqlite").path) {
+                try Self.open(out).read { (db: Database) throws in
+                    #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok", "after kill \(k + 1)")
+                }
+            }
+        }
+        let resumeArguments = FileManager.default.fileExists(atPath: out.appendingPathComponent("results.sqlite").path) ? ["--resume"] : []
+        let r = try CLI.run(["run", job, "--out", out.path, "--quiet"] + resumeArguments)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(try Self.summary(out) == reference)
         try Self.open(out).read { (db: Database) throws in
