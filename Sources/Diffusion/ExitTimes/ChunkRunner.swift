@@ -78,6 +78,7 @@ final class ChunkRunner {
     let hess: UnsafeMutablePointer<Double>
     let values: UnsafeMutablePointer<Double>
     let noiseBuffer: UnsafeMutablePointer<Double>
+    let candidates: UnsafeMutablePointer<Int>
     let factor: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Double>
     let pathIndex: UnsafeMutablePointer<Int>
@@ -111,6 +112,8 @@ final class ChunkRunner {
         hess = doubles(d * d * w)
         values = doubles(w)
         noiseBuffer = doubles(w)
+        candidates = .allocate(capacity: w)
+        candidates.initialize(repeating: 0, count: w)
         factor = doubles(d * d * w)
         scratch = doubles(4 * d + 3 * d * d + 8)
         pathIndex = .allocate(capacity: w)
@@ -127,7 +130,7 @@ final class ChunkRunner {
 
     deinit {
         for p in [x, grad, workspace, indicator, levelOut, distance, hess, values, noiseBuffer, factor, scratch] { p.deallocate() }
-        pathIndex.deallocate(); stepCount.deallocate(); status.deallocate(); permutation.deallocate()
+        pathIndex.deallocate(); stepCount.deallocate(); candidates.deallocate(); status.deallocate(); permutation.deallocate()
     }
 
     @inline(__always) private func load(slot i: Int, path: Int) {
@@ -357,8 +360,23 @@ final class ChunkRunner {
                     dist[i] = d1
                     product[i] = Swift.min(d0, d1) > 0 ? d0 * d1 : .infinity
                 }
+                // the few lanes near the boundary, compacted branch-free
                 near = 0
-                for i in 0..<active { near &+= product[i] < cut ? 1 : 0 }
+                for i in 0..<active {
+                    candidates[near] = i
+                    near &+= product[i] < cut ? 1 : 0
+                }
+                if near == 0 { continue }
+                if additiveVariance > 0 {
+                    let scale = -2 / additiveVariance
+                    for k in 0..<near {
+                        let i = candidates[k]
+                        if status[i] == ChunkRunner.running && ChunkRunner.below(state.uniformPositive(), expOf: scale * product[i]) {
+                            status[i] = Int32(term)
+                        }
+                    }
+                    continue
+                }
             } else {
                 for i in 0..<active {
                     var n2 = 0.0
