@@ -60,7 +60,9 @@ struct CompiledExitTest: Sendable {
 
 /// One thread's buffers for simulating chunks; reused across the chunks it takes.
 final class ChunkRunner {
-    static let running: Int32 = .min
+    /// Per-lane status codes are 64-bit so the selects over a block vectorise with the doubles.
+    static let running: Int = .min
+    static let diverged = Int(ExitSamples.diverged), censored = Int(ExitSamples.censored)
 
     let simulator: EnsembleSimulator
     let exitTest: CompiledExitTest
@@ -83,7 +85,7 @@ final class ChunkRunner {
     let scratch: UnsafeMutablePointer<Double>
     let pathIndex: UnsafeMutablePointer<Int>
     let stepCount: UnsafeMutablePointer<Int>
-    let status: UnsafeMutablePointer<Int32>
+    let status: UnsafeMutablePointer<Int>
     let permutation: UnsafeMutablePointer<Int>
     let sampleCount: Int
     let eigen: SymmetricSquareRoot
@@ -281,16 +283,16 @@ final class ChunkRunner {
             var t = terms
             while t > 0 {  // from the last term back, so the first term that holds wins
                 t -= 1
-                let row = indicator + t * w, code = Int32(t)
+                let row = indicator + t * w, code = t
                 for i in 0..<active { status[i] = row[i] != 0 ? code : status[i] }
             }
             for j in 0..<d {  // NaN or beyond the bound: diverged, whatever else holds
                 let row = x + j * w
-                for i in 0..<active { status[i] = abs(row[i]) <= bound ? status[i] : ExitSamples.diverged }
+                for i in 0..<active { status[i] = abs(row[i]) <= bound ? status[i] : ChunkRunner.diverged }
             }
             if bridge, let levels = exitTest.levels { bridgeTest(levels, active: active, state: &state) }
             for i in 0..<active {  // censoring comes last: a crossing in the final step is an exit
-                status[i] = status[i] == running && stepCount[i] >= maxSteps ? ExitSamples.censored : status[i]
+                status[i] = status[i] == running && stepCount[i] >= maxSteps ? ChunkRunner.censored : status[i]
             }
 
             // Retire finished paths, refill or compact.
@@ -300,7 +302,7 @@ final class ChunkRunner {
                 if st == ChunkRunner.running { i += 1; continue }
                 let p = pathIndex[i]
                 sink.steps[p] = stepCount[i]
-                sink.outcomes[p] = st
+                sink.outcomes[p] = Int32(truncatingIfNeeded: st)
                 for j in 0..<d { sink.points[p * d + j] = x[j * w + i] }
                 if nextPath < count {
                     load(slot: i, path: firstPath + nextPath)
@@ -372,7 +374,7 @@ final class ChunkRunner {
                     for k in 0..<near {
                         let i = candidates[k]
                         if status[i] == ChunkRunner.running && ChunkRunner.below(state.uniformPositive(), expOf: scale * product[i]) {
-                            status[i] = Int32(term)
+                            status[i] = term
                         }
                     }
                     continue
@@ -392,7 +394,7 @@ final class ChunkRunner {
             if additiveVariance > 0 {
                 let cut = limit * additiveVariance, scale = -2 / additiveVariance
                 for i in 0..<active where product[i] < cut && status[i] == ChunkRunner.running {
-                    if ChunkRunner.below(state.uniformPositive(), expOf: scale * product[i]) { status[i] = Int32(term) }
+                    if ChunkRunner.below(state.uniformPositive(), expOf: scale * product[i]) { status[i] = term }
                 }
                 continue
             }
@@ -417,7 +419,7 @@ final class ChunkRunner {
                 }
                 guard variance > 0, product[i] < limit * variance else { continue }
                 if ChunkRunner.below(state.uniformPositive(), expOf: -2 * product[i] / variance) {
-                    status[i] = Int32(term)
+                    status[i] = term
                 }
             }
         }
