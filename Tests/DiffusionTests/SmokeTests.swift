@@ -1,4 +1,0 @@
-import Testing
-@testable import Diffusion
-
-@Test func packageBuilds() { #expect(Bool(true)) }
