@@ -13,6 +13,9 @@ public struct JobSpec: Sendable {
     public let experiments: [ExperimentSpec]
     /// The spec text as given.
     public let text: String
+    public let description: String?
+    /// The `[report]` table (empty when absent).
+    public let report: ReportOptions
 
     public static let dynamicsNames = ["langevin", "levy", "sgd", "sgd-sde"]
     public static let methodNames = ["monte-carlo", "chain", "theory", "backward-kolmogorov", "minimum-action"]
@@ -42,7 +45,8 @@ public struct JobSpec: Sendable {
         let seed = try r.integer("seed") ?? 1
         guard seed >= 0 else { throw r.error("seed", "must be ≥ 0, got \(seed)") }
         self.seed = UInt64(seed)
-        _ = try r.string("description")
+        description = try r.string("description")
+        if var t = try r.table("report") { report = try ReportOptions(&t) } else { report = ReportOptions() }
 
         var l = try r.table("landscape", required: true)!
         self.landscape = try JobSpec.landscape(&l, baseDirectory: baseDirectory)
@@ -103,7 +107,7 @@ public struct JobSpec: Sendable {
             experiments.append(spec)
         }
         self.experiments = experiments
-        try r.rejectUnknown(allowed: ["name", "seed", "description", "landscape", "start", "exit", "experiment"])
+        try r.rejectUnknown(allowed: ["name", "seed", "description", "landscape", "start", "exit", "experiment", "report"])
     }
 
     static func landscape(_ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {

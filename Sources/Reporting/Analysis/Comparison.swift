@@ -1,0 +1,90 @@
+import Foundation
+import Jobs
+
+/// One cell of a Monte Carlo experiment set beside the matching cell of another experiment
+/// (same parameter values on every key the two share, integration keys `dt`, `dt_fraction`
+/// aside): discrete SGD against its SDE, a simulation against its exact grid or chain, or
+/// against a theory formula.
+///
+/// The ratio r = τ_A/τ_B has the delta-method error SE(log r) = √((SE_A/τ_A)² + (SE_B/τ_B)²)
+/// and 95 % interval r·exp(±1.96 SE(log r)); the z-score is (τ_A − τ_B)/√(SE_A² + SE_B²),
+/// with SE_B the reference's own error estimate (0 for a theory formula). The verdict is
+/// "agree" when |z| < 3 — a threshold above 1.96 because a report makes many comparisons at
+/// once (at |z| < 3 about 1 in 370 true agreements is called a difference).
+public struct Comparison: Sendable {
+    public enum Kind: String, Sendable {
+        case simulation, exact, theory
+    }
+    public var a: ReportCell
+    public var b: ReportCell
+    public var kind: Kind
+    /// The shared parameter values that matched the two cells.
+    public var key: [(key: String, value: Double)]
+    /// "iterations" or "time".
+    public var unit: String
+    public var aMean: Double, aSE: Double
+    public var bMean: Double, bSE: Double
+    public var ratio: Double
+    public var ratioCI95: [Double]
+    public var z: Double
+
+    public static let agreeBelow = 3.0
+    public var agrees: Bool { abs(z) < Comparison.agreeBelow }
+    public var verdict: String {
+        if agrees { return "agree" }
+        return ratio < 1 ? "differ: \(a.experiment) faster" : "differ: \(a.experiment) slower"
+    }
+
+    static let integrationKeys: Set<String> = ["dt", "dt_fraction", "nodes"]
+
+    static func kind(of cell: ReportCell) -> Kind? {
+        switch cell.method {
+        case "monte-carlo": return .simulation
+        case "chain", "backward-kolmogorov": return .exact
+        case "theory": return .theory
+        default: return nil   // minimum-action predicts only the exponent
+        }
+    }
+
+    /// All comparisons of the job: every Monte Carlo experiment against every later Monte Carlo
+    /// experiment and every deterministic one, cell by cell, in experiment and cell order.
+    public static func all(_ input: ReportInput) -> [Comparison] {
+        let byExperiment = Dictionary(grouping: input.cells, by: \.experimentIndex)
+        let indices = byExperiment.keys.sorted()
+        var out: [Comparison] = []
+        for i in indices {
+            let left = byExperiment[i]!.sorted { $0.cellIndex < $1.cellIndex }
+            guard left.first?.isMonteCarlo == true else { continue }
+            for j in indices where j != i {
+                let right = byExperiment[j]!.sorted { $0.cellIndex < $1.cellIndex }
+                guard let r0 = right.first, let k = kind(of: r0) else { continue }
+                if k == .simulation && j < i { continue }
+                for cell in left {
+                    for other in right {
+                        if let c = compare(cell, other, kind: k) { out.append(c) }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func compare(_ a: ReportCell, _ b: ReportCell, kind: Kind) -> Comparison? {
+        let aKeys = a.parameters.filter { !integrationKeys.contains($0.key) }
+        let bKeys = Set(b.parameters.map(\.key)).subtracting(integrationKeys)
+        let shared = aKeys.filter { bKeys.contains($0.key) }
+        guard !shared.isEmpty, shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
+        let unit: String
+        if a.meanIterations != nil && b.meanIterations != nil { unit = "iterations" }
+        else if a.timeUnit == b.timeUnit { unit = a.timeUnit }
+        else { return nil }
+        guard let av = ScalingAnalysis.value(a, unit: unit), let bv = ScalingAnalysis.value(b, unit: unit) else { return nil }
+        let ratio = av.mean / bv.mean
+        let seLog = ((av.se / av.mean) * (av.se / av.mean) + (bv.se / bv.mean) * (bv.se / bv.mean)).squareRoot()
+        let seDiff = (av.se * av.se + bv.se * bv.se).squareRoot()
+        let z = seDiff > 0 ? (av.mean - bv.mean) / seDiff : (av.mean == bv.mean ? 0 : .infinity)
+        return Comparison(a: a, b: b, kind: kind, key: shared, unit: unit, aMean: av.mean, aSE: av.se,
+                          bMean: bv.mean, bSE: bv.se, ratio: ratio,
+                          ratioCI95: [ratio * exp(-1.96 * seLog), ratio * exp(1.96 * seLog)], z: z)
+    }
+}

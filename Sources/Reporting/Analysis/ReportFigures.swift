@@ -1,0 +1,207 @@
+import Foundation
+import Jobs
+
+/// Builds the report's figures from its analyses (values in, `Figure`s out).
+enum ReportFigures {
+    static func axisLabel(_ axis: String) -> String {
+        switch axis {
+        case "1/epsilon": return "1/ε"
+        case "1/eta": return "1/η"
+        case "B/eta": return "B/η"
+        default: return Format.parameterName(axis)
+        }
+    }
+
+    static func seriesName(_ fit: ScalingFitResult) -> String {
+        let g = fit.group.isEmpty ? "" : " (\(Format.parameters(fit.group)))"
+        return fit.experiment + g
+    }
+
+    /// `log τ` against each fit's abscissa: one figure per (law, abscissa, unit), all
+    /// experiments together — Monte Carlo with 95 % error bars (hollow: censoring-dominated),
+    /// deterministic references as lines, fits dashed, predicted slopes dotted (drawn
+    /// through the first Monte Carlo fit's centre of mass, since only the slope is predicted).
+    static func scaling(_ fits: [ScalingFitResult]) -> [Figure] {
+        var keys: [String] = []
+        var grouped: [String: [ScalingFitResult]] = [:]
+        for f in fits {
+            let k = "\(f.kind.rawValue)|\(f.axis)|\(f.unit)"
+            if grouped[k] == nil { keys.append(k) }
+            grouped[k, default: []].append(f)
+        }
+        var figures: [Figure] = []
+        for (n, k) in keys.enumerated() {
+            let group = grouped[k]!
+            let f0 = group[0]
+            var series: [Figure.Series] = []
+            var color = 0
+            var predictedDrawn = false
+            for f in group {
+                let xs = f.points.map(\.x)
+                let ys = f.points.map(\.mean)
+                let name = seriesName(f)
+                if f.isMonteCarlo {
+                    let solid = f.points.filter { $0.flag == nil || !$0.cell.censoringDominated }
+                    let hollow = f.points.filter { $0.cell.censoringDominated }
+                    for (subset, marker, suffix) in [(solid, Figure.Marker.circle, ""), (hollow, .openCircle, " — censoring-dominated")] where !subset.isEmpty {
+                        series.append(Figure.Series(name + suffix, mark: .points, x: subset.map(\.x), y: subset.map(\.mean),
+                                                    yLow: subset.map { max($0.mean - 1.96 * $0.standardError, $0.mean * 1e-3) },
+                                                    yHigh: subset.map { $0.mean + 1.96 * $0.standardError },
+                                                    marker: marker, colorIndex: color))
+                    }
+                    let lo = xs.min()!, hi = xs.max()!
+                    let grid = (0...40).map { lo + (hi - lo) * Double($0) / 40 }
+                    let fitY = grid.map { exp(f.fit.intercept + f.fit.slope * (f.kind == .powerLaw ? log($0) : $0)) }
+                    series.append(Figure.Series("fit: \(name), slope \(Format.number(f.fit.slope, significant: 3))",
+                                                mark: .line, x: grid, y: fitY, lineStyle: .dashed, marker: .circle, colorIndex: color))
+                    if let p = f.predicted, !predictedDrawn {
+                        let mx = xs.map { f.kind == .powerLaw ? log($0) : $0 }.reduce(0, +) / Double(xs.count)
+                        let my = ys.map { log($0) }.reduce(0, +) / Double(ys.count)
+                        let predY = grid.map { exp(my + p.value * ((f.kind == .powerLaw ? log($0) : $0) - mx)) }
+                        series.append(Figure.Series("predicted slope \(Format.number(p.value, significant: 3))", mark: .line,
+                                                    x: grid, y: predY, lineStyle: .dotted, marker: .circle, colorIndex: 7))
+                        predictedDrawn = true
+                    }
+                } else {
+                    let order = xs.indices.sorted { xs[$0] < xs[$1] }
+                    series.append(Figure.Series(name, mark: .line, x: order.map { xs[$0] }, y: order.map { ys[$0] },
+                                                lineStyle: f.method == "theory" ? .dotted : .solid, marker: .square, colorIndex: color))
+                }
+                color += 1
+            }
+            let unit = f0.unit == "iterations" ? "iterations" : "time"
+            let xAxis: Figure.Axis = f0.kind == .powerLaw ? .init(axisLabel(f0.axis), scale: .log) : .init(axisLabel(f0.axis))
+            figures.append(Figure(
+                name: "scaling-\(n + 1)",
+                title: f0.kind == .arrhenius ? "Arrhenius plot: mean exit \(unit) against \(axisLabel(f0.axis))"
+                                             : "Power law: mean exit \(unit) against \(axisLabel(f0.axis))",
+                x: xAxis, y: .init("mean exit \(unit) (log scale)", scale: .log), series: series,
+                caption: "Points: Monte Carlo means with 95 % error bars (hollow: more than 10 % of paths censored). Dashed: weighted fits. Solid/dotted lines: exact references/theory. Dotted grey: the predicted slope through the data's centre."))
+        }
+        return figures
+    }
+
+    /// Survival S(t) against t/E τ on a log scale, a few cells per Monte Carlo experiment, with
+    /// the exponential law e^{−t/Eτ} that metastable exits follow.
+    static func survival(_ input: ReportInput) throws -> [Figure] {
+        var figures: [Figure] = []
+        let byExperiment = Dictionary(grouping: input.cells.filter(\.isMonteCarlo), by: \.experimentIndex)
+        for e in byExperiment.keys.sorted() {
+            let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }.filter { ($0.mean ?? 0) > 0 }
+            guard !cells.isEmpty else { continue }
+            let pick = cells.count <= 6 ? cells : (0..<6).map { cells[$0 * (cells.count - 1) / 5] }
+            var series: [Figure.Series] = []
+            var tMax = 0.0
+            for (k, cell) in pick.enumerated() {
+                let samples = try input.samples(of: cell)
+                guard samples.count > 0, let m = cell.mean else { continue }
+                let curve = SurvivalCurve(samples: samples, scale: 1 / m)
+                tMax = max(tMax, curve.times.last ?? 0)
+                series.append(Figure.Series(Format.parameters(cell.parameters.filter { $0.key != "dt" }), mark: .step,
+                                            x: curve.times, y: curve.survival, colorIndex: k))
+            }
+            guard !series.isEmpty else { continue }
+            let grid = (0...40).map { min(tMax, 6) * Double($0) / 40 }
+            series.append(Figure.Series("exponential e^(−t/Eτ)", mark: .line, x: grid, y: grid.map { exp(-$0) },
+                                        lineStyle: .dashed, colorIndex: 7))
+            figures.append(Figure(
+                name: "survival-\(cells[0].experiment.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
+                title: "Survival P(τ > t), experiment \(cells[0].experiment)",
+                x: .init("t / E τ"), y: .init("P(τ > t) (log scale)", scale: .log, range: 1e-3...1), series: series,
+                caption: "Empirical survival functions (censored paths survive to the cap). A straight line on this scale is the exponential law of a metastable exit; curvature at small t is the time to relax into the basin."))
+        }
+        return figures
+    }
+
+    /// Fraction of paths leaving by each exit side (and diverging) against the first swept
+    /// parameter, for experiments with two or more sides or any divergence.
+    static func exitSides(_ input: ReportInput) -> [Figure] {
+        var figures: [Figure] = []
+        let byExperiment = Dictionary(grouping: input.cells.filter(\.isMonteCarlo), by: \.experimentIndex)
+        for e in byExperiment.keys.sorted() {
+            let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
+            guard let first = cells.first, first.exitSides.count >= 2 || cells.contains(where: { $0.diverged > 0 }) else { continue }
+            let swept = ScalingAnalysis.sweptKeys(cells).filter { $0 != "dt" }
+            guard let xKey = swept.first(where: { $0 == "learning_rate" }) ?? swept.first else { continue }
+            let others = swept.filter { $0 != xKey }
+            var series: [Figure.Series] = []
+            var groupIDs: [String] = []
+            var groups: [String: [ReportCell]] = [:]
+            for c in cells {
+                let id = Format.parameters(others.map { (key: $0, value: c.parameter($0) ?? .nan) })
+                if groups[id] == nil { groupIDs.append(id) }
+                groups[id, default: []].append(c)
+            }
+            var color = 0
+            let labels = first.exitSides.map(\.label) + ["diverged", "censored"]
+            for id in groupIDs {
+                let g = groups[id]!.sorted { ($0.parameter(xKey) ?? 0) < ($1.parameter(xKey) ?? 0) }
+                for (s, label) in labels.enumerated() {
+                    let counts = g.map { c -> Double in
+                        let n = s < first.exitSides.count ? c.exitSides[s].count : (label == "diverged" ? c.diverged : c.censored)
+                        return Double(n)
+                    }
+                    guard counts.contains(where: { $0 > 0 }) else { continue }
+                    let ps = zip(counts, g).map { $0 / Double(max($1.paths, 1)) }
+                    let se = zip(ps, g).map { p, c in (p * (1 - p) / Double(max(c.paths, 1))).squareRoot() }
+                    series.append(Figure.Series("\(label)\(id.isEmpty ? "" : ", " + id)", mark: .points,
+                                                x: g.map { $0.parameter(xKey) ?? .nan }, y: ps,
+                                                yLow: zip(ps, se).map { max($0 - 1.96 * $1, 0) },
+                                                yHigh: zip(ps, se).map { min($0 + 1.96 * $1, 1) },
+                                                marker: [.circle, .square, .triangle, .openCircle][s % 4], colorIndex: color))
+                    color += 1
+                }
+            }
+            figures.append(Figure(
+                name: "exit-sides-\(first.experiment.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
+                title: "Where paths leave, experiment \(first.experiment)",
+                x: .init(Format.parameterName(xKey), scale: xKey == "learning_rate" ? .log : .linear),
+                y: .init("fraction of paths", range: 0...1), series: series,
+                caption: "Fraction of paths leaving by each exit side, diverging or censored, with 95 % binomial error bars."))
+        }
+        return figures
+    }
+
+    /// Ratio of mean exit iterations of one simulation to another (discrete SGD over its SDE)
+    /// or to an exact reference, against η, with 95 % intervals and the line of agreement.
+    static func ratios(_ comparisons: [Comparison]) -> [Figure] {
+        var keys: [String] = []
+        var grouped: [String: [Comparison]] = [:]
+        for c in comparisons where c.kind != .theory && c.a.parameter("learning_rate") != nil {
+            let k = "\(c.a.experiment) / \(c.b.experiment)"
+            if grouped[k] == nil { keys.append(k) }
+            grouped[k, default: []].append(c)
+        }
+        var figures: [Figure] = []
+        var series: [Figure.Series] = []
+        var color = 0
+        var lo = Double.infinity, hi = 0.0
+        for k in keys {
+            let cs = grouped[k]!
+            let others = ScalingAnalysis.sweptKeys(cs.map(\.a)).filter { $0 != "learning_rate" && $0 != "dt" }
+            var ids: [String] = []
+            var groups: [String: [Comparison]] = [:]
+            for c in cs {
+                let id = Format.parameters(others.map { (key: $0, value: c.a.parameter($0) ?? .nan) })
+                if groups[id] == nil { ids.append(id) }
+                groups[id, default: []].append(c)
+            }
+            for id in ids {
+                let g = groups[id]!.sorted { $0.a.parameter("learning_rate")! < $1.a.parameter("learning_rate")! }
+                let xs = g.map { $0.a.parameter("learning_rate")! }
+                lo = min(lo, xs.min()!); hi = max(hi, xs.max()!)
+                series.append(Figure.Series("\(k)\(id.isEmpty ? "" : ", " + id)", mark: .points, x: xs, y: g.map(\.ratio),
+                                            yLow: g.map { $0.ratioCI95[0] }, yHigh: g.map { $0.ratioCI95[1] },
+                                            marker: [.circle, .square, .triangle][color % 3], colorIndex: color))
+                color += 1
+            }
+        }
+        guard !series.isEmpty else { return [] }
+        series.append(Figure.Series("agreement (ratio 1)", mark: .line, x: [lo, hi], y: [1, 1], lineStyle: .dotted, colorIndex: 7))
+        figures.append(Figure(
+            name: "ratios", title: "Mean exit iterations: simulation / reference, against η",
+            x: .init("learning rate η", scale: .log), y: .init("ratio of mean exit iterations", scale: .log), series: series,
+            caption: "Ratios with 95 % intervals (delta method). Below 1: the first experiment leaves faster. Where discrete SGD departs from its SDE, the diffusion approximation has broken down."))
+        return figures
+    }
+}
