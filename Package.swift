@@ -52,6 +52,7 @@ let package = Package(
             name: "CLITests",
             dependencies: ["TestSupport", "sgd-escape", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Diffusion", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Diffusion", "Jobs", "TestSupport"],
+                    resources: [.copy("Golden")]),
     ]
 )

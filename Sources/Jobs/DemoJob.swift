@@ -1,11 +1,12 @@
 /// The main job, embedded so `sgd-escape demo` needs no file: discrete SGD and its SDE
-/// leaving the sharp minimum of the `sharp-flat` landscape across learning rates, beside
-/// Langevin dynamics at the matching temperature ε = ησ²/(2B).
+/// leaving the sharp minimum of the `sharp-flat` landscape across learning rates and batch
+/// sizes, beside the exact discrete chain, the exact diffusion (Fokker–Planck grid), the
+/// Eyring–Kramers formula and the minimum-action steepness.
 public enum DemoJob {
     public static let spec = """
     name = "demo-sharp-flat"
     seed = 1
-    description = "Discrete SGD, its SDE and Langevin dynamics leaving the sharp minimum of a sharp/flat landscape"
+    description = "Discrete SGD and its SDE leaving the sharp minimum of a sharp/flat landscape, against the exact chain, the exact diffusion and theory."
 
     [landscape]
     builtin = "sharp-flat"
@@ -20,25 +21,62 @@ public enum DemoJob {
     [exit]
     when = "x > 0"
 
+    [report]
+    title = "Discrete SGD against its diffusion approximation, leaving a sharp minimum"
+    claim = "For small η the mean number of SGD iterations to leave a minimum follows its SDE, E[iterations] ≍ η⁻¹·exp(B·s/η) with s the steepness (the quasi-potential under the per-sample noise covariance, Hu et al. 2019; for constant noise s = 2ΔV/σ² = 0.125 here). As η·h_sharp grows towards 2 the discrete dynamics departs from the diffusion."
+
     [[experiment]]
     name = "sgd"
     dynamics = "sgd"
-    learning_rate = [0.05, 0.1, 0.2]
+    learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
     noise = { law = "gaussian", sigma = 2.0 }
-    paths = 2000
+    paths = 10000
     max_steps = 10_000_000
 
     [[experiment]]
     name = "sgd-sde"
     dynamics = "sgd-sde"
-    learning_rate = [0.05, 0.1, 0.2]
+    learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
     noise = { law = "gaussian", sigma = 2.0 }
     dt_fraction = 0.1
     exit_test = "bridge"
-    paths = 2000
+    paths = 10000
     max_steps = 100_000_000
+
+    [[experiment]]
+    name = "sgd-exact"
+    dynamics = "sgd"
+    method = "chain"
+    learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
+    batch_size = [1, 2]
+    noise = { law = "gaussian", sigma = 2.0 }
+
+    [[experiment]]
+    name = "sde-exact"
+    dynamics = "sgd-sde"
+    method = "backward-kolmogorov"
+    learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
+    batch_size = [1, 2]
+    noise = { law = "gaussian", sigma = 2.0 }
+
+    [[experiment]]
+    name = "eyring-kramers"
+    dynamics = "sgd-sde"
+    method = "theory"
+    theory = "eyring-kramers"
+    learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
+    batch_size = [1, 2]
+    noise = { law = "gaussian", sigma = 2.0 }
+
+    [[experiment]]
+    name = "steepness"
+    dynamics = "sgd"
+    method = "minimum-action"
+    learning_rate = 0.1
+    batch_size = 1
+    noise = { law = "gaussian", sigma = 2.0 }
 
     """
 }
