@@ -7,7 +7,7 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        subcommands: [Run.self, Demo.self, Validate.self, Merge.self, Export.self]
+        subcommands: [Run.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self]
     )
 }
 
@@ -211,12 +211,26 @@ extension SGDEscapeCommand {
 
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the main job on its embedded default spec (sharp vs flat minimum).")
+            abstract: "Run the main job on its embedded default spec (discrete SGD vs its SDE leaving a sharp minimum) and write its report and notebook.",
+            discussion: "Results go to --out (default out/demo; an existing run of the same spec there is resumed, so a second demo recomputes nothing), the report to --report and the notebook to --notebook.")
 
         @OptionGroup var options: RunOptions
 
+        @Option(name: .long, help: "Report folder.")
+        var report: String = "Reports/demo"
+
+        @Option(name: .long, help: "Notebook path.")
+        var notebook: String = "Notebooks-export/demo.ipynb"
+
         func run() throws {
+            var options = options
+            let out = options.out ?? "out/demo"
+            options.out = out
+            if FileManager.default.fileExists(atPath: URL(fileURLWithPath: out).appendingPathComponent(ResultsStore.fileName).path) {
+                options.resume = true
+            }
             execute(specText: DemoJob.spec, baseDirectory: nil, options: options)
+            writeReport(from: out, out: report, notebook: notebook, quiet: options.quiet)
         }
     }
 }

@@ -13,6 +13,8 @@ public struct Report: Sendable {
         public var figures: [Figure]
     }
     public var title: String
+    /// The header as Markdown (job, seed, tool, command, date, machine).
+    public var header: String
     public var markdown: String
     public var figures: [Figure]
     public var tables: [Table]
@@ -34,6 +36,7 @@ public enum ReportBuilder {
 
         // Header.
         let finished = input.cells.count
+        let headerStart = md.endIndex
         md += "| | |\n|---|---|\n"
         md += "| Job | `\(input.job.name)` (spec hash `\(input.job.specHash)`) |\n"
         md += "| Seed | \(input.job.seed) |\n"
@@ -43,6 +46,7 @@ public enum ReportBuilder {
         md += "| Machine | \(input.job.host) |\n"
         md += "| Cells | \(finished) of \(input.plannedCells) finished\(finished < input.plannedCells ? " — **this report is of an unfinished run**" : "") |\n\n"
 
+        let header = String(md[headerStart...])
         // Claim and findings.
         let findings = self.findings(fits: fits, comparisons: comparisons)
         if spec.report.claim != nil || !findings.isEmpty {
@@ -57,9 +61,8 @@ public enum ReportBuilder {
         let fitTable = self.fitTable(fits)
         let scalingFigures = ReportFigures.scaling(fits)
         if !fits.isEmpty {
-            var text = fitsMarkdown(fits)
-            text += figuresMarkdown(scalingFigures)
-            md += "## Scaling laws\n\n" + text
+            let text = fitsMarkdown(fits)
+            md += "## Scaling laws\n\n" + text + figuresMarkdown(scalingFigures)
             sections.append(.init(heading: "Scaling laws", text: text, tables: [fitTable], figures: scalingFigures))
         }
 
@@ -67,9 +70,8 @@ public enum ReportBuilder {
         let comparisonTable = self.comparisonTable(comparisons)
         let ratioFigures = ReportFigures.ratios(comparisons)
         if !comparisons.isEmpty {
-            var text = comparisonsMarkdown(comparisons)
-            text += figuresMarkdown(ratioFigures)
-            md += "## Comparisons\n\n" + text
+            let text = comparisonsMarkdown(comparisons)
+            md += "## Comparisons\n\n" + text + figuresMarkdown(ratioFigures)
             sections.append(.init(heading: "Comparisons", text: text, tables: [comparisonTable], figures: ratioFigures))
         }
 
@@ -85,8 +87,8 @@ public enum ReportBuilder {
         let survival = try ReportFigures.survival(input)
         let sides = ReportFigures.exitSides(input)
         if !survival.isEmpty || !sides.isEmpty {
-            let text = figuresMarkdown(survival + sides)
-            md += "## Exit-time distributions and exit sides\n\n" + text
+            let text = "Survival functions on a log scale against t/E τ, and where paths leave.\n\n"
+            md += "## Exit-time distributions and exit sides\n\n" + text + figuresMarkdown(survival + sides)
             sections.append(.init(heading: "Exit-time distributions and exit sides", text: text, tables: [], figures: survival + sides))
         }
 
@@ -116,7 +118,7 @@ public enum ReportBuilder {
         sections.append(.init(heading: "Methods", text: methods, tables: [], figures: []))
 
         let figures = scalingFigures + ratioFigures + survival + sides
-        return Report(title: title, markdown: md, figures: figures,
+        return Report(title: title, header: header, markdown: md, figures: figures,
                       tables: [cellTable, fitTable, comparisonTable].filter { !$0.rows.isEmpty }, sections: sections)
     }
 

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Jobs
+import Reporting
+
+/// Builds the report of the run stored in `directory` and writes it (and the notebook).
+/// Returns the report folder written.
+@discardableResult
+func writeReport(from directory: String, out: String?, notebook: String?, quiet: Bool = false) -> String {
+    let input: ReportInput
+    do { input = try ReportInput(directory: directory) } catch { fail("report: \(error)") }
+    let report: Report
+    do { report = try ReportBuilder.build(input) } catch { fail("report: \(error)") }
+    let folder = out ?? "Reports/\(input.job.name)"
+    do { try ReportWriter.write(report, specText: input.job.spec, to: folder) }
+    catch { fail("report: cannot write \(folder): \(error)") }
+    var written = ["\(folder)/report.md (\(report.figures.count) figures)"]
+    if let notebook {
+        do { try ReportWriter.writeAtomically(report.notebook(), to: notebook) }
+        catch { fail("report: cannot write the notebook \(notebook): \(error)") }
+        written.append(notebook)
+    }
+    if !quiet { FileHandle.standardError.write(Data("wrote \(written.joined(separator: " and "))\n".utf8)) }
+    return folder
+}
+
+extension SGDEscapeCommand {
+    struct ReportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract: "Write a Markdown report with SVG figures (and optionally a Jupyter notebook) from a run's results.",
+            discussion: "Reads DIR/results.sqlite. The report is a function of the store alone: regenerating it gives byte-identical files.")
+
+        @Argument(help: "A run's --out folder (holding results.sqlite).")
+        var directory: String
+
+        @Option(name: .long, help: "Report folder (default: Reports/<job name>).")
+        var out: String?
+
+        @Option(name: .long, help: "Also write a notebook that rebuilds every figure, e.g. Notebooks-export/NAME.ipynb.")
+        var notebook: String?
+
+        @Flag(name: .long, help: "Do not print what was written.")
+        var quiet = false
+
+        func run() throws {
+            writeReport(from: directory, out: out, notebook: notebook, quiet: quiet)
+        }
+    }
+}
