@@ -3,7 +3,11 @@ SWIFT ?= swift
 RELEASE = -c release
 PYTHON ?= python3
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps py-env build demo test bench clean
+
+# Python used by the notebook tests (nbformat validation, headless execution with nbclient).
+PY_ENV = .build-py
+PY_PACKAGES = nbformat nbclient ipykernel pandas matplotlib
 
 # GSL (the numerical backbone) and pkg-config, installed when missing.
 deps:
@@ -13,6 +17,22 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgsl-dev pkg-config; \
 	fi
 
+# A virtualenv for the notebook tests, made once: the stamp .ready marks a complete install.
+# `python3 -m venv` needs Debian's python3-venv (ensurepip); it is installed when missing.
+py-env: $(PY_ENV)/.ready
+
+$(PY_ENV)/.ready:
+	@echo "creating $(PY_ENV) with $(PY_PACKAGES)"
+	@rm -rf $(PY_ENV)
+	@if ! $(PYTHON) -m venv $(PY_ENV) >/dev/null 2>&1; then \
+		echo "installing python3-venv"; rm -rf $(PY_ENV); \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv; \
+		$(PYTHON) -m venv $(PY_ENV); \
+	fi
+	@$(PY_ENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_PACKAGES)
+	@touch $@
+
 build: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape
 
@@ -21,8 +41,8 @@ demo: build
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape demo --out out/demo
 
 # Statistical tests simulate millions of path-steps: they run in release mode.
-test: deps
-	$(SWIFT) test $(RELEASE) -Xswiftc -enable-testing
+test: deps py-env
+	SGD_ESCAPE_PYTHON=$(CURDIR)/$(PY_ENV)/bin/python $(SWIFT) test $(RELEASE) -Xswiftc -enable-testing
 
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape-bench
@@ -30,4 +50,4 @@ bench: deps
 	$(PYTHON) Benchmarks/run.py --binary $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape-bench
 
 clean:
-	rm -rf .build out
+	rm -rf .build $(PY_ENV) out

@@ -32,7 +32,10 @@ let package = Package(
                 .product(name: "CSV", package: "CSV.swift"),
             ]
         ),
-        .target(name: "Reporting", dependencies: ["Diffusion", "Jobs", "CGSL"]),
+        .target(
+            name: "Reporting",
+            dependencies: ["Diffusion", "Jobs", "CGSL", .product(name: "CSV", package: "CSV.swift")]
+        ),
         .executableTarget(
             name: "sgd-escape",
             dependencies: [
@@ -52,7 +55,10 @@ let package = Package(
             name: "CLITests",
             dependencies: ["TestSupport", "sgd-escape", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Diffusion", "Jobs", "TestSupport"],
-                    resources: [.copy("Golden")]),
+        .testTarget(
+            name: "ReportingTests",
+            dependencies: ["Reporting", "Diffusion", "Jobs", "TestSupport", .product(name: "CSV", package: "CSV.swift")],
+            exclude: ["Fixtures"]
+        ),
     ]
 )
