@@ -40,7 +40,7 @@ public enum DemoJob {
     learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
     noise = { law = "gaussian", sigma = 2.0 }
-    dt_fraction = 0.1
+    dt_fraction = 0.02
     exit_test = "bridge"
     paths = 10000
     max_steps = 100_000_000

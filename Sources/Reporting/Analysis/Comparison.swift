@@ -13,7 +13,14 @@ import Jobs
 /// once (at |z| < 3 about 1 in 370 true agreements is called a difference).
 public struct Comparison: Sendable {
     public enum Kind: String, Sendable {
-        case simulation, exact, theory
+        /// Another simulation (e.g. discrete SGD against its SDE).
+        case simulation
+        /// The exact reference of the same dynamics (a validation).
+        case exact
+        /// The exact reference of another dynamics (e.g. discrete SGD against the exact diffusion).
+        case model
+        /// An asymptotic formula.
+        case theory
     }
     public var a: ReportCell
     public var b: ReportCell
@@ -57,7 +64,13 @@ public struct Comparison: Sendable {
             guard left.first?.isMonteCarlo == true else { continue }
             for j in indices where j != i {
                 let right = byExperiment[j]!.sorted { $0.cellIndex < $1.cellIndex }
-                guard let r0 = right.first, let k = kind(of: r0) else { continue }
+                guard let r0 = right.first, var k = kind(of: r0) else { continue }
+                // an exact reference validates only its own dynamics; across dynamics it is a model comparison
+                // (only discrete SGD against a continuous model's exact value: the breakdown of the diffusion approximation)
+                if k == .exact && r0.dynamics != left[0].dynamics {
+                    guard left[0].dynamics == "sgd", r0.dynamics != "sgd" else { continue }
+                    k = .model
+                }
                 if k == .simulation && j < i { continue }
                 for cell in left {
                     for other in right {

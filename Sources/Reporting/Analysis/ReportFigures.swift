@@ -63,13 +63,15 @@ enum ReportFigures {
                         predictedDrawn = true
                     }
                 } else {
-                    let order = xs.indices.sorted { xs[$0] < xs[$1] }
-                    series.append(Figure.Series(name, mark: .line, x: order.map { xs[$0] }, y: order.map { ys[$0] },
+                    let order = xs.indices.sorted { xs[$0] != xs[$1] ? xs[$0] < xs[$1] : ys[$0] < ys[$1] }
+                    // a curve when the abscissa determines the value; markers when it does not (repeated x)
+                    let mark: Figure.Mark = Set(xs).count == xs.count ? .line : .points
+                    series.append(Figure.Series(name, mark: mark, x: order.map { xs[$0] }, y: order.map { ys[$0] },
                                                 lineStyle: f.method == "theory" ? .dotted : .solid, marker: .square, colorIndex: color))
                 }
                 color += 1
             }
-            let unit = f0.unit == "iterations" ? "iterations" : "time"
+            let unit = f0.unit == "iterations" ? "iterations" : f0.axis == "1/epsilon" || f0.kind == .powerLaw ? "time" : "time (η·iterations)"
             let xAxis: Figure.Axis = f0.kind == .powerLaw ? .init(axisLabel(f0.axis), scale: .log) : .init(axisLabel(f0.axis))
             figures.append(Figure(
                 name: "scaling-\(n + 1)",
@@ -92,12 +94,13 @@ enum ReportFigures {
             let pick = cells.count <= 6 ? cells : (0..<6).map { cells[$0 * (cells.count - 1) / 5] }
             var series: [Figure.Series] = []
             var tMax = 0.0
+            let swept = Set(ScalingAnalysis.sweptKeys(cells)).subtracting(["dt"])
             for (k, cell) in pick.enumerated() {
                 let samples = try input.samples(of: cell)
                 guard samples.count > 0, let m = cell.mean else { continue }
                 let curve = SurvivalCurve(samples: samples, scale: 1 / m)
                 tMax = max(tMax, curve.times.last ?? 0)
-                series.append(Figure.Series(Format.parameters(cell.parameters.filter { $0.key != "dt" }), mark: .step,
+                series.append(Figure.Series(Format.parameters(cell.parameters.filter { swept.contains($0.key) }), mark: .step,
                                             x: curve.times, y: curve.survival, colorIndex: k))
             }
             guard !series.isEmpty else { continue }
@@ -167,7 +170,7 @@ enum ReportFigures {
     static func ratios(_ comparisons: [Comparison]) -> [Figure] {
         var keys: [String] = []
         var grouped: [String: [Comparison]] = [:]
-        for c in comparisons where c.kind != .theory && c.a.parameter("learning_rate") != nil {
+        for c in comparisons where (c.kind == .simulation || c.kind == .model) && c.a.parameter("learning_rate") != nil {
             let k = "\(c.a.experiment) / \(c.b.experiment)"
             if grouped[k] == nil { keys.append(k) }
             grouped[k, default: []].append(c)

@@ -59,9 +59,9 @@ public struct ScalingFitResult: Sendable {
 ///
 /// - **Arrhenius** `log E τ = a + S·x`, `x ∈ {1/ε, 1/η, B/η}` — chosen by `[report]
 ///   arrhenius_x` or inferred from the swept axis (ε swept → 1/ε; η or B swept → B/η, or 1/η
-///   when the dynamics has no batch size). Discrete SGD and `sgd-sde` are fitted in iterations
-///   when the abscissa involves η; note that E[iterations] = E[t]/η carries a `−log η`
-///   prefactor term, so a B/η fit over varying η is exactly the steepness only at fixed η.
+///   when the dynamics has no batch size). When the abscissa involves η, discrete SGD and
+///   `sgd-sde` are fitted in η·E[iterations] = E[t]: Hu et al.'s N ≈ η⁻¹exp(B·s/η) then has
+///   no η-dependent prefactor, and at fixed η the slope equals that of log E[iterations].
 /// - **Power law** `log E τ = a + p·log x` for `[report] power_law_x` (or ε for Lévy dynamics).
 ///
 /// Monte Carlo points are weighted by the delta-method error σ_{log τ} = SE/τ (first-order;
@@ -111,16 +111,26 @@ public enum ScalingAnalysis {
 
     /// The value and error a fit uses for `cell` in `unit`.
     static func value(_ cell: ReportCell, unit: String) -> (mean: Double, se: Double)? {
-        let mean = unit == "iterations" ? cell.meanIterations : cell.mean
-        let se = unit == "iterations" ? cell.iterationsStandardError : cell.standardError
+        var mean = unit == "iterations" ? cell.meanIterations : cell.mean
+        var se = unit == "iterations" ? cell.iterationsStandardError : cell.standardError
+        if unit == "time", cell.timeUnit == "iterations", let eta = cell.parameter("learning_rate") {
+            mean = mean.map { $0 * eta }; se = se.map { $0 * eta }
+        }
         guard let mean, mean.isFinite, mean > 0 else { return nil }
         if cell.isMonteCarlo {
             guard let se, se > 0, se.isFinite else { return nil }
             return (mean, se)
         }
-        let eta = cell.parameter("learning_rate") ?? 1
-        let methodError = (cell.methodError ?? 0) / (unit == "iterations" && cell.timeUnit == "time" ? eta : 1)
+        let methodError = (cell.methodError ?? 0) * unitScale(cell, unit: unit)
         return (mean, abs(methodError))
+    }
+
+    /// The factor taking a cell's stored times (its `timeUnit`) into `unit`.
+    static func unitScale(_ cell: ReportCell, unit: String) -> Double {
+        let eta = cell.parameter("learning_rate") ?? 1
+        if unit == "time" && cell.timeUnit == "iterations" { return eta }
+        if unit == "iterations" && cell.timeUnit == "time" { return 1 / eta }
+        return 1
     }
 
     /// All fits of the job: for each experiment with a finite mean per cell.
@@ -144,7 +154,9 @@ public enum ScalingAnalysis {
 
     static func fitGroups(_ input: ReportInput, cells: [ReportCell], axis: String, kind: ScalingFitResult.Kind) throws -> [ScalingFitResult] {
         let first = cells[0]
-        let unit = kind == .arrhenius && axis != "1/epsilon" && first.meanIterations != nil ? "iterations" : first.timeUnit
+        // Abscissae in η are fitted in η·E[iterations] = E[t]: Hu et al.'s N ≈ η⁻¹exp(B·s/η)
+        // then has no η-dependent prefactor, and at fixed η the slope is that of log E[iterations].
+        let unit = kind == .arrhenius && axis != "1/epsilon" && first.parameter("learning_rate") != nil ? "time" : first.timeUnit
         let groupKeys = sweptKeys(cells).filter { !absorbed(axis).contains($0) }
         var groups: [String: [ReportCell]] = [:]
         var order: [(id: String, values: [(key: String, value: Double)])] = []
@@ -191,9 +203,7 @@ public enum ScalingAnalysis {
                 let samples = try points.map { p -> ResultsStore.CellSamples? in try input.samples(of: p.cell) }
                 let boot = PathBootstrap(samples: samples, seed: input.spec.seed)
                 if boot.hasPaths {
-                    let scale = points.map { p -> Double in
-                        unit == "iterations" && p.cell.timeUnit == "time" ? 1 / (p.cell.parameter("learning_rate") ?? 1) : 1
-                    }
+                    let scale = points.map { unitScale($0.cell, unit: unit) }
                     let slopes = boot.replicate(fixed: points.map(\.mean), unitScale: scale) { means in
                         try? LinearFit(x: xs, y: means.map { log($0) }, standardErrors: sigmas).slope
                     }

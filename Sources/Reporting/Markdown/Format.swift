@@ -56,7 +56,20 @@ public enum Format {
         }
     }
 
+    /// A parameter value as users write it: up to 4 significant digits, trailing zeros dropped
+    /// (0.05, 2, 1.5e-05).
+    public static func compact(_ x: Double) -> String {
+        guard x.isFinite else { return number(x) }
+        var s = String(format: "%.4g", x)
+        if let e = s.firstIndex(where: { $0 == "e" }) {
+            var mantissa = String(s[..<e]); let exponent = String(s[e...])
+            if mantissa.contains(".") { while mantissa.hasSuffix("0") { mantissa.removeLast() }; if mantissa.hasSuffix(".") { mantissa.removeLast() } }
+            s = mantissa + exponent
+        }
+        return s
+    }
+
     public static func parameters(_ p: [(key: String, value: Double)]) -> String {
-        p.map { "\(parameterName($0.key)) = \(number($0.value))" }.joined(separator: ", ")
+        p.map { "\(parameterName($0.key)) = \(compact($0.value))" }.joined(separator: ", ")
     }
 }

@@ -149,7 +149,7 @@ public enum ReportBuilder {
         // Simulation vs simulation (discrete SGD vs SDE): where they agree.
         var pairs: [String] = []
         var byPair: [String: [Comparison]] = [:]
-        for c in comparisons where c.kind == .simulation {
+        for c in comparisons where c.kind == .simulation || c.kind == .model {
             let k = "`\(c.a.experiment)` vs `\(c.b.experiment)`"
             if byPair[k] == nil { pairs.append(k) }
             byPair[k, default: []].append(c)
@@ -200,7 +200,7 @@ public enum ReportBuilder {
         let steep = fits.filter(\.isSteepness)
         if !steep.isEmpty {
             t += "**Steepness.** The slope of log(mean exit iterations) of discrete SGD against B/η is its steepness; the prediction is the quasi-potential of the minimum-action path under the per-sample noise covariance Σ₁ (Hu et al. 2019; Ibayashi & Imaizumi). "
-            t += "When η varies along the sweep, E[iterations] = E[t]/η adds a −log η term to the line, which biases the slope; the cleanest steepness is a B sweep at fixed η.\n\n"
+            t += "The fit uses η·E[iterations], which removes the η⁻¹ prefactor of N ≈ η⁻¹exp(B·s/η) when η varies along the sweep (at fixed η the slope is the same). The prediction is asymptotic (B/η → ∞); at finite B/η the prefactor's own dependence on the noise level bends the line.\n\n"
             for f in steep {
                 let g = f.group.isEmpty ? "" : " (\(Format.parameters(f.group)))"
                 if let r = f.ratioToPrediction {
@@ -227,7 +227,7 @@ public enum ReportBuilder {
         t += "| First | Second | Parameters | First mean | Second mean | Unit | Ratio [95 % CI] | z | Verdict |\n|---|---|---|---|---|---|---|---|---|\n"
         for c in comparisons {
             let second = c.kind == .simulation ? Format.value(c.bMean, error: c.bSE)
-                : c.kind == .exact ? Format.value(c.bMean, error: c.bSE > 0 ? c.bSE : nil) + " (exact)"
+                : c.kind == .exact || c.kind == .model ? Format.value(c.bMean, error: c.bSE > 0 ? c.bSE : nil) + " (exact)"
                 : Format.number(c.bMean) + " (theory)"
             t += "| \(c.a.experiment) | \(c.b.experiment) | \(Format.parameters(c.key)) | \(Format.value(c.aMean, error: c.aSE)) | \(second) | \(c.unit) | \(Format.number(c.ratio, significant: 3)) \(Format.interval(c.ratioCI95)) | \(Format.number(c.z, significant: 3)) | \(c.verdict) |\n"
         }
@@ -241,7 +241,7 @@ public enum ReportBuilder {
         let meanZ = z.reduce(0, +) / Double(z.count)
         let rms = (z.map { $0 * $0 }.reduce(0, +) / Double(z.count)).squareRoot()
         var t = "z = (simulation − exact)/SE for every cell with an exact reference (discrete chain for SGD, Fokker–Planck grid for continuous dynamics). If the simulation is unbiased, z is standard normal: about 95 % of |z| below 1.96 and an RMS near 1. A step-exit test or a finite step size biases z positive.\n\n"
-        t += "| Comparisons | |z| < 1.96 | |z| < 3 | mean z | RMS z |\n|---|---|---|---|---|\n"
+        t += "| Comparisons | \\|z\\| < 1.96 | \\|z\\| < 3 | mean z | RMS z |\n|---|---|---|---|---|\n"
         t += "| \(z.count) | \(within2) (\(Format.percent(Double(within2) / Double(z.count)))) | \(within3) | \(Format.number(meanZ, significant: 3)) | \(Format.number(rms, significant: 3)) |\n\n"
         return t
     }
