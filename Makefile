@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE = -c release
 PYTHON ?= python3
 
-.PHONY: deps py-env build demo test bench clean
+.PHONY: deps py-env build demo reports test bench clean
 
 # Python used by the notebook tests (nbformat validation, headless execution with nbclient).
 PY_ENV = .build-py
@@ -36,9 +36,20 @@ $(PY_ENV)/.ready:
 build: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape
 
+# The main job: runs the embedded spec into out/demo, writes Reports/demo and Notebooks-export/demo.ipynb.
 demo: build
 	rm -rf out/demo
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape demo --out out/demo
+
+# Every committed report, rerun from its Reports/NAME/job.toml (results in out/reports/NAME).
+REPORTS ?= double-well-arrhenius
+reports: build
+	@bin=$$($(SWIFT) build $(RELEASE) --show-bin-path); \
+	for r in $(REPORTS); do \
+		rm -rf out/reports/$$r; \
+		$$bin/sgd-escape run Reports/$$r/job.toml --out out/reports/$$r --quiet > /dev/null && \
+		$$bin/sgd-escape report out/reports/$$r --out Reports/$$r --notebook Notebooks-export/$$r.ipynb || exit 1; \
+	done
 
 # Statistical tests simulate millions of path-steps: they run in release mode.
 test: deps py-env

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ReportCommandTests {
+    /// A report regenerated from the same results store is byte-identical (Markdown, every
+    /// SVG, every CSV, the spec and the notebook), and it carries what the issue asks for.
+    @Test func reportIsByteIdenticalWhenRegenerated() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let job = dir.appendingPathComponent("job.toml")
+        try Data(storeJob.utf8).write(to: job)
+        let out = dir.appendingPathComponent("run").path
+        let run = try CLI.run(["run", job.path, "--out", out, "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        var trees: [[String: Data]] = []
+        for k in 0..<2 {
+            let report = dir.appendingPathComponent("report-\(k)").path
+            let notebook = dir.appendingPathComponent("nb-\(k)/report.ipynb").path
+            let r = try CLI.run(["report", out, "--out", report, "--notebook", notebook, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            var files: [String: Data] = [:]
+            let base = URL(fileURLWithPath: report)
+            for case let path as String in FileManager.default.enumerator(atPath: report)! {
+                var isDirectory: ObjCBool = false
+                let url = base.appendingPathComponent(path)
+                if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    files[path] = try Data(contentsOf: url)
+                }
+            }
+            files["notebook"] = try Data(contentsOf: URL(fileURLWithPath: notebook))
+            trees.append(files)
+        }
+        #expect(trees[0].keys.sorted() == trees[1].keys.sorted())
+        for (path, data) in trees[0] { #expect(trees[1][path] == data, "\(path) differs between two regenerations") }
+        let markdown = String(decoding: try #require(trees[0]["report.md"]), as: UTF8.self)
+        for section in ["# ", "| Seed | 11 |", "## Scaling laws", "## Comparisons", "## Validation against exact references",
+                        "## Cells", "## Job spec", "```toml"] {
+            #expect(markdown.contains(section), "report lacks \(section)")
+        }
+        // every figure the Markdown links to exists
+        let links = markdown.components(separatedBy: "](figures/").dropFirst().map { $0.prefix { $0 != ")" } }
+        #expect(!links.isEmpty)
+        for link in links { #expect(trees[0]["figures/\(link)"] != nil, "missing figures/\(link)") }
+        #expect(trees[0]["job.toml"] == Data(storeJob.utf8))
+    }
+
+    @Test func reportOfAMissingStoreIsAOneLineError() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["report", dir.path, "--out", dir.appendingPathComponent("r").path])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("error: report: no results.sqlite") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r").path))
+    }
+}
