@@ -53,3 +53,44 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r").path))
     }
 }
+
+@Suite(.serialized) struct DemoReportTests {
+    /// `demo` runs the embedded job and writes the report (every linked figure present) and a
+    /// notebook that, under `make test` (SGD_ESCAPE_PYTHON), validates and executes headless
+    /// with one image per figure.
+    @Test func demoWritesReportAndExecutableNotebook() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let report = dir.appendingPathComponent("Reports/demo").path
+        let notebook = dir.appendingPathComponent("Notebooks-export/demo.ipynb").path
+        let r = try CLI.run(["demo", "--out", dir.appendingPathComponent("run").path, "--report", report,
+                             "--notebook", notebook, "--quiet"], timeout: 300)
+        #expect(r.status == 0, "\(r.stderr)")
+        let markdown = try String(contentsOfFile: report + "/report.md", encoding: .utf8)
+        let links = markdown.components(separatedBy: "](figures/").dropFirst().map { String($0.prefix { $0 != ")" }) }
+        #expect(links.count >= 4)
+        for link in links { #expect(FileManager.default.fileExists(atPath: report + "/figures/" + link), "missing \(link)") }
+        #expect(markdown.contains("Simulations against exact references"))
+        guard let python = ProcessInfo.processInfo.environment["SGD_ESCAPE_PYTHON"] else { return }
+        let script = """
+            import sys, nbformat
+            from nbclient import NotebookClient
+            nb = nbformat.read(sys.argv[1], as_version=4)
+            nbformat.validate(nb)
+            NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+            print(sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, notebook]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "the notebook failed to execute")
+        let images = Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(images == links.count, "\(images) images for \(links.count) figures")
+    }
+}
