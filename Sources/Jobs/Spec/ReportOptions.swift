@@ -6,6 +6,7 @@
 /// [report]
 /// title = "Arrhenius law of the double well"
 /// claim = "Kramers: log E τ = log(prefactor) + ΔV/ε with ΔV = 1/4."
+/// discussion = "Where and why the run departs from the claim (shown after the results)."
 /// arrhenius_x = "1/epsilon"          # or "1/eta", "B/eta"
 /// power_law_x = "epsilon"            # any swept parameter; adds log E τ = a + p log x
 /// predicted_slope = 0.25             # the barrier the Arrhenius slope should recover
@@ -17,6 +18,7 @@ public struct ReportOptions: Sendable, Equatable {
 
     public var title: String?
     public var claim: String?
+    public var discussion: String?
     public var arrheniusX: String?
     public var powerLawX: String?
     public var predictedSlope: Double?
@@ -28,13 +30,14 @@ public struct ReportOptions: Sendable, Equatable {
     init(_ t: inout TableReader) throws(SpecError) {
         title = try t.string("title")
         claim = try t.string("claim")
+        discussion = try t.string("discussion")
         arrheniusX = try t.string("arrhenius_x", allowed: ReportOptions.arrheniusAxes)
         powerLawX = try t.string("power_law_x")
         predictedSlope = try t.double("predicted_slope")
         predictedSlopeSource = try t.string("predicted_slope_source")
         predictedPower = try t.double("predicted_power")
         if let s = predictedSlope, !s.isFinite { throw t.error("predicted_slope", "must be finite, got \(s)") }
-        try t.rejectUnknown(allowed: ["title", "claim", "arrhenius_x", "power_law_x", "predicted_slope",
+        try t.rejectUnknown(allowed: ["title", "claim", "discussion", "arrhenius_x", "power_law_x", "predicted_slope",
                                       "predicted_slope_source", "predicted_power"])
     }
 }

@@ -193,10 +193,10 @@ public enum ScalingAnalysis {
             let mc = first.isMonteCarlo
             let sigmas = mc ? points.map { $0.standardError / $0.mean } : Array(repeating: 1.0, count: points.count)
             let fit: LinearFit
-            do { fit = try LinearFit(x: xs, y: ys, standardErrors: sigmas) } catch { continue }
+            do { fit = try LinearFit(x: xs, y: ys, standardErrors: sigmas, errorsKnown: mc) } catch { continue }
             var corrected: MultiLinearFit? = nil
             if kind == .arrhenius, points.count >= 4, xs.allSatisfy({ $0 > 0 }) {
-                corrected = try? MultiLinearFit(design: xs.map { [1, $0, 1 / $0] }, y: ys, standardErrors: sigmas)
+                corrected = try? MultiLinearFit(design: xs.map { [1, $0, 1 / $0] }, y: ys, standardErrors: sigmas, errorsKnown: mc)
             }
             var bootstrap: [Double]? = nil
             if mc {

@@ -19,7 +19,8 @@ public struct MultiLinearFit: Sendable, Equatable {
     }
 
     /// `design[i]` is the row (φ₁(xᵢ), …, φₚ(xᵢ)).
-    public init(design: [[Double]], y: [Double], standardErrors sigma: [Double]) throws {
+    /// `errorsKnown: false`: ordinary least squares, covariance always scaled by χ²/(n−p).
+    public init(design: [[Double]], y: [Double], standardErrors sigma: [Double], errorsKnown: Bool = true) throws {
         let n = y.count
         guard let p = design.first?.count, p > 0, design.count == n, design.allSatisfy({ $0.count == p }) else {
             throw FitError("the design matrix must have one row of equal length per point")
@@ -45,13 +46,13 @@ public struct MultiLinearFit: Sendable, Equatable {
         let status = gsl_multifit_wlinear(X, W, Y, c, cov, &chisq, work)
         guard status == 0 else { throw FitError("gsl_multifit_wlinear failed with status \(status)") }
         let dof = n - p
-        let scale = max(chisq / Double(dof), 1)
+        let scale = errorsKnown ? max(chisq / Double(dof), 1) : chisq / Double(dof)
         coefficients = (0..<p).map { gsl_vector_get(c, $0) }
         standardErrors = (0..<p).map { (gsl_matrix_get(cov, $0, $0) * scale).squareRoot() }
         guard standardErrors.allSatisfy(\.isFinite) else { throw FitError("the fit is singular (the points do not determine \(p) parameters)") }
         chiSquared = chisq
         degreesOfFreedom = dof
         goodnessOfFit = gsl_cdf_chisq_Q(chisq, Double(dof))
-        inflated = chisq / Double(dof) > 1
+        inflated = errorsKnown && chisq / Double(dof) > 1
     }
 }

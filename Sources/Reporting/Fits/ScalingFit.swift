@@ -25,7 +25,10 @@ public struct LinearFit: Sendable, Equatable {
     public var slopeCI95: [Double] { [slope - 1.96 * slopeStandardError, slope + 1.96 * slopeStandardError] }
     public var interceptCI95: [Double] { [intercept - 1.96 * interceptStandardError, intercept + 1.96 * interceptStandardError] }
 
-    public init(x: [Double], y: [Double], standardErrors: [Double]) throws {
+    /// `errorsKnown: false` treats the σᵢ as relative weights only (ordinary least squares
+    /// for deterministic values): the covariance is then always scaled by χ²/(n−2), the
+    /// residual variance, so a perfect line has a zero-width interval.
+    public init(x: [Double], y: [Double], standardErrors: [Double], errorsKnown: Bool = true) throws {
         guard x.count == y.count, y.count == standardErrors.count else {
             throw FitError("x, y and standard errors must have the same length, got \(x.count), \(y.count), \(standardErrors.count)")
         }
@@ -48,7 +51,7 @@ public struct LinearFit: Sendable, Equatable {
         guard status == 0 else { throw FitError("gsl_fit_wlinear failed with status \(status)") }
         let dof = n - 2
         let birge = chisq / Double(dof)
-        let scale = max(birge, 1)
+        let scale = errorsKnown ? max(birge, 1) : birge
         intercept = c0
         slope = c1
         interceptStandardError = (cov00 * scale).squareRoot()
@@ -57,7 +60,7 @@ public struct LinearFit: Sendable, Equatable {
         chiSquared = chisq
         degreesOfFreedom = dof
         goodnessOfFit = gsl_cdf_chisq_Q(chisq, Double(dof))
-        inflated = birge > 1
+        inflated = errorsKnown && birge > 1
     }
 }
 

@@ -53,6 +53,7 @@ public enum ReportBuilder {
             var text = ""
             if let claim = spec.report.claim { text += "**Claim.** \(claim)\n\n" }
             if !findings.isEmpty { text += "**Result.**\n\n" + findings.map { "- \($0)" }.joined(separator: "\n") + "\n\n" }
+            if let discussion = spec.report.discussion { text += "**Discussion.** \(discussion)\n\n" }
             md += "## Claim and result\n\n" + text
             sections.append(.init(heading: "Claim and result", text: text, tables: [], figures: []))
         }
