@@ -155,6 +155,18 @@ enum ReportFigures {
                     color += 1
                 }
             }
+            // the stability thresholds as vertical lines, when one set applies to the whole experiment
+            if xKey == "learning_rate" {
+                let rows = StabilityAnalysis.rows(input).filter { $0.cell.experimentIndex == e }
+                let sets = Set(rows.map { $0.thresholds.map { "\($0.name)=\($0.value)" }.joined(separator: ",") })
+                if sets.count == 1, let r = rows.first {
+                    let styles: [Figure.LineStyle] = [.dotted, .dashed, .solid]
+                    for (k, t) in r.thresholds.enumerated() where t.value.isFinite && t.value > 0 {
+                        series.append(Figure.Series("\(t.name) η_c = \(Format.number(t.value, significant: 3))", mark: .line,
+                                                    x: [t.value, t.value], y: [0, 1], lineStyle: styles[k % 3], colorIndex: 5 + k))
+                    }
+                }
+            }
             figures.append(Figure(
                 name: "exit-sides-\(first.experiment.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
                 title: "Where paths leave, experiment \(first.experiment)",

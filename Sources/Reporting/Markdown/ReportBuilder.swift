@@ -84,6 +84,14 @@ public enum ReportBuilder {
             sections.append(.init(heading: "Validation against exact references", text: text, tables: [], figures: []))
         }
 
+        // Stability: divergence probability against the thresholds.
+        let stabilityRows = StabilityAnalysis.rows(input)
+        if !stabilityRows.isEmpty {
+            let text = StabilityAnalysis.markdown(stabilityRows)
+            md += "## Divergence against stability thresholds\n\n" + text
+            sections.append(.init(heading: "Divergence against stability thresholds", text: text, tables: [], figures: []))
+        }
+
         // Survival and exit sides.
         let survival = try ReportFigures.survival(input)
         let sides = ReportFigures.exitSides(input)
