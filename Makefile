@@ -62,3 +62,13 @@ bench: deps
 
 clean:
 	rm -rf .build $(PY_ENV) out
+
+# Not in CI. test-slurm: the `slurm` subcommand's submit script on a real one-node Slurm
+# (installs slurm-wlm and munge with apt-get when missing; needs root). test-scale: peak
+# RSS of a 10⁷-path cell within 2× of a 10⁵-path one (~1 min, 0.6 GB of temporary disk).
+.PHONY: test-slurm test-scale
+test-slurm: build
+	Tests/slurm/test-slurm.sh $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape
+
+test-scale: build
+	Tests/scale/test-scale.sh $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape

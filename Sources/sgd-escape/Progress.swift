@@ -46,7 +46,7 @@ final class ProgressDisplay {
 
     func cellFinished(_ cell: CellResult) {
         done += 1
-        pathSteps += Double(cell.samples.steps.reduce(0, +))
+        pathSteps += Double(cell.pathSteps)
         guard !quiet else { return }
         if terminal {
             render(last: cell)

@@ -7,7 +7,7 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        subcommands: [Run.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self]
+        subcommands: [Run.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self]
     )
 }
 
@@ -119,11 +119,14 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath
         }
         let (e, c) = plan[g]
         let cell: CellResult
-        do { cell = try runner.runCell(experiment: e, cell: c) } catch { fail(error.description) }
-        let json = cell.json()
         if let store {
-            do { try store.insert(cell: cell, global: g, json: json) } catch { fail("cannot store cell \(g + 1): \(error)") }
+            do { cell = try store.recordCell(global: g) { sink in try runner.runCell(experiment: e, cell: c, samples: sink) } }
+            catch let error as SpecError { fail(error.description) }
+            catch { fail("cannot store cell \(g + 1): \(error)") }
+        } else {
+            do { cell = try runner.runCell(experiment: e, cell: c) } catch { fail(error.description) }
         }
+        let json = cell.json()
         finished[g] = json
         fresh.append(cell)
         progress.cellFinished(cell)

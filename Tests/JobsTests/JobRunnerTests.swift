@@ -248,3 +248,42 @@ import TestSupport
         #expect(q["escape_rate"]! > 0)
     }
 }
+
+/// A cell streamed into the results store equals the same cell kept in memory, also when
+/// the censored estimator's median must be read back from the store's `sample` table.
+@Suite struct StreamedStoreTests {
+    @Test func storeScanGivesTheInMemoryEstimate() throws {
+        let spec = try JobSpec.parse("""
+            name = "capped"
+            seed = 4
+            [landscape]
+            potential = "x^4/4 - x^2/2"
+            [start]
+            point = [-1.0]
+            [exit]
+            when = "x > 0"
+            [[experiment]]
+            name = "capped"
+            dynamics = "langevin"
+            epsilon = 0.15
+            dt = 1e-3
+            paths = 3000
+            max_steps = 20_000
+            """)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sgd-escape-streamed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ResultsStore(path: dir.appendingPathComponent(ResultsStore.fileName).path)
+        let memory = try JobRunner(spec: spec, threads: 2).runCell(experiment: 0, cell: 0)
+        var runner = JobRunner(spec: spec, threads: 3)
+        runner.histogramLimit = 0  // force the store scan
+        let stored = try store.recordCell(global: 0) { sink in try runner.runCell(experiment: 0, cell: 0, samples: sink) }
+        #expect(memory.estimate.censored > 0 && memory.estimate.estimator == ExitTimeEstimate.restrictedMeanExponentialTail)
+        #expect(stored.estimate == memory.estimate)
+        #expect(stored.pathSteps == memory.pathSteps)
+        #expect(try store.count("sample") == 3000 && store.count("cell") == 1)
+        var paths: [Int] = []
+        try store.forEachSample { _, _, _, path, _, _, _, _ in paths.append(path) }
+        #expect(paths == Array(0..<3000))
+    }
+}

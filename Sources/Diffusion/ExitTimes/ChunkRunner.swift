@@ -300,7 +300,7 @@ final class ChunkRunner {
             while i < active {
                 let st = status[i]
                 if st == ChunkRunner.running { i += 1; continue }
-                let p = pathIndex[i]
+                let p = pathIndex[i] - sink.firstPath
                 sink.steps[p] = stepCount[i]
                 sink.outcomes[p] = Int32(truncatingIfNeeded: st)
                 for j in 0..<d { sink.points[p * d + j] = x[j * w + i] }

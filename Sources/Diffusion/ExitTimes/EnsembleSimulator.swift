@@ -15,8 +15,9 @@ public struct DynamicsError: Error, CustomStringConvertible, Sendable {
 /// stream `(seed, experiment, cell, c)` and is simulated by one thread, `blockWidth`
 /// paths in lockstep (structure-of-arrays, so the landscape's compiled program and the
 /// update vectorise); a finished path's slot is refilled with the chunk's next path.
-/// Chunk results land in path-index order, so the same seed gives identical bits for any
-/// thread count (SciMLBase's ensemble design). Nothing is allocated inside the step loop.
+/// Finished chunks are delivered in chunk-index order (streamed, never all held at once),
+/// so the same seed gives identical bits for any thread count (SciMLBase's ensemble
+/// design). Nothing is allocated inside the step loop.
 public struct EnsembleSimulator: Sendable {
     public static let defaultChunkSize = 1024
     public static let blockWidth = 64
@@ -164,44 +165,130 @@ public struct EnsembleSimulator: Sendable {
         }
     }
 
-    /// Simulates paths `0..<paths` with streams `(seed, experiment, cell, chunk)`.
-    public func run(paths: Int, seed: UInt64, experiment: Int = 0, cell: Int = 0, threads: Int = 1,
-                    chunkSize: Int = EnsembleSimulator.defaultChunkSize) -> ExitSamples {
+    /// Simulates paths `0..<paths` with streams `(seed, experiment, cell, chunk)` and hands
+    /// each finished chunk to `receive`, on the calling thread, in chunk-index order — the
+    /// same chunks in the same order for any `threads`. Workers run at most a few chunks
+    /// ahead of `receive` (a window of 4 per worker), so memory is O(threads · chunkSize)
+    /// however many paths there are. An error thrown by `receive` stops the workers after
+    /// their current chunk and is rethrown.
+    public func run<E: Error>(paths: Int, seed: UInt64, experiment: Int = 0, cell: Int = 0, threads: Int = 1,
+                              chunkSize: Int = EnsembleSimulator.defaultChunkSize,
+                              receive: (ExitChunk) throws(E) -> Void) throws(E) {
         precondition(paths > 0 && threads > 0 && chunkSize > 0)
-        var samples = ExitSamples(dimension: problem.landscape.dimension, count: paths)
         let chunks = (paths + chunkSize - 1) / chunkSize
-        let next = Atomic<Int>(0)
-        samples.steps.withUnsafeMutableBufferPointer { steps in
-            samples.outcomes.withUnsafeMutableBufferPointer { outcomes in
-                samples.finalPoints.withUnsafeMutableBufferPointer { points in
-                    let sink = SampleSink(steps: steps.baseAddress!, outcomes: outcomes.baseAddress!,
-                                          points: points.baseAddress!)
-                    let work = { @Sendable () in
-                        let runner = ChunkRunner(simulator: self)
-                        while true {
-                            let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                            if c >= chunks { break }
-                            let first = c * chunkSize
-                            let count = min(chunkSize, paths - first)
-                            let stream = RandomStream(key: StreamKey(seed: seed, experiment: experiment,
-                                                                     cell: cell, chunk: c))
-                            runner.run(firstPath: first, count: count, stream: stream, sink: sink)
-                        }
-                    }
-                    if threads == 1 || chunks == 1 {
-                        work()
-                    } else {
-                        DispatchQueue.concurrentPerform(iterations: min(threads, chunks)) { _ in work() }
+        let workers = min(threads, chunks)
+        let simulate = { @Sendable (c: Int, runner: ChunkRunner) -> ExitChunk in
+            let first = c * chunkSize
+            let count = min(chunkSize, paths - first)
+            var samples = ExitSamples(dimension: self.problem.landscape.dimension, count: count)
+            let stream = RandomStream(key: StreamKey(seed: seed, experiment: experiment, cell: cell, chunk: c))
+            samples.steps.withUnsafeMutableBufferPointer { steps in
+                samples.outcomes.withUnsafeMutableBufferPointer { outcomes in
+                    samples.finalPoints.withUnsafeMutableBufferPointer { points in
+                        runner.run(firstPath: first, count: count, stream: stream,
+                                   sink: SampleSink(firstPath: first, steps: steps.baseAddress!,
+                                                    outcomes: outcomes.baseAddress!, points: points.baseAddress!))
                     }
                 }
             }
+            return ExitChunk(index: c, firstPath: first, samples: samples)
+        }
+        if workers == 1 {
+            let runner = ChunkRunner(simulator: self)
+            for c in 0..<chunks { try receive(simulate(c, runner)) }
+            return
+        }
+        let pipeline = ChunkPipeline(chunks: chunks, window: 4 * workers, workers: workers)
+        for _ in 0..<workers {
+            Thread {
+                let runner = ChunkRunner(simulator: self)
+                while let c = pipeline.claim() { pipeline.deliver(simulate(c, runner)) }
+                pipeline.workerFinished()
+            }.start()
+        }
+        defer { pipeline.cancelAndJoin() }
+        for c in 0..<chunks { try receive(pipeline.take(c)) }
+    }
+
+    /// Simulates paths `0..<paths` and returns all their samples (tests, small ensembles;
+    /// a job streams chunks through `run(paths:…receive:)` instead).
+    public func run(paths: Int, seed: UInt64, experiment: Int = 0, cell: Int = 0, threads: Int = 1,
+                    chunkSize: Int = EnsembleSimulator.defaultChunkSize) -> ExitSamples {
+        let d = problem.landscape.dimension
+        var samples = ExitSamples(dimension: d, count: paths)
+        run(paths: paths, seed: seed, experiment: experiment, cell: cell, threads: threads, chunkSize: chunkSize) { chunk in
+            let first = chunk.firstPath, part = chunk.samples
+            samples.steps.replaceSubrange(first..<first + part.count, with: part.steps)
+            samples.outcomes.replaceSubrange(first..<first + part.count, with: part.outcomes)
+            samples.finalPoints.replaceSubrange(first * d..<(first + part.count) * d, with: part.finalPoints)
         }
         return samples
     }
 }
 
-/// Disjoint per-path destinations; each path index is written by exactly one chunk.
+/// One finished chunk: paths `firstPath..<firstPath + samples.count`, chunk `index`.
+public struct ExitChunk: Sendable {
+    public let index: Int
+    public let firstPath: Int
+    public let samples: ExitSamples
+}
+
+/// Hands chunk indices to worker threads and their results back in index order; workers
+/// wait while they are `window` chunks ahead of the consumer.
+final class ChunkPipeline: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let chunks: Int, window: Int
+    private var nextClaim = 0, nextTake = 0, liveWorkers: Int
+    private var cancelled = false
+    private var ready: [Int: ExitChunk] = [:]
+
+    init(chunks: Int, window: Int, workers: Int) {
+        self.chunks = chunks; self.window = window; liveWorkers = workers
+    }
+
+    /// The next chunk to simulate, or nil when there is none left (or the run was cancelled).
+    func claim() -> Int? {
+        condition.lock(); defer { condition.unlock() }
+        while !cancelled && nextClaim < chunks && nextClaim >= nextTake + window { condition.wait() }
+        guard !cancelled && nextClaim < chunks else { return nil }
+        nextClaim += 1
+        return nextClaim - 1
+    }
+
+    func deliver(_ chunk: ExitChunk) {
+        condition.lock(); defer { condition.unlock() }
+        if !cancelled { ready[chunk.index] = chunk }
+        condition.broadcast()
+    }
+
+    /// Waits for chunk `c` (taken in order 0, 1, 2, …).
+    func take(_ c: Int) -> ExitChunk {
+        condition.lock(); defer { condition.unlock() }
+        while ready[c] == nil { condition.wait() }
+        nextTake = c + 1
+        condition.broadcast()
+        return ready.removeValue(forKey: c)!
+    }
+
+    func workerFinished() {
+        condition.lock(); defer { condition.unlock() }
+        liveWorkers -= 1
+        condition.broadcast()
+    }
+
+    /// Stops handing out chunks and waits until every worker has returned.
+    func cancelAndJoin() {
+        condition.lock(); defer { condition.unlock() }
+        cancelled = true
+        ready.removeAll()
+        condition.broadcast()
+        while liveWorkers > 0 { condition.wait() }
+    }
+}
+
+/// One chunk's per-path destinations, indexed by path − `firstPath`.
 struct SampleSink: @unchecked Sendable {
+    let firstPath: Int
     let steps: UnsafeMutablePointer<Int>
     let outcomes: UnsafeMutablePointer<Int32>
     let points: UnsafeMutablePointer<Double>

@@ -15,6 +15,12 @@ import Foundation
 /// - All censored, or no exit after t₀: no mean; `lowerBound` = the restricted mean.
 ///
 /// Diverged paths (NaN or beyond the divergence bound) are counted and excluded.
+///
+/// Computed from an `ExitTimeAccumulator`, i.e. from chunks streamed one at a time.
+/// Censoring happens only at the common cap C = max_steps, so Kaplan–Meier is the
+/// empirical survival function and every quantity above is a sum over paths — here exact
+/// integer sums of step counts; only t₀ needs the exit steps in order (see
+/// `init(_:timeScale:exitSteps:)`).
 public struct ExitTimeEstimate: Sendable, Equatable {
     public let paths: Int
     public let exited: Int
@@ -44,36 +50,51 @@ public struct ExitTimeEstimate: Sendable, Equatable {
 
     /// Estimates from `samples`, converting steps to time by `timeScale` (dt, or 1 for iterations).
     public init(samples: ExitSamples, termCount: Int, timeScale: Double) {
-        var counts = [Int](repeating: 0, count: termCount)
-        var exitTimes: [Double] = []
-        var censoredCount = 0, divergedCount = 0
-        var censorTime = 0.0
-        for (k, outcome) in samples.outcomes.enumerated() {
-            let t = Double(samples.steps[k]) * timeScale
-            switch outcome {
-            case ExitSamples.censored: censoredCount += 1; censorTime = max(censorTime, t)
-            case ExitSamples.diverged: divergedCount += 1
-            default: counts[Int(outcome)] += 1; exitTimes.append(t)
-            }
-        }
-        paths = samples.count
-        exited = exitTimes.count
-        censored = censoredCount
-        diverged = divergedCount
-        sideCounts = counts
+        var accumulator = ExitTimeAccumulator(termCount: termCount)
+        accumulator.add(samples)
+        self.init(accumulator, timeScale: timeScale)
+    }
+
+    /// Estimates from streamed sums whose exit-step histogram is in memory (no `histogramLimit`,
+    /// or not exceeded), converting steps to time by `timeScale`.
+    public init(_ accumulator: ExitTimeAccumulator, timeScale: Double) {
+        self.init(accumulator, timeScale: timeScale, exitSteps: accumulator.scanHistogram)
+    }
+
+    /// Estimates from streamed sums. `exitSteps` must visit the exited paths' step counts in
+    /// ascending order as (step, number of paths) until `visit` returns false; it is called
+    /// only when some paths are censored (the median exit step t₀ is needed) and the
+    /// accumulator's own histogram was dropped.
+    ///
+    /// Summation order: every sum over paths is an exact integer sum of step counts (Σs,
+    /// Σs², Σmin(s, s₀), …), converted to `Double` and scaled by `timeScale` once at the
+    /// end, so the result is independent of path order, thread count and shard split. It
+    /// equals the textbook formulas above up to that one rounding per sum (the sample
+    /// variance is Σ(s − q)² − r²/n with q, r Σs's integer quotient and remainder by n:
+    /// no cancellation).
+    public init<E: Error>(_ accumulator: ExitTimeAccumulator, timeScale: Double,
+                          exitSteps: (_ visit: (_ step: Int, _ count: Int) -> Bool) throws(E) -> Void) throws(E) {
+        let a = accumulator
+        paths = a.paths
+        exited = a.exited
+        censored = a.censored
+        diverged = a.diverged
+        sideCounts = a.sideCounts
         let n = Double(exited + censored)
         guard n > 0 else {
             mean = nil; standardError = nil; ci95 = nil; lowerBound = .nan
             estimator = ExitTimeEstimate.noEstimate
             return
         }
-        let restricted = (exitTimes.reduce(0, +) + Double(censored) * censorTime) / n
-        lowerBound = restricted
+        let c = Int128(censored), cap = Int128(a.censorStep)
+        lowerBound = Double(a.exitStepSum + c * cap) * timeScale / n
         if censored == 0 {
-            let m = restricted
-            var ss = 0.0
-            for t in exitTimes { ss += (t - m) * (t - m) }
-            let se = exitTimes.count > 1 ? (ss / Double(exitTimes.count - 1) / n).squareRoot() : .nan
+            let m = lowerBound
+            let count = Int128(exited)
+            let q = a.exitStepSum / count, r = a.exitStepSum % count
+            let squares = Double(a.exitStepSquares - q * (a.exitStepSum + r)) - Double(r * r) / Double(count)
+            let ss = max(squares, 0) * timeScale * timeScale
+            let se = exited > 1 ? (ss / Double(exited - 1) / n).squareRoot() : .nan
             mean = m; standardError = se; ci95 = [m - 1.96 * se, m + 1.96 * se]
             estimator = ExitTimeEstimate.sampleMean
             return
@@ -83,33 +104,43 @@ public struct ExitTimeEstimate: Sendable, Equatable {
             estimator = ExitTimeEstimate.noEstimate
             return
         }
-        let sorted = exitTimes.sorted()
-        let t0 = sorted[(sorted.count - 1) / 2]
-        var m1 = 0.0, atRisk = 0.0, tailExits = 0.0, exposure = 0.0
-        var sumSquares = 0.0
-        func visit(_ t: Double, exited: Bool) {
-            let clipped = min(t, t0)
-            m1 += clipped; sumSquares += clipped * clipped
-            if t > t0 {
-                atRisk += 1
-                exposure += t - t0
-                if exited { tailExits += 1 }
-            }
+        // t₀ = the lower median exit step s₀ (rank ⌊(exited − 1)/2⌋ from 0), with the count
+        // and sums of the exits at or below it.
+        let rank = (exited - 1) / 2
+        var below = 0, s0 = 0
+        var sumBelow: Int128 = 0, squaresBelow: Int128 = 0
+        let visit = { (step: Int, count: Int) -> Bool in
+            below += count
+            let wide = Int128(step)
+            sumBelow += Int128(count) * wide
+            squaresBelow += Int128(count) * wide * wide
+            if below > rank { s0 = step; return false }
+            return true
         }
-        for t in exitTimes { visit(t, exited: true) }
-        for _ in 0..<censored { visit(censorTime, exited: false) }
+        if a.histogram != nil { a.scanHistogram(visit) } else { try exitSteps(visit) }
+        precondition(below > rank, "exitSteps visited \(below) exits, the accumulator counted \(exited)")
+        let t0 = Int128(s0)
+        let above = Int128(exited - below)                       // exits with s > s₀
+        let clippedCap = min(cap, t0)
+        let censoredAtRisk = cap > t0 ? c : 0
+        let m1Steps = sumBelow + t0 * above + c * clippedCap     // Σ min(s, s₀)
+        let squareSteps = squaresBelow + t0 * t0 * above + c * clippedCap * clippedCap
+        let atRisk = Double(above + censoredAtRisk)
+        let exposure = Double(a.exitStepSum - sumBelow - t0 * above + censoredAtRisk * (cap - t0)) * timeScale
+        let tailExits = Double(above)
         guard tailExits > 0, exposure > 0 else {
             mean = nil; standardError = nil; ci95 = nil
             estimator = ExitTimeEstimate.noEstimate
             return
         }
-        m1 /= n
+        let m1 = Double(m1Steps) * timeScale / n
+        let sumSquares = Double(squareSteps) * timeScale * timeScale
         let varM1 = max(sumSquares / n - m1 * m1, 0) / n
         let s = atRisk / n
         let lambda = tailExits / exposure
         let m = m1 + s / lambda
         let varS = s * (1 - s) / n
-        let covM1S = s * (t0 - m1) / n
+        let covM1S = s * (Double(s0) * timeScale - m1) / n
         let varLambda = lambda * lambda / tailExits
         let variance = varM1 + varS / (lambda * lambda) + 2 * covM1S / lambda
             + s * s * varLambda / pow(lambda, 4)

@@ -25,8 +25,10 @@ public struct CellResult: Sendable {
     public let iterationsStandardError: Double?
     public let exitLabels: [String]
     public let wallSeconds: Double
-    public let samples: ExitSamples
-    /// Time per step of `samples.steps` (1 for sgd, whose unit is iterations; dt otherwise).
+    /// Steps simulated over all paths of a Monte Carlo cell (0 otherwise): the work done.
+    /// The per-path samples themselves are streamed to a `CellSampleSink`, never kept here.
+    public let pathSteps: Int
+    /// Time per step (1 for sgd, whose unit is iterations; dt otherwise).
     public var timeScale: Double = 1
 
     /// The cell as in DESIGN.md's JSON contract; `wall_seconds` omitted when `timings` is false.

@@ -7,6 +7,10 @@ import Diffusion
 public struct JobRunner: Sendable {
     public let spec: JobSpec
     public let threads: Int
+    /// Distinct exit steps a cell keeps in memory when its samples go to a sink that can
+    /// read them back (`ExitTimeAccumulator.histogramLimit`); beyond it the censored
+    /// estimator's median comes from the sink. Results do not depend on it.
+    public var histogramLimit = ExitTimeAccumulator.boundedHistogramLimit
 
     public init(spec: JobSpec, threads: Int) {
         self.spec = spec
@@ -85,7 +89,17 @@ public struct JobRunner: Sendable {
         return (problem, simulator, parameters)
     }
 
+    /// Runs one cell, keeping only streamed sums of its Monte Carlo samples in memory.
     public func runCell(experiment e: Int, cell c: Int) throws(SpecError) -> CellResult {
+        do { return try runCell(experiment: e, cell: c, samples: nil) }
+        catch let error as SpecError { throw error }
+        catch { preconditionFailure("no sample sink, yet \(error)") }
+    }
+
+    /// Runs one cell, streaming a Monte Carlo cell's samples chunk by chunk to `samples`
+    /// (in path order) as they are simulated. Throws `SpecError` for a cell that cannot
+    /// run, and whatever `samples` throws.
+    public func runCell(experiment e: Int, cell c: Int, samples sink: (any CellSampleSink)?) throws -> CellResult {
         let experiment = spec.experiments[e]
         let (problem, simulator, parameters) = try problem(experiment: e, cell: c)
         let values = experiment.cellParameters(c)
@@ -94,7 +108,7 @@ public struct JobRunner: Sendable {
         let start = clock.now
         let isSGD = experiment.dynamics == "sgd"
         let timeScale = isSGD ? 1 : problem.dt
-        var samples = ExitSamples(dimension: problem.landscape.dimension, count: 0)
+        var pathSteps = 0
         let estimate: ExitTimeEstimate
         var methodError: Double? = nil
         var quantities: [(String, Double)] = []
@@ -143,8 +157,23 @@ public struct JobRunner: Sendable {
                                         estimator: "theory \(experiment.theory!): \(prediction.formula) [\(prediction.reference); \(prediction.assumptions)]",
                                         termCount: terms)
         default:
-            samples = simulator!.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads)
-            estimate = ExitTimeEstimate(samples: samples, termCount: terms, timeScale: timeScale)
+            let labels = problem.exitTerms.map(\.label)
+            if let sink {
+                var sums = ExitTimeAccumulator(termCount: terms, histogramLimit: histogramLimit)
+                try simulator!.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads) { chunk throws in
+                    sums.add(chunk.samples)
+                    try sink.write(chunk, experiment: e, cell: c, timeScale: timeScale, labels: labels)
+                }
+                estimate = try ExitTimeEstimate(sums, timeScale: timeScale) { visit throws in
+                    try sink.scanExitSteps(experiment: e, cell: c, visit)
+                }
+                pathSteps = sums.pathSteps
+            } else {
+                var sums = ExitTimeAccumulator(termCount: terms)
+                simulator!.run(paths: paths, seed: spec.seed, experiment: e, cell: c, threads: threads) { sums.add($0.samples) }
+                estimate = ExitTimeEstimate(sums, timeScale: timeScale)
+                pathSteps = sums.pathSteps
+            }
         }
         let elapsed = clock.now - start
         var iterations: Double? = nil
@@ -162,7 +191,7 @@ public struct JobRunner: Sendable {
                           maxSteps: problem.maxSteps, estimate: estimate, methodError: methodError, quantities: quantities,
                           timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
                           iterationsStandardError: iterationsSE,
-                          exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, samples: samples,
+                          exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, pathSteps: pathSteps,
                           timeScale: timeScale)
     }
 }

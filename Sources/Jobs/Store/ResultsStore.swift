@@ -4,8 +4,9 @@ import Diffusion
 
 /// A job's results in SQLite (`DIR/results.sqlite`, WAL journal): one `job` row, one
 /// `cell` row per finished cell and, for Monte Carlo cells, one `sample` row per path.
-/// Each finished cell is committed in one transaction (its cell row and all its samples),
-/// so a killed run leaves only whole cells behind and `--resume` recomputes the rest.
+/// Each finished cell is committed in one transaction (its cell row and all its samples,
+/// streamed in while the cell runs: `recordCell`), so a killed run leaves only whole cells
+/// behind and `--resume` recomputes the rest.
 public final class ResultsStore {
     public static let fileName = "results.sqlite"
     public static let toolVersion = "sgd-escape 0.5 (store schema 1)"
@@ -131,26 +132,51 @@ public final class ResultsStore {
         try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
     }
 
-    /// Commits one finished cell — its row and all its samples — in one transaction.
-    public func insert(cell: CellResult, global: Int, json: JSONValue) throws {
-        let samples = cell.samples
-        let d = samples.dimension
-        let labels = cell.exitLabels
-        let parameters = JSONValue.object(cell.parameters.map { ($0.key, .double($0.value)) }).serialized()
+    /// Runs `body` — one cell, streaming its samples chunk by chunk into the sink it is
+    /// given — inside a single transaction that also inserts the cell's row: the cell's
+    /// samples and row commit together or not at all (a killed run leaves whole cells only).
+    /// Sample rows are inserted in batches as chunks arrive, so memory does not grow with
+    /// the cell's paths (SQLite spills the open transaction to the WAL file).
+    public func recordCell(global: Int, _ body: (any CellSampleSink) throws -> CellResult) throws -> CellResult {
         try queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO cell (global_index, experiment_index, experiment, cell_index, parameters, method, status, json, wall_seconds)
-                VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?)
-                """, arguments: [global, cell.experimentIndex, cell.experiment, cell.cellIndex, parameters, cell.method,
-                                 json.serialized(), cell.wallSeconds])
+            let cell = try body(SampleWriter(db: db))
+            try Self.insertRow(db, cell: cell, global: global, json: cell.json())
+            return cell
+        }
+    }
+
+    /// Commits one finished cell's row (a cell whose samples, if any, are not kept).
+    public func insert(cell: CellResult, global: Int, json: JSONValue) throws {
+        try queue.write { db in try Self.insertRow(db, cell: cell, global: global, json: json) }
+    }
+
+    static func insertRow(_ db: Database, cell: CellResult, global: Int, json: JSONValue) throws {
+        let parameters = JSONValue.object(cell.parameters.map { ($0.key, .double($0.value)) }).serialized()
+        try db.execute(sql: """
+            INSERT INTO cell (global_index, experiment_index, experiment, cell_index, parameters, method, status, json, wall_seconds)
+            VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?)
+            """, arguments: [global, cell.experimentIndex, cell.experiment, cell.cellIndex, parameters, cell.method,
+                             json.serialized(), cell.wallSeconds])
+    }
+
+    /// Writes sample rows inside `recordCell`'s transaction, `sampleBatch` rows per INSERT.
+    final class SampleWriter: CellSampleSink {
+        let db: Database
+        var statements: [Int: Statement] = [:]
+        var values: [(any DatabaseValueConvertible)?] = []
+
+        init(db: Database) {
+            self.db = db
+            values.reserveCapacity(7 * ResultsStore.sampleBatch)
+        }
+
+        func write(_ chunk: ExitChunk, experiment: Int, cell: Int, timeScale: Double, labels: [String]) throws {
+            let samples = chunk.samples
+            let d = samples.dimension
             let n = samples.count
-            guard n > 0 else { return }
-            var statements: [Int: Statement] = [:]
             var first = 0
-            var values: [(any DatabaseValueConvertible)?] = []
-            values.reserveCapacity(7 * Self.sampleBatch)
             while first < n {
-                let count = min(Self.sampleBatch, n - first)
+                let count = min(ResultsStore.sampleBatch, n - first)
                 let statement: Statement
                 if let s = statements[count] { statement = s } else {
                     let row = "(?, ?, ?, ?, ?, ?, ?)"
@@ -172,12 +198,25 @@ public final class ResultsStore {
                         point += JSONValue.double(samples.finalPoints[p * d + k]).serialized()
                     }
                     point += "]"
-                    values.append(cell.experimentIndex); values.append(cell.cellIndex); values.append(p)
-                    values.append(samples.steps[p]); values.append(Double(samples.steps[p]) * cell.timeScale)
+                    values.append(experiment); values.append(cell); values.append(chunk.firstPath + p)
+                    values.append(samples.steps[p]); values.append(Double(samples.steps[p]) * timeScale)
                     values.append(label); values.append(point)
                 }
                 try statement.execute(arguments: StatementArguments(values))
                 first += count
+            }
+        }
+
+        func scanExitSteps(experiment: Int, cell: Int, _ visit: (_ step: Int, _ count: Int) -> Bool) throws {
+            // GROUP BY + ORDER BY on the sorter: SQLite spills to temporary files, memory stays bounded.
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT steps, COUNT(*) FROM sample
+                WHERE experiment_index = ? AND cell_index = ? AND outcome NOT IN ('censored', 'diverged')
+                GROUP BY steps ORDER BY steps
+                """, arguments: [experiment, cell])
+            while let row = try cursor.next() {
+                let step: Int = row[0], count: Int = row[1]
+                if !visit(step, count) { return }
             }
         }
     }

@@ -72,8 +72,10 @@ public enum Validation {
         func estimate(_ landscape: Landscape, _ dynamics: Dynamics, dt: Double, start: [Double], exit: ExitRegion,
                       test: ExitTestKind, paths: Int, seed: UInt64, scale: Double) throws -> ExitTimeEstimate {
             let problem = try ExitProblem(landscape: landscape, dynamics: dynamics, dt: dt, start: start, exit: exit, maxSteps: 100_000_000)
-            let s = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: test)).run(paths: paths, seed: seed, threads: threads)
-            return ExitTimeEstimate(samples: s, termCount: problem.exitTerms.count, timeScale: scale)
+            var sums = ExitTimeAccumulator(termCount: problem.exitTerms.count)
+            try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: test))
+                .run(paths: paths, seed: seed, threads: threads) { sums.add($0.samples) }
+            return ExitTimeEstimate(sums, timeScale: scale)
         }
         let bridge = try estimate(well, .langevin(epsilon: 0.1), dt: 1e-3, start: [-1], exit: .condition("x > 0"),
                                   test: .bridge, paths: 10_000, seed: 1, scale: 1e-3)
