@@ -37,6 +37,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "No progress lines on stderr.")
     var quiet = false
 
+    @Flag(name: .long, help: "Quick scale: a tenth of each Monte Carlo cell's paths (at least 100), for smoke tests.")
+    var quick = false
+
     @Option(name: .long, help: "text (a table) or json (DESIGN.md's object on stdout).")
     var format: OutputFormat = .text
 
@@ -60,7 +63,7 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath
     let spec: JobSpec
     do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory) } catch { fail(error.description) }
     let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
-    let runner = JobRunner(spec: spec, threads: threads)
+    let runner = JobRunner(spec: spec, threads: threads, pathsScale: options.quick ? 0.1 : 1)
     let shard = options.shard.flatMap(parsedShard)
     let plan = runner.cells
     let selected = plan.indices.filter { i in shard.map { i % $0.n == $0.k - 1 } ?? true }
@@ -81,6 +84,9 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath
         do {
             let s = try ResultsStore(path: storePath)
             if exists, let job = try s.job() {
+                if job.commandLine.split(separator: " ").contains("--quick") != options.quick {
+                    fail("--resume: the stored run was made \(options.quick ? "without" : "with") --quick; resume it the same way, or choose another --out")
+                }
                 let diff = SpecDiff.differences(old: job.spec, new: specText)
                 if !diff.isEmpty {
                     fail("--resume: the spec differs from the one stored in \(storePath): \(diff.joined(separator: "; "))")

@@ -12,9 +12,19 @@ public struct JobRunner: Sendable {
     /// estimator's median comes from the sink. Results do not depend on it.
     public var histogramLimit = ExitTimeAccumulator.boundedHistogramLimit
 
-    public init(spec: JobSpec, threads: Int) {
+    /// Multiplies every Monte Carlo cell's `paths` (at least 100 are kept): `run --quick` uses
+    /// 0.1 for smoke tests of committed report jobs. Results at another scale are a different
+    /// run (a different number of paths per cell), not a subset of the full one.
+    public var pathsScale: Double = 1
+
+    public init(spec: JobSpec, threads: Int, pathsScale: Double = 1) {
         self.spec = spec
         self.threads = max(1, threads)
+        self.pathsScale = pathsScale
+    }
+
+    func scaledPaths(_ paths: Int) -> Int {
+        pathsScale == 1 ? paths : max(min(paths, 100), Int((Double(paths) * pathsScale).rounded()))
     }
 
     /// All (experiment, cell) pairs in run order.
@@ -103,7 +113,7 @@ public struct JobRunner: Sendable {
         let experiment = spec.experiments[e]
         let (problem, simulator, parameters) = try problem(experiment: e, cell: c)
         let values = experiment.cellParameters(c)
-        let paths = Int(values.first { $0.key == "paths" }?.value ?? 0)
+        let paths = scaledPaths(Int(values.first { $0.key == "paths" }?.value ?? 0))
         let clock = ContinuousClock()
         let start = clock.now
         let isSGD = experiment.dynamics == "sgd"
