@@ -80,6 +80,29 @@ enum ReportFigures {
                 x: xAxis, y: .init("mean exit \(unit) (log scale)", scale: .log), series: series,
                 caption: "Points: Monte Carlo means with 95 % error bars (hollow: more than 10 % of paths censored). Dashed: weighted fits. Solid/dotted lines: exact references/theory. Dotted grey: the predicted slope through the data's centre."))
         }
+        // Goodness of fit: standardized residuals of the Monte Carlo fits.
+        let mc = fits.filter(\.isMonteCarlo)
+        if !mc.isEmpty {
+            var series: [Figure.Series] = []
+            var lo = Double.infinity, hi = -Double.infinity
+            for (k, f) in mc.enumerated() {
+                let xs = f.points.map(\.x)
+                let r = f.points.map { p -> Double in
+                    let x = f.kind == .powerLaw ? log(p.x) : p.x
+                    return (log(p.mean) - f.fit.intercept - f.fit.slope * x) / (p.standardError / p.mean)
+                }
+                lo = min(lo, xs.min()!); hi = max(hi, xs.max()!)
+                series.append(Figure.Series("\(seriesName(f)) (\(f.kind.rawValue) in \(axisLabel(f.axis)), χ²/dof \(Format.number(f.fit.chiSquared / Double(f.fit.degreesOfFreedom), significant: 3)))",
+                                            mark: .points, x: xs, y: r, marker: [.circle, .square, .triangle][k % 3], colorIndex: k))
+            }
+            for (y, name) in [(2.0, "±2 (95 % of points if the line holds)"), (-2.0, "")] {
+                series.append(Figure.Series(name, mark: .line, x: [lo, hi], y: [y, y], lineStyle: .dotted, colorIndex: 7))
+            }
+            figures.append(Figure(
+                name: "residuals", title: "Goodness of fit: standardized residuals of the Monte Carlo fits",
+                x: .init("abscissa of each fit (1/ε, B/η, … or the power law's x)"), y: .init("(log τ − fit) / σ"), series: series,
+                caption: "Residuals in units of each point's delta-method error. Scatter within ±2 and no trend: the straight line describes the points; a curved pattern is the law's finite-noise curvature (see the prefactor-corrected fit)."))
+        }
         return figures
     }
 
