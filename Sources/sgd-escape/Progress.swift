@@ -54,7 +54,13 @@ final class ProgressDisplay {
             let mean = cell.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a"
             let se = cell.estimate.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
             let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
-            write("[\(done)/\(total)] \(cell.experiment) \(params): mean \(mean) ± \(se) \(cell.timeUnit) (\(String(format: "%.2f", cell.wallSeconds)) s)\n")
+            let e = cell.estimate
+            let result = switch cell.method {
+            case "convergence": "ended in exit region \(e.exited), outside \(e.censored), diverged \(e.diverged)"
+            case "tail-index": "tail index \(cell.quantities.first { $0.0 == "tail_index" }.map { String(format: "%.4g", $0.1) } ?? "n/a")"
+            default: "mean \(mean) ± \(se) \(cell.timeUnit)"
+            }
+            write("[\(done)/\(total)] \(cell.experiment) \(params): \(result) (\(String(format: "%.2f", cell.wallSeconds)) s)\n")
         }
     }
 

@@ -7,11 +7,16 @@ enum TextTable {
         x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : String(format: "%.6g", x)
     }
 
+    /// Monte Carlo methods: counts and exit sides are per path. "convergence" and "tail-index"
+    /// estimate no exit time; their results are `quantities` (JSON).
+    static let sampledMethods: Set<String> = ["monte-carlo", "convergence", "tail-index"]
+    static let noExitTimeNote = "convergence / tail-index cells: no exit time (exit sides = where paths ended); results in --format json (quantities)\n"
+
     static func render(job: String, seed: UInt64, cells: [CellResult]) -> String {
         var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged",
                                  "mean exit", "error", "unit", "iterations", "exit sides"]]
         for c in cells {
-            let deterministic = c.method != "monte-carlo"
+            let deterministic = !sampledMethods.contains(c.method)
             rows.append([
                 c.experiment, c.method,
                 c.parameters.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
@@ -33,7 +38,8 @@ enum TextTable {
         }
         let censored = Set(cells.filter { $0.method == "monte-carlo" && $0.estimate.estimator != "sample mean" }.map(\.estimate.estimator))
         if !censored.isEmpty { out += "censoring-aware estimator: " + censored.sorted().joined(separator: "; ") + "\n" }
-        if cells.contains(where: { $0.method != "monte-carlo" }) {
+        if cells.contains(where: { $0.method == "convergence" || $0.method == "tail-index" }) { out += noExitTimeNote }
+        if cells.contains(where: { !sampledMethods.contains($0.method) }) {
             out += "deterministic cells: standard error 0; formulas, grids and assumptions are in --format json (estimator)\n"
         }
         return out
@@ -53,11 +59,13 @@ extension TextTable {
                                  "mean exit", "error", "unit", "iterations", "exit sides"]]
         var estimators = Set<String>()
         var anyDeterministic = false
+        var noExitTime = false
         for c in cells {
             let method = string(c["method"])
-            let deterministic = method != "monte-carlo"
+            let deterministic = !sampledMethods.contains(method)
             anyDeterministic = anyDeterministic || deterministic
-            if !deterministic, string(c["estimator"]) != "sample mean" { estimators.insert(string(c["estimator"])) }
+            if method == "monte-carlo", string(c["estimator"]) != "sample mean" { estimators.insert(string(c["estimator"])) }
+            noExitTime = noExitTime || method == "convergence" || method == "tail-index"
             rows.append([
                 string(c["experiment"]), method,
                 pairs(c["parameters"]).map { "\($0.0)=\(double($0.1).map(number) ?? "")" }.joined(separator: " "),
@@ -78,6 +86,7 @@ extension TextTable {
             if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
         if !estimators.isEmpty { out += "censoring-aware estimator: " + estimators.sorted().joined(separator: "; ") + "\n" }
+        if noExitTime { out += noExitTimeNote }
         if anyDeterministic {
             out += "deterministic cells: standard error 0; formulas, grids and assumptions are in --format json (estimator)\n"
         }

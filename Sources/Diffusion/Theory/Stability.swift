@@ -192,7 +192,8 @@ public struct MinibatchCurvature: Sendable {
 ///   non-positive eigenvalue). With replacement `max = max_i λ_max(Aᵢ)`; without, the batch
 ///   of the B largest in 1-D, by enumeration in d > 1.
 /// - `wuMaE`: `λ_max{(I−ηH)² + η² c_B Σ_H} ≤ 1`, largest η by bisection (convex, as above).
-/// - `wuWangSu`: square loss only (`LinearRegression`).
+/// - `wuWangSu`: square loss only (`SquareLossFiniteSum`: linear regression, random features,
+///   two-layer networks), and only where L > 0 at the point.
 public struct StabilityThresholds: Sendable {
     /// A threshold under both minibatch samplings.
     public struct Sampled: Sendable, Equatable {
@@ -220,7 +221,7 @@ public struct StabilityThresholds: Sendable {
     /// nil for d > 1 when the subsets of size B are too many to enumerate.
     public let sure: Sampled?
     public let wuMaE: Sampled
-    /// nil unless the finite sum is a `LinearRegression` with positive loss at the point.
+    /// nil unless the finite sum is a square loss with positive loss at the point.
     public let wuWangSu: WuWangSu?
 
     public init(finiteSum: any FiniteSum, minimum: [Double], batchSize b: Int) throws(TheoryError) {
@@ -228,6 +229,12 @@ public struct StabilityThresholds: Sendable {
         var wws: WuWangSu? = nil
         if let regression = finiteSum as? LinearRegression {
             wws = Self.wuWangSu(regression, at: minimum, batchSize: b)
+        } else if finiteSum is any SquareLossFiniteSum {
+            // any other square loss (e.g. TwoLayerNetwork): μ with its Gauss–Newton G
+            let geometry = finiteSum.localGeometry(at: minimum)
+            if let mu = geometry.alignment {
+                wws = WuWangSu(alignment: mu, hessianFrobeniusNorm: geometry.hessianFrobeniusNorm, batchSize: b)
+            }
         }
         try self.init(curvature: curvature, batchSize: b, wuWangSu: wws)
     }

@@ -13,7 +13,7 @@ public enum TheoryReference {
     /// criterion, for the problem's batch size and sampling, as named quantities.
     public static func stability(problem: ExitProblem) throws(TheoryError) -> [(String, Double)] {
         guard let sum = problem.landscape.finiteSum else {
-            throw TheoryError("theory \"stability\" needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression)")
+            throw TheoryError("theory \"stability\" needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression, sharp-flat-sum, random-features, two-layer)")
         }
         let (b, replacement): (Int, Bool)
         switch problem.dynamics {

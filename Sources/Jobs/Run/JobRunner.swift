@@ -93,7 +93,7 @@ public struct JobRunner: Sendable {
                 throw SpecError("experiment[\(e + 1)]: \(error) (\(context))")
             }
         }
-        let shown = values.filter { $0.key != "paths" && $0.key != "max_steps" }
+        let shown = values.filter { $0.key != "paths" && $0.key != "max_steps" && $0.key != "steps" }
         var parameters = shown
         if experiment.dynamics == "sgd-sde", value("dt") == nil, dt > 0 { parameters.append((key: "dt", value: dt)) }
         return (problem, simulator, parameters)
@@ -122,6 +122,7 @@ public struct JobRunner: Sendable {
         let estimate: ExitTimeEstimate
         var methodError: Double? = nil
         var quantities: [(String, Double)] = []
+        var maxSteps = problem.maxSteps
         let terms = problem.exitTerms.count
         func failed(_ error: Error) -> SpecError {
             SpecError("experiment[\(e + 1)]: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
@@ -156,6 +157,10 @@ public struct JobRunner: Sendable {
                                         estimator: "minimum action (gMAM) through the saddle \(reference.saddle): barrier \(reference.barrier); \(reference.formula)",
                                         termCount: terms)
             quantities = [("quasi_potential_barrier", reference.barrier)]
+        case "convergence", "tail-index":
+            let cell = try samplingCell(experiment: e, cell: c, problem: problem, paths: paths)
+            (estimate, quantities, samples) = (cell.estimate, cell.quantities, cell.samples)
+            maxSteps = cell.maxSteps
         case "theory" where experiment.theory == "stability":
             do { quantities = try TheoryReference.stability(problem: problem) } catch { throw failed(error) }
             estimate = ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov, Wu–Wang–Su); no exit time", termCount: terms)
@@ -197,8 +202,8 @@ public struct JobRunner: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return CellResult(experiment: experiment.name, experimentIndex: e, cellIndex: c,
                           dynamics: experiment.dynamics, method: experiment.method, exitTest: experiment.exitTest,
-                          parameters: parameters, paths: experiment.method == "monte-carlo" ? paths : 0,
-                          maxSteps: problem.maxSteps, estimate: estimate, methodError: methodError, quantities: quantities,
+                          parameters: parameters, paths: ["monte-carlo", "convergence", "tail-index"].contains(experiment.method) ? paths : 0,
+                          maxSteps: maxSteps, estimate: estimate, methodError: methodError, quantities: quantities,
                           timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
                           iterationsStandardError: iterationsSE,
                           exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, pathSteps: pathSteps,

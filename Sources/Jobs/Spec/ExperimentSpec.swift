@@ -23,6 +23,8 @@ public struct ExperimentSpec: Sendable {
     public let nodes: Int
     /// 2-D backward-kolmogorov: the reflecting box of the grid.
     public let domain: Grid2D.Box?
+    /// method = "tail-index": how noise vectors become scalar samples.
+    public let pooling: TailIndexPooling
 
     public var cellCount: Int { parameters.reduce(1) { $0 * $1.values.count } }
 
@@ -70,7 +72,16 @@ public struct ExperimentSpec: Sendable {
         guard JobSpec.methodNames.contains(method) else {
             throw r.error("method", "must be one of \(JobSpec.methodNames.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(method)\"")
         }
-        if method != "monte-carlo" {
+        let sampling = method == "convergence" || method == "tail-index"
+        if sampling {
+            // Monte Carlo without exit times: `paths` apply, the exit-time controls do not
+            for key in ["max_steps", "exit_test", "dt", "dt_fraction"] where table[key] != nil {
+                throw r.error(key, "does not apply to method \"\(method)\"\(method == "convergence" ? " (a fixed number of SGD iterations: use steps)" : " (independent noise draws at the start point)")")
+            }
+            guard dynamics == "sgd" else {
+                throw r.error("method", "\"\(method)\" is for dynamics \"sgd\", got \"\(dynamics)\"")
+            }
+        } else if method != "monte-carlo" {
             let continuous = method != "chain"
             let deterministic = continuous ? ["paths", "max_steps", "exit_test", "dt", "dt_fraction"] : ["paths", "max_steps", "exit_test"]
             for key in deterministic where table[key] != nil {
@@ -119,9 +130,13 @@ public struct ExperimentSpec: Sendable {
             self.domain = nil
         }
         self.method = method
+        let pooling = method == "tail-index" ? try r.string("pooling", allowed: TailIndexPooling.allCases.map(\.rawValue)) : nil
+        self.pooling = pooling.flatMap(TailIndexPooling.init(rawValue:)) ?? .flattened
 
         let allowed = ExperimentSpec.commonKeys + ExperimentSpec.keysByDynamics[dynamics]! + (method == "theory" ? ["theory", "saddle"] : []) + (method == "minimum-action" ? ["saddle"] : [])
             + (method == "backward-kolmogorov" ? ["fokker_planck", "nodes", "domain"] : [])
+            + (method == "convergence" ? ["steps", "init_scale", "divergence_bound"] : [])
+            + (method == "tail-index" ? ["block_size", "pooling"] : [])
         for (key, node) in table.entries where !allowed.contains(key) {
             let other = ExperimentSpec.keysByDynamics.filter { $0.value.contains(key) }.map(\.key).sorted()
             if !other.isEmpty {
@@ -168,7 +183,7 @@ public struct ExperimentSpec: Sendable {
             if var noise = try r.table("noise") {
                 law = try noise.string("law", required: finiteSum == nil, allowed: JobSpec.noiseLaws) ?? "finite-sum"
                 if law == "finite-sum" && finiteSum == nil {
-                    throw noise.error("law", "\"finite-sum\" needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression); this landscape is an expression")
+                    throw noise.error("law", "\"finite-sum\" needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression, sharp-flat-sum, random-features, two-layer); this landscape is an expression")
                 }
                 let keys = ExperimentSpec.noiseKeys[law]!
                 for key in keys {
@@ -211,8 +226,24 @@ public struct ExperimentSpec: Sendable {
         }
         let paths = try r.sweep("paths") ?? [1000]
         try axis("paths", paths, { $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() ? nil : "an integer in 1...1000000000" })
-        let maxSteps = try r.sweep("max_steps") ?? [1_000_000]
-        try axis("max_steps", maxSteps, { $0 >= 1 && $0 <= 1e15 && $0 == $0.rounded() ? nil : "an integer in 1...1e15" })
+        if !sampling {
+            let maxSteps = try r.sweep("max_steps") ?? [1_000_000]
+            try axis("max_steps", maxSteps, { $0 >= 1 && $0 <= 1e15 && $0 == $0.rounded() ? nil : "an integer in 1...1e15" })
+        }
+        if method == "convergence" {
+            guard landscape.finiteSum != nil, noiseLaw == "finite-sum" else {
+                throw r.error("method", "\"convergence\" runs real minibatch SGD: it needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression, sharp-flat-sum, random-features, two-layer) and noise law \"finite-sum\"")
+            }
+            try axis("steps", try r.sweep("steps") ?? [10_000], { $0 >= 1 && $0 <= 1e12 && $0 == $0.rounded() ? nil : "an integer in 1...1e12" })
+            try axis("init_scale", try r.sweep("init_scale"), { $0 >= 0 && $0.isFinite ? nil : "≥ 0" })
+            try axis("divergence_bound", try r.sweep("divergence_bound"), positive)
+        }
+        if method == "tail-index" {
+            guard ["finite-sum", "gaussian", "student-t", "alpha-stable"].contains(noiseLaw ?? "") else {
+                throw r.error("method", "\"tail-index\" draws the minibatch noise of a finite sum or of a gaussian, student-t or alpha-stable law; \"\(noiseLaw ?? "")\" depends on the point")
+            }
+            try axis("block_size", try r.sweep("block_size"), { $0 >= 2 && $0 == $0.rounded() && $0 < 1e9 ? nil : "an integer ≥ 2" })
+        }
         if method == "chain" {
             guard dynamics != "levy", noiseLaw == nil || noiseLaw == "gaussian" || (dynamics == "sgd-sde" && noiseLaw == "student-t") else {
                 throw r.error("method", "\"chain\" needs Gaussian increments (langevin, or sgd / sgd-sde with noise law \"gaussian\"), got dynamics \"\(dynamics)\"\(noiseLaw.map { " with noise law \"\($0)\"" } ?? "")")

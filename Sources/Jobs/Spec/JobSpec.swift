@@ -18,11 +18,13 @@ public struct JobSpec: Sendable {
     public let report: ReportOptions
 
     public static let dynamicsNames = ["langevin", "levy", "sgd", "sgd-sde"]
-    public static let methodNames = ["monte-carlo", "chain", "theory", "backward-kolmogorov", "minimum-action"]
+    public static let methodNames = ["monte-carlo", "chain", "theory", "backward-kolmogorov", "minimum-action",
+                                     "convergence", "tail-index"]
     public static let plannedMethods: [String] = []
     public static let noiseLaws = ["gaussian", "student-t", "alpha-stable", "hessian", "loss-proportional", "finite-sum"]
     public static let builtins = ["double-well", "sharp-flat", "quadratic", "saddle", "styblinski-tang",
-                                  "quadratic-sums", "wu-ma-e", "linear-regression"]
+                                  "quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum",
+                                  "random-features", "two-layer"]
 
     /// Parses TOML, or JSON when the text starts with `{`.
     public static func parse(_ text: String, baseDirectory: URL? = nil) throws(SpecError) -> JobSpec {
@@ -64,7 +66,10 @@ public struct JobSpec: Sendable {
             }
             given = critical.point
         }
-        guard let point = given else { throw s.error("point", "is required (an array of \(landscape.dimension) numbers), or at = \"<critical point>\"") }
+        guard var point = given else { throw s.error("point", "is required (an array of \(landscape.dimension) numbers, or one number for all), or at = \"<critical point>\"") }
+        if at == nil, point.count == 1, landscape.dimension > 1, let node = s.table["point"], TableReader.number(node.value) != nil {
+            point = Array(repeating: point[0], count: landscape.dimension)  // a number: that value in every coordinate
+        }
         guard point.count == landscape.dimension else {
             throw s.error("point", "must have \(landscape.dimension) coordinates (the landscape's dimension), got \(point.count)")
         }
@@ -193,6 +198,10 @@ public struct JobSpec: Sendable {
                 ], summary: "wu-ma-e toy: f = (min{x², 0.1(x−1)²} + min{x², 1.9(x−1)²})/2")
             case "linear-regression":
                 return try linearRegression(&l, baseDirectory: baseDirectory)
+            case "sharp-flat-sum":
+                return try sharpFlatSum(&l)
+            case "random-features", "two-layer":
+                return try twoLayerNetwork(&l, trainsFirstLayer: name == "two-layer")
             default:
                 throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name)\"")
             }
@@ -293,6 +302,57 @@ public struct JobSpec: Sendable {
         try l.rejectUnknown(allowed: ["builtin", "csv", "samples", "dimension", "noise", "data_seed", "true_parameters"])
         let model = LinearRegression.synthetic(samples: n, dimension: d, trueParameters: truth, noise: noise, seed: UInt64(dataSeed))
         return Landscape(finiteSum: model, summary: "linear regression, synthetic (n = \(n), d = \(d), noise \(noise), data_seed \(dataSeed))")
+    }
+
+    /// `sharp-flat-sum`: `SharpFlatSum` (one curvature pair per sample).
+    static func sharpFlatSum(_ l: inout TableReader) throws(SpecError) -> Landscape {
+        let sharp = try l.vector("sharp_curvatures") ?? [1, 4, 10, 15, 20]
+        let flat = try l.vector("flat_curvatures") ?? [0.25, 0.5, 1, 1.5, 1.75]
+        guard !sharp.isEmpty, sharp.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw l.error("sharp_curvatures", "must be a non-empty array of numbers > 0, got \(sharp)") }
+        guard !flat.isEmpty, flat.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw l.error("flat_curvatures", "must be a non-empty array of numbers > 0, got \(flat)") }
+        guard flat.count == sharp.count else { throw l.error("flat_curvatures", "must have one entry per sample, like sharp_curvatures (\(sharp.count)), got \(flat.count)") }
+        let s = try l.double("sharp_minimum") ?? -1
+        let t = try l.double("flat_minimum") ?? 1
+        guard s.isFinite else { throw l.error("sharp_minimum", "must be finite, got \(s)") }
+        guard t.isFinite, t != s else { throw l.error("flat_minimum", "must be finite and differ from sharp_minimum (\(s)), got \(t)") }
+        try l.rejectUnknown(allowed: ["builtin", "sharp_curvatures", "flat_curvatures", "sharp_minimum", "flat_minimum"])
+        let sum: SharpFlatSum
+        do { sum = try SharpFlatSum(sharpCurvatures: sharp, flatCurvatures: flat, sharpMinimum: s, flatMinimum: t) }
+        catch { throw SpecError("landscape (sharp-flat-sum): \(error)\(l.location(l.table.line))") }
+        return Landscape(finiteSum: sum, criticalPoints: sum.criticalPoints,
+                         summary: "sharp-flat sum (n = \(sharp.count)): sharp minimum at \(s) (mean curvature \(sum.meanSharpCurvature)), flat minimum at \(t) (mean curvature \(sum.meanFlatCurvature))")
+    }
+
+    /// `random-features` (output weights trained) and `two-layer` (both layers): `TwoLayerNetwork`
+    /// on synthetic data.
+    static func twoLayerNetwork(_ l: inout TableReader, trainsFirstLayer: Bool) throws(SpecError) -> Landscape {
+        let name = trainsFirstLayer ? "two-layer" : "random-features"
+        let n = try l.integer("samples") ?? 64
+        guard n >= 1, n <= 100_000 else { throw l.error("samples", "must be in 1...100000, got \(n)") }
+        let p = try l.integer("input_dimension") ?? 8
+        guard p >= 1, p <= 1024 else { throw l.error("input_dimension", "must be in 1...1024, got \(p)") }
+        let m = try l.integer("width") ?? 32
+        guard m >= 1, m <= 1024 else { throw l.error("width", "must be in 1...1024, got \(m)") }
+        let d = trainsFirstLayer ? m * (p + 1) : m
+        guard d <= 1024 else { throw l.error("width", "gives \(d) parameters (width × (input_dimension + 1)); at most 1024 (exact d×d Hessians)") }
+        guard n * max(p, m) <= 10_000_000 else { throw l.error("samples", "times max(input_dimension, width) must be ≤ 10000000 (held in memory), got \(n)×\(max(p, m))") }
+        let activationName = try l.string("activation", allowed: TwoLayerNetwork.Activation.allCases.map(\.rawValue)) ?? "relu"
+        let noise = try l.double("label_noise") ?? 0
+        guard noise >= 0, noise.isFinite else { throw l.error("label_noise", "must be ≥ 0, got \(noise)") }
+        let dataSeed = try l.integer("data_seed") ?? 1
+        guard dataSeed >= 0 else { throw l.error("data_seed", "must be ≥ 0, got \(dataSeed)") }
+        try l.rejectUnknown(allowed: ["builtin", "samples", "input_dimension", "width", "activation", "label_noise", "data_seed"])
+        let model = TwoLayerNetwork.synthetic(samples: n, inputDimension: p, width: m,
+                                              activation: TwoLayerNetwork.Activation(rawValue: activationName)!,
+                                              trainsFirstLayer: trainsFirstLayer, labelNoise: noise, dataSeed: UInt64(dataSeed))
+        var points: [CriticalPoint] = []
+        let small = min(n, m), large = max(n, m)
+        if !trainsFirstLayer, Double(small) * Double(small) * Double(large) <= 1e9, let a = model.minimumNormSolution() {
+            let value = a.withUnsafeBufferPointer { model.loss(at: $0.baseAddress!) }
+            points.append(CriticalPoint(point: a, value: value, kind: .minimum, label: "minimum-norm minimizer"))
+        }
+        return Landscape(finiteSum: model, criticalPoints: points,
+                         summary: "\(name) (\(activationName)): n = \(n), input dimension \(p), width \(m), \(d) parameters, label noise \(noise), data_seed \(dataSeed)")
     }
 
     static func exitRegion(_ e: inout TableReader, dimension: Int) throws(SpecError) -> ExitRegion {
