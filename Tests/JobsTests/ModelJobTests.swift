@@ -67,9 +67,7 @@ import TestSupport
         #expect(Self.quantity(calm, "diverged_fraction") == 0)
         // between the mean-square (0.36) and almost-sure thresholds E e_N² grows while e_N → 0
         // almost surely: the mean final loss is carried by a few paths (heavy tail), so no bound
-        print("patel η = 0.7·η_as: mean final loss \(Self.quantity(calm, "mean_final_loss")!) ± \(Self.quantity(calm, "mean_final_loss_standard_error")!), median \(calm.samples.finalPoints.map { 0.5 * 3.1 * $0 * $0 }.sorted()[100])")
-        #expect(calm.samples.count == 200 && calm.samples.steps.allSatisfy { $0 == 2000 })
-        #expect(wild.samples.outcomes.allSatisfy { $0 == ExitSamples.diverged })
+        print("patel η = 0.7·η_as: mean final loss \(Self.quantity(calm, "mean_final_loss")!) ± \(Self.quantity(calm, "mean_final_loss_standard_error")!)")
         #expect(calm.estimate.mean == nil && calm.parameters.map(\.key) == ["learning_rate", "batch_size", "divergence_bound"])
         let json = calm.json(timings: false)
         #expect(json["max_steps"] == .int(2000) && json["paths"] == .int(200) && json["mean_exit_time"] == .null)
@@ -79,7 +77,7 @@ import TestSupport
         #expect(mcWild.estimate.diverged == 200)
         // same seed, one thread: identical cells
         let again = try JobRunner(spec: spec, threads: 1).run()
-        #expect(zip(cells, again).allSatisfy { $0.json(timings: false) == $1.json(timings: false) && $0.samples == $1.samples })
+        #expect(zip(cells, again).allSatisfy { $0.json(timings: false) == $1.json(timings: false) })
     }
 
     /// The sharp-flat sum from its sharp minimum (exactly there every sample's gradient is 0, so
@@ -176,7 +174,7 @@ import TestSupport
             print("random features η = \(cell.parameters[0].value), B = \(Int(cell.parameters[1].value)): diverged \(cell.estimate.diverged), ‖H‖_F \(Self.quantity(cell, "mean_hessian_frobenius_norm")!), μ̄ \(Self.quantity(cell, "mean_alignment")!), bound √(B/μ)/η \(Self.quantity(cell, "hessian_frobenius_bound")!)")
         }
         let noise = cells[4]
-        #expect(noise.method == "tail-index" && noise.paths == 4000 && noise.samples.count == 0)
+        #expect(noise.method == "tail-index" && noise.paths == 4000)
         #expect(Self.quantity(noise, "block_size") == 63 && Self.quantity(noise, "tail_index") != nil)
 
         let twoLayer = text.replacingOccurrences(of: "\"random-features\"", with: "\"two-layer\"")

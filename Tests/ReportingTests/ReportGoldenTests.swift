@@ -44,7 +44,7 @@ import Diffusion
     @Test func reportIsDeterministic() throws {
         let a = try ReportBuilder.build(Self.input()), b = try ReportBuilder.build(Self.input())
         #expect(a.markdown == b.markdown)
-        #expect(a.figures.map(SVGRenderer.render) == b.figures.map(SVGRenderer.render))
+        #expect(a.figures.map { SVGRenderer.render($0) } == b.figures.map { SVGRenderer.render($0) })
         #expect(a.notebook() == b.notebook())
     }
 }

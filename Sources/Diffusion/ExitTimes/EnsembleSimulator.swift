@@ -231,6 +231,10 @@ public struct ExitChunk: Sendable {
     public let index: Int
     public let firstPath: Int
     public let samples: ExitSamples
+
+    public init(index: Int, firstPath: Int, samples: ExitSamples) {
+        self.index = index; self.firstPath = firstPath; self.samples = samples
+    }
 }
 
 /// Hands chunk indices to worker threads and their results back in index order; workers

@@ -159,7 +159,11 @@ public struct JobRunner: Sendable {
             quantities = [("quasi_potential_barrier", reference.barrier)]
         case "convergence", "tail-index":
             let cell = try samplingCell(experiment: e, cell: c, problem: problem, paths: paths)
-            (estimate, quantities, samples) = (cell.estimate, cell.quantities, cell.samples)
+            (estimate, quantities) = (cell.estimate, cell.quantities)
+            if let sink, cell.samples.count > 0 {   // end states, stored like Monte Carlo samples
+                try sink.write(ExitChunk(index: 0, firstPath: 0, samples: cell.samples), experiment: e, cell: c,
+                               timeScale: 1, labels: problem.exitTerms.map(\.label))
+            }
             maxSteps = cell.maxSteps
         case "theory" where experiment.theory == "stability":
             do { quantities = try TheoryReference.stability(problem: problem) } catch { throw failed(error) }
