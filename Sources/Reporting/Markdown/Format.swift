@@ -18,6 +18,8 @@ public enum Format {
     /// decimal place (Particle Data Group convention, simplified).
     public static func value(_ x: Double, error: Double?) -> String {
         guard let e = error, e.isFinite, e > 0, x.isFinite else { return number(x) }
+        // an error at rounding level (a deterministic value, an exact line) carries no information
+        if e <= abs(x) * 1e-9 { return number(x, significant: 6) }
         let a = max(abs(x), e)
         if a >= 1e6 || a < 1e-3 {
             let k = Int(floor(log10(a)))
