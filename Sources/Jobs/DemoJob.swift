@@ -24,6 +24,7 @@ public enum DemoJob {
     [report]
     title = "Discrete SGD against its diffusion approximation, leaving a sharp minimum"
     claim = "For small η the mean number of SGD iterations to leave a minimum follows its SDE, E[iterations] ≍ η⁻¹·exp(B·s/η) with s the steepness (the quasi-potential under the per-sample noise covariance, Hu et al. 2019; for constant noise s = 2ΔV/σ² = 0.125 here). As η·h_sharp grows towards 2 the discrete dynamics departs from the diffusion."
+    discussion = "Discrete SGD agrees with its own exact chain in every cell (see Validation), so the differences from the SDE are real: SGD leaves 7–11 % later than its SDE at η = 0.05, agrees near η = 0.075, and from η = 0.1 on leaves up to 2.4 times sooner (ratio ≈ 0.43 at η = 0.175, B = 2) as η·h_sharp approaches 2 — the diffusion approximation misses the discrete dynamics in the sharp well. Both fitted slopes exceed the asymptotic steepness 0.125 because B/η = 5–40 is far from the small-noise limit (ΔV/ε between 0.6 and 5): the exact diffusion's own slope shows the same excess, and the prefactor-corrected fit of the SDE comes within a few per cent of 0.125."
 
     [[experiment]]
     name = "sgd"

@@ -35,7 +35,6 @@ enum ReportFigures {
             let f0 = group[0]
             var series: [Figure.Series] = []
             var color = 0
-            var predictedDrawn = false
             for f in group {
                 let xs = f.points.map(\.x)
                 let ys = f.points.map(\.mean)
@@ -54,13 +53,13 @@ enum ReportFigures {
                     let fitY = grid.map { exp(f.fit.intercept + f.fit.slope * (f.kind == .powerLaw ? log($0) : $0)) }
                     series.append(Figure.Series("fit: \(name), slope \(Format.number(f.fit.slope, significant: 3))",
                                                 mark: .line, x: grid, y: fitY, lineStyle: .dashed, marker: .circle, colorIndex: color))
-                    if let p = f.predicted, !predictedDrawn {
+                    if let p = f.predicted {
                         let mx = xs.map { f.kind == .powerLaw ? log($0) : $0 }.reduce(0, +) / Double(xs.count)
                         let my = ys.map { log($0) }.reduce(0, +) / Double(ys.count)
                         let predY = grid.map { exp(my + p.value * ((f.kind == .powerLaw ? log($0) : $0) - mx)) }
-                        series.append(Figure.Series("predicted slope \(Format.number(p.value, significant: 3))", mark: .line,
-                                                    x: grid, y: predY, lineStyle: .dotted, marker: .circle, colorIndex: 7))
-                        predictedDrawn = true
+                        series.append(Figure.Series("predicted slope \(Format.number(p.value, significant: 3))\(group.count > 1 ? " (\(name))" : "")",
+                                                    mark: .line, x: grid, y: predY, lineStyle: .dotted, marker: .circle,
+                                                    colorIndex: group.count > 1 ? color : 7))
                     }
                 } else {
                     let order = xs.indices.sorted { xs[$0] != xs[$1] ? xs[$0] < xs[$1] : ys[$0] < ys[$1] }
@@ -78,7 +77,7 @@ enum ReportFigures {
                 title: f0.kind == .arrhenius ? "Arrhenius plot: mean exit \(unit) against \(axisLabel(f0.axis))"
                                              : "Power law: mean exit \(unit) against \(axisLabel(f0.axis))",
                 x: xAxis, y: .init("mean exit \(unit) (log scale)", scale: .log), series: series,
-                caption: "Points: Monte Carlo means with 95 % error bars (hollow: more than 10 % of paths censored). Dashed: weighted fits. Solid/dotted lines: exact references/theory. Dotted grey: the predicted slope through the data's centre."))
+                caption: "Points: Monte Carlo means with 95 % error bars (hollow: more than 10 % of paths censored). Dashed: weighted fits. Solid/dotted lines: exact references/theory. Dotted: the predicted slope drawn through each fit's centre of mass (only the slope is predicted)."))
         }
         // Goodness of fit: standardized residuals of the Monte Carlo fits.
         let mc = fits.filter(\.isMonteCarlo)

@@ -89,6 +89,10 @@ public enum ScalingAnalysis {
 
     static func inferredAxis(_ cells: [ReportCell], options: ReportOptions) -> String? {
         let swept = Set(sweptKeys(cells))
+        // heavy-tailed noise escapes by jumps (a power law in ε, THEORY.md §4): no Arrhenius
+        // law unless asked for
+        let heavyTailed = cells.first?.dynamics == "levy" || cells.first?.parameter("noise.alpha") != nil
+        if heavyTailed && options.arrheniusX == nil { return nil }
         if let chosen = options.arrheniusX {
             let needs: Set<String> = chosen == "1/epsilon" ? ["epsilon"] : ["learning_rate", "batch_size"]
             return swept.isDisjoint(with: needs) ? nil : chosen

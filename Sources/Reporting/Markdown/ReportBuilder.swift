@@ -202,7 +202,7 @@ public enum ReportBuilder {
             for f in corrected {
                 let c = f.corrected!
                 let g = f.group.isEmpty ? "" : " (\(Format.parameters(f.group)))"
-                t += "| \(f.experiment)\(g) | \(Format.value(c.coefficients[1], error: c.standardErrors[1])) | \(Format.interval(c.ci95(1), significant: 4)) | \(Format.value(c.coefficients[2], error: c.standardErrors[2])) | \(Format.number(c.chiSquared / Double(c.degreesOfFreedom), significant: 3)) (\(Format.number(c.goodnessOfFit, significant: 2))) |\n"
+                t += "| \(f.experiment)\(g) | \(Format.value(c.coefficients[1], error: c.standardErrors[1])) | \(Format.interval(c.ci95(1), significant: 4)) | \(Format.value(c.coefficients[2], error: c.standardErrors[2])) | \(f.isMonteCarlo ? "\(Format.number(c.chiSquared / Double(c.degreesOfFreedom), significant: 3)) (\(Format.number(c.goodnessOfFit, significant: 2)))" : "— (unweighted)") |\n"
             }
             t += "\n"
         }

@@ -1,3 +1,5 @@
+import Jobs
+
 /// Writes a report as a Jupyter notebook (nbformat 4.5, Python 3 kernel) that carries its
 /// data inline and rebuilds every figure with pandas and matplotlib.
 ///
@@ -280,20 +282,5 @@ enum NotebookCell {
     }
 
     /// A JSON string as Python's `json.dumps(ensure_ascii=False)` writes it.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default: out += scalar.value < 0x20 ? "\\u" + hex(scalar.value, digits: 4) : String(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ text: String) -> String { JSONValue.quoted(text) }
 }
