@@ -42,7 +42,7 @@ demo: build
 	$$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape demo --out out/demo
 
 # Every committed report, rerun from its Reports/NAME/job.toml (results in out/reports/NAME).
-REPORTS ?= double-well-arrhenius
+REPORTS ?= $(filter-out demo,$(patsubst Reports/%/job.toml,%,$(wildcard Reports/*/job.toml)))
 reports: build
 	@bin=$$($(SWIFT) build $(RELEASE) --show-bin-path); \
 	for r in $(REPORTS); do \
