@@ -23,6 +23,7 @@ import Diffusion
             if b[0] <= 0.25 && 0.25 <= b[1] { bootCovered += 1 }
         }
         let fitRate = Double(fitCovered) / Double(repetitions), bootRate = Double(bootCovered) / Double(repetitions)
+        print("Arrhenius slope coverage over \(repetitions) repetitions: delta method \(fitRate), path bootstrap \(bootRate)")
         #expect(fitRate >= 0.90 && fitRate <= 0.99, "delta-method coverage \(fitRate)")
         #expect(bootRate >= 0.90 && bootRate <= 0.99, "bootstrap coverage \(bootRate)")
     }
@@ -40,6 +41,7 @@ import Diffusion
             if ci[0] <= s && s <= ci[1] { covered += 1 }
         }
         let rate = Double(covered) / 200
+        print("prefactor-corrected slope coverage over 200 repetitions: \(rate)")
         #expect(rate >= 0.90 && rate <= 0.99, "coverage \(rate)")
     }
 
