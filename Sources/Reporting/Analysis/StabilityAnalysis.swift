@@ -58,25 +58,72 @@ public enum StabilityAnalysis {
     static func markdown(_ rows: [StabilityRow]) -> String {
         guard let first = rows.first else { return "" }
         let names = first.thresholds.map(\.name)
-        var t = "Measured probability that discrete SGD diverges (|θ| overflowed or went NaN within the step cap) against the largest stable learning rate η_c of each linear-stability criterion at the minimum, for the cell's batch size. ▲ marks η > η_c (the criterion predicts instability).\n\n"
-        t += "| Experiment | Parameters | P(diverged) [95 % CI] | " + names.map { "\($0) η_c" }.joined(separator: " | ") + " |\n"
-        t += "|---|---|---|" + names.map { _ in "---|" }.joined() + "\n"
+        // one line per experiment and fixed parameters: the measured transition in η
+        var ids: [String] = []
+        var groups: [String: [StabilityRow]] = [:]
         for r in rows {
-            let eta = r.cell.parameter("learning_rate") ?? .nan
-            let marks = r.thresholds.map { "\(Format.number($0.value, significant: 4))\(eta > $0.value ? " ▲" : "")" }
-            t += "| \(r.cell.experiment) | \(Format.parameters(r.cell.parameters.filter { $0.key != "dt" })) | \(Format.number(r.divergedFraction, significant: 3)) \(Format.interval(r.ci95)) | " + marks.joined(separator: " | ") + " |\n"
+            let fixed = r.cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
+            let id = "\(r.cell.experiment)|\(Format.parameters(fixed))"
+            if groups[id] == nil { ids.append(id) }
+            groups[id, default: []].append(r)
         }
-        // Which criterion separates the measured outcomes best: count cells where "η > η_c"
-        // agrees with "diverged in more than half of the paths".
-        var agreement: [String] = []
-        for (k, name) in names.enumerated() {
-            let hits = rows.filter { r in
-                let eta = r.cell.parameter("learning_rate") ?? .nan
-                return (eta > r.thresholds[k].value) == (r.divergedFraction > 0.5)
-            }.count
-            agreement.append("\(name) \(hits)/\(rows.count)")
+        var t = "Measured probability that discrete SGD diverges (|θ| overflowed or went NaN within the step cap), with 95 % Wilson intervals, against the largest stable learning rate η_c of each linear-stability criterion at the minimum for the same batch size. The measured transition is the interval between the largest η where at most half the paths diverged and the smallest η above it where more than half did; ✓ marks a threshold inside it. Every cell is in `data/stability.csv`.\n\n"
+        t += "| Experiment | Parameters | Cells | Measured transition (η) | " + names.map { "\($0) η_c" }.joined(separator: " | ") + " |\n"
+        t += "|---|---|---|---|" + names.map { _ in "---|" }.joined() + "\n"
+        for id in ids {
+            let g = groups[id]!.sorted { ($0.cell.parameter("learning_rate") ?? 0) < ($1.cell.parameter("learning_rate") ?? 0) }
+            let parts = id.split(separator: "|", maxSplits: 1).map(String.init)
+            let stable = g.filter { $0.divergedFraction <= 0.5 }.last
+            let unstable = g.first { r in r.divergedFraction > 0.5 && (r.cell.parameter("learning_rate") ?? 0) > (stable?.cell.parameter("learning_rate") ?? -1) }
+            let lo = stable?.cell.parameter("learning_rate"), hi = unstable?.cell.parameter("learning_rate")
+            let transition: String
+            switch (lo, hi) {
+            case let (a?, b?): transition = "(\(Format.compact(a)), \(Format.compact(b))]: P = \(Format.number(stable!.divergedFraction, significant: 2)) → \(Format.number(unstable!.divergedFraction, significant: 2))"
+            case let (a?, nil): transition = "> \(Format.compact(a)) (no divergence measured)"
+            case let (nil, b?): transition = "≤ \(Format.compact(b)) (diverges at every η)"
+            default: transition = "—"
+            }
+            let marks = g[0].thresholds.map { th -> String in
+                let inside = lo.map { th.value >= $0 } ?? true
+                let below = hi.map { th.value <= $0 } ?? true
+                return Format.number(th.value, significant: 4) + (lo != nil || hi != nil ? (inside && below ? " ✓" : "") : "")
+            }
+            t += "| \(parts[0]) | \(parts.count > 1 ? parts[1] : "") | \(g.count) | \(transition) | " + marks.joined(separator: " | ") + " |\n"
         }
-        t += "\nCells where the criterion's verdict (η > η_c) matches the majority outcome (P(diverged) > ½): \(agreement.joined(separator: ", ")).\n\n"
-        return t
+        return t + "\n"
+    }
+
+    /// One sentence per group for the report's results: where divergence sets in and which
+    /// thresholds fall inside that interval.
+    static func findings(_ rows: [StabilityRow]) -> [String] {
+        var ids: [String] = []
+        var groups: [String: [StabilityRow]] = [:]
+        for r in rows {
+            let fixed = r.cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
+            let id = "`\(r.cell.experiment)`\(fixed.isEmpty ? "" : " (\(Format.parameters(fixed)))")"
+            if groups[id] == nil { ids.append(id) }
+            groups[id, default: []].append(r)
+        }
+        return ids.compactMap { id in
+            let g = groups[id]!.sorted { ($0.cell.parameter("learning_rate") ?? 0) < ($1.cell.parameter("learning_rate") ?? 0) }
+            guard let stable = g.filter({ $0.divergedFraction <= 0.5 }).last,
+                  let unstable = g.first(where: { ($0.cell.parameter("learning_rate") ?? 0) > (stable.cell.parameter("learning_rate") ?? 0) && $0.divergedFraction > 0.5 }),
+                  let a = stable.cell.parameter("learning_rate"), let b = unstable.cell.parameter("learning_rate") else { return nil }
+            let inside = g[0].thresholds.filter { $0.value >= a && $0.value <= b }
+            let list = inside.isEmpty ? "no threshold lies in it" : "inside: " + inside.map { "\($0.name) η_c = \(Format.number($0.value, significant: 4))" }.joined(separator: ", ")
+            return "\(id): divergence sets in between η = \(Format.compact(a)) (P = \(Format.number(stable.divergedFraction, significant: 2))) and η = \(Format.compact(b)) (P = \(Format.number(unstable.divergedFraction, significant: 2))); \(list)."
+        }
+    }
+
+    /// Every cell's divergence probability beside the thresholds, for CSV and the notebook.
+    static func table(_ rows: [StabilityRow]) -> Table {
+        let names = rows.first?.thresholds.map(\.name) ?? []
+        let columns = ["experiment", "parameters", "learning_rate", "paths", "diverged", "diverged_fraction", "ci_low", "ci_high"]
+            + names.map { "\($0) max_learning_rate" }
+        return Table(name: "stability", columns: columns, rows: rows.map { r in
+            [.text(r.cell.experiment), .text(Format.parameters(r.cell.parameters)),
+             r.cell.parameter("learning_rate").map { .number($0) } ?? .missing, .integer(r.cell.paths), .integer(r.cell.diverged),
+             .number(r.divergedFraction), .number(r.ci95[0]), .number(r.ci95[1])] + r.thresholds.map { .number($0.value) }
+        })
     }
 }

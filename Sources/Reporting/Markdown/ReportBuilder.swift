@@ -48,7 +48,8 @@ public enum ReportBuilder {
 
         let header = String(md[headerStart...])
         // Claim and findings.
-        let findings = self.findings(fits: fits, comparisons: comparisons)
+        let stabilityRows = StabilityAnalysis.rows(input)
+        let findings = self.findings(fits: fits, comparisons: comparisons) + StabilityAnalysis.findings(stabilityRows)
         if spec.report.claim != nil || !findings.isEmpty {
             var text = ""
             if let claim = spec.report.claim { text += "**Claim.** \(claim)\n\n" }
@@ -85,11 +86,11 @@ public enum ReportBuilder {
         }
 
         // Stability: divergence probability against the thresholds.
-        let stabilityRows = StabilityAnalysis.rows(input)
         if !stabilityRows.isEmpty {
             let text = StabilityAnalysis.markdown(stabilityRows)
             md += "## Divergence against stability thresholds\n\n" + text
-            sections.append(.init(heading: "Divergence against stability thresholds", text: text, tables: [], figures: []))
+            sections.append(.init(heading: "Divergence against stability thresholds", text: text,
+                                  tables: [StabilityAnalysis.table(stabilityRows)], figures: []))
         }
 
         // Survival and exit sides.
@@ -128,7 +129,8 @@ public enum ReportBuilder {
 
         let figures = scalingFigures + ratioFigures + survival + sides
         return Report(title: title, header: header, markdown: md, figures: figures,
-                      tables: [cellTable, fitTable, comparisonTable].filter { !$0.rows.isEmpty }, sections: sections)
+                      tables: [cellTable, fitTable, comparisonTable, StabilityAnalysis.table(stabilityRows)].filter { !$0.rows.isEmpty },
+                      sections: sections)
     }
 
     // MARK: - Findings
