@@ -7,14 +7,14 @@
 /// title = "Arrhenius law of the double well"
 /// claim = "Kramers: log E τ = log(prefactor) + ΔV/ε with ΔV = 1/4."
 /// discussion = "Where and why the run departs from the claim (shown after the results)."
-/// arrhenius_x = "1/epsilon"          # or "1/eta", "B/eta"
+/// arrhenius_x = "1/epsilon"          # or "1/eta", "B/eta", "none" (no Arrhenius fit)
 /// power_law_x = "epsilon"            # any swept parameter; adds log E τ = a + p log x
 /// predicted_slope = 0.25             # the barrier the Arrhenius slope should recover
 /// predicted_slope_source = "ΔV of the double well"
 /// predicted_power = -1.5             # the exponent the power law should recover
 /// ```
 public struct ReportOptions: Sendable, Equatable {
-    public static let arrheniusAxes = ["1/epsilon", "1/eta", "B/eta"]
+    public static let arrheniusAxes = ["1/epsilon", "1/eta", "B/eta", "none"]
 
     public var title: String?
     public var claim: String?

@@ -2,8 +2,8 @@ import Foundation
 import Jobs
 
 /// One cell of a Monte Carlo experiment set beside the matching cell of another experiment
-/// (same parameter values on every key the two share, integration keys `dt`, `dt_fraction`
-/// aside): discrete SGD against its SDE, a simulation against its exact grid or chain, or
+/// (the same parameter names — hence the same noise law — with equal values, integration
+/// keys `dt`, `dt_fraction`, `nodes` aside): discrete SGD against its SDE, a simulation against its exact grid or chain, or
 /// against a theory formula.
 ///
 /// The ratio r = τ_A/τ_B has the delta-method error SE(log r) = √((SE_A/τ_A)² + (SE_B/τ_B)²)
@@ -86,7 +86,8 @@ public struct Comparison: Sendable {
         let aKeys = a.parameters.filter { !integrationKeys.contains($0.key) }
         let bKeys = Set(b.parameters.map(\.key)).subtracting(integrationKeys)
         let shared = aKeys.filter { bKeys.contains($0.key) }
-        guard !shared.isEmpty, shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
+        // the same model: the same parameter names (so the same noise law) with equal values
+        guard !shared.isEmpty, Set(aKeys.map(\.key)) == bKeys, shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
         let unit: String
         if a.meanIterations != nil && b.meanIterations != nil { unit = "iterations" }
         else if a.timeUnit == b.timeUnit { unit = a.timeUnit }

@@ -93,6 +93,7 @@ public enum ScalingAnalysis {
         // law unless asked for
         let heavyTailed = cells.first?.dynamics == "levy" || cells.first?.parameter("noise.alpha") != nil
         if heavyTailed && options.arrheniusX == nil { return nil }
+        if options.arrheniusX == "none" { return nil }
         if let chosen = options.arrheniusX {
             let needs: Set<String> = chosen == "1/epsilon" ? ["epsilon"] : ["learning_rate", "batch_size"]
             return swept.isDisjoint(with: needs) ? nil : chosen

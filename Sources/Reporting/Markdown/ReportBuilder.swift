@@ -171,6 +171,19 @@ public enum ReportBuilder {
             let worst = cs.max { abs(log($0.ratio)) < abs(log($1.ratio)) }!
             out.append("\(k): \(agree) of \(cs.count) cells agree within error (|z| < 3); largest departure at \(Format.parameters(worst.key)): ratio \(Format.number(worst.ratio, significant: 3)) \(Format.interval(worst.ratioCI95)).")
         }
+        var theoryPairs: [String] = []
+        var byTheory: [String: [Comparison]] = [:]
+        for c in comparisons where c.kind == .theory {
+            let k = "`\(c.a.experiment)` vs theory `\(c.b.experiment)`"
+            if byTheory[k] == nil { theoryPairs.append(k) }
+            byTheory[k, default: []].append(c)
+        }
+        for k in theoryPairs {
+            let cs = byTheory[k]!
+            let agree = cs.filter(\.agrees).count
+            let ratios = cs.map(\.ratio)
+            out.append("\(k): \(agree) of \(cs.count) cells agree within the simulation's error (|z| < 3); simulation/theory ratios \(Format.number(ratios.min()!, significant: 3))–\(Format.number(ratios.max()!, significant: 3)) (the formula is asymptotic and carries no error of its own).")
+        }
         let exact = comparisons.filter { $0.kind == .exact }
         if !exact.isEmpty {
             let agree = exact.filter(\.agrees).count
