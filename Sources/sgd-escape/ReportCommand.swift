@@ -6,9 +6,16 @@ import Reporting
 /// Builds the report of the run stored in `directory` and writes it (and the notebook).
 /// Returns the report folder written.
 @discardableResult
-func writeReport(from directory: String, out: String?, notebook: String?, quiet: Bool = false) -> String {
+func writeReport(from directory: String, out: String?, notebook: String?, spec: String? = nil, quiet: Bool = false) -> String {
+    var specText: String? = nil
+    if let spec {
+        guard let data = FileManager.default.contents(atPath: spec), let text = String(data: data, encoding: .utf8) else {
+            fail("report: --spec \(spec): no such file or not UTF-8 text")
+        }
+        specText = text
+    }
     let input: ReportInput
-    do { input = try ReportInput(directory: directory) } catch { fail("report: \(error)") }
+    do { input = try ReportInput(directory: directory, specText: specText) } catch { fail("report: \(error)") }
     let report: Report
     do { report = try ReportBuilder.build(input) } catch { fail("report: \(error)") }
     let folder = out ?? "Reports/\(input.job.name)"
@@ -40,11 +47,14 @@ extension SGDEscapeCommand {
         @Option(name: .long, help: "Also write a notebook that rebuilds every figure, e.g. Notebooks-export/NAME.ipynb.")
         var notebook: String?
 
+        @Option(name: .long, help: "Take [report] and description from this spec (otherwise identical to the run's) instead of the stored one.")
+        var spec: String?
+
         @Flag(name: .long, help: "Do not print what was written.")
         var quiet = false
 
         func run() throws {
-            writeReport(from: directory, out: out, notebook: notebook, quiet: quiet)
+            writeReport(from: directory, out: out, notebook: notebook, spec: spec, quiet: quiet)
         }
     }
 }

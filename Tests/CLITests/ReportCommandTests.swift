@@ -44,6 +44,27 @@ import Testing
         #expect(trees[0]["job.toml"] == Data(storeJob.utf8))
     }
 
+    /// `report --spec` takes a revised [report] table without a rerun, and refuses any
+    /// other change to the spec.
+    @Test func reportSpecOverrideAcceptsOnlyReportChanges() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let job = dir.appendingPathComponent("job.toml")
+        try Data(storeJob.utf8).write(to: job)
+        let out = dir.appendingPathComponent("run").path
+        #expect(try CLI.run(["run", job.path, "--out", out, "--quiet"]).status == 0)
+        let revised = dir.appendingPathComponent("revised.toml")
+        try Data((storeJob + "\n[report]\ntitle = \"Revised title\"\n").utf8).write(to: revised)
+        let report = dir.appendingPathComponent("report").path
+        let r = try CLI.run(["report", out, "--out", report, "--spec", revised.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try String(contentsOfFile: report + "/report.md", encoding: .utf8).hasPrefix("# Revised title\n"))
+        let changed = dir.appendingPathComponent("changed.toml")
+        try Data(storeJob.replacingOccurrences(of: "seed = 11", with: "seed = 12").utf8).write(to: changed)
+        let refused = try CLI.run(["report", out, "--out", report, "--spec", changed.path])
+        #expect(refused.status == 2 && refused.stderr.contains("'seed'"), "\(refused.stderr)")
+    }
+
     @Test func reportOfAMissingStoreIsAOneLineError() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

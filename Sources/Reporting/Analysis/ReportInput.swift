@@ -100,13 +100,22 @@ public struct ReportInput {
     let store: ResultsStore?
     let sampleSource: ((Int, Int) throws -> ResultsStore.CellSamples)?
 
-    /// Reads `DIR/results.sqlite`.
-    public init(directory: String) throws {
+    /// Reads `DIR/results.sqlite`. `specText`, when given, replaces the stored spec's
+    /// `[report]` table and `description` (to revise a report's text without rerunning);
+    /// any other difference from the stored spec is an error.
+    public init(directory: String, specText: String? = nil) throws {
         let path = (directory as NSString).appendingPathComponent(ResultsStore.fileName)
         let store = try ResultsStore.open(existing: path)
-        guard let job = try store.job() else { throw ReportError("\(path) holds no job") }
+        guard var job = try store.job() else { throw ReportError("\(path) holds no job") }
+        if let specText {
+            let other = SpecDiff.differences(old: job.spec, new: specText).filter { $0 != "'report'" && $0 != "'description'" }
+            guard other.isEmpty else {
+                throw ReportError("--spec differs from the spec of the stored run in more than [report] and description: \(other.joined(separator: "; ")); rerun the job instead")
+            }
+            job.spec = specText
+        }
         self.job = job
-        do { spec = try JobSpec.parse(job.spec) } catch { throw ReportError("the stored spec no longer parses: \(error)") }
+        do { spec = try JobSpec.parse(job.spec) } catch { throw ReportError("the spec does not parse: \(error)") }
         cells = try store.cells().map(ReportCell.init(stored:))
         plannedCells = spec.experiments.reduce(0) { $0 + $1.cellCount }
         self.store = store
