@@ -11,7 +11,8 @@ public struct SurvivalCurve: Sendable {
     public var survival: [Double]
 
     /// `scale` multiplies the stored times (e.g. 1/η for iterations, 1/E τ for scaled time);
-    /// at most `maxPoints` steps are kept (every k-th order statistic, plus the last).
+    /// at most about 2·`maxPoints` steps are kept (every k-th order statistic in the bulk,
+    /// every one of the last `maxPoints`).
     public init(samples: ResultsStore.CellSamples, scale: Double, maxPoints: Int = 200) {
         var exits: [Double] = []
         exits.reserveCapacity(samples.count)
@@ -22,14 +23,17 @@ public struct SurvivalCurve: Sendable {
         let n = Double(samples.count)
         times = [0]; survival = [1]
         guard n > 0, !exits.isEmpty else { return }
-        let stride = max(1, exits.count / maxPoints)
+        // every k-th exit in the bulk, every exit in the tail (the last maxPoints), so the
+        // tail below S = maxPoints/n is drawn exactly rather than as a thinned staircase
+        let tailStart = max(0, exits.count - maxPoints)
+        let stride = max(1, tailStart / maxPoints)
         var i = stride - 1
-        while i < exits.count {
+        while i < tailStart {
             times.append(exits[i]); survival.append(1 - Double(i + 1) / n)
             i += stride
         }
-        if times.last != exits.last {
-            times.append(exits[exits.count - 1]); survival.append(1 - Double(exits.count) / n)
+        for j in tailStart..<exits.count {
+            times.append(exits[j]); survival.append(1 - Double(j + 1) / n)
         }
     }
 }

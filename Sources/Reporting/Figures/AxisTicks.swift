@@ -117,6 +117,10 @@ enum AxisTicks {
             return ticks.sorted { $0.value < $1.value }
         }
 
+        // Well under a decade (e.g. ratios in [0.78, 1.3]): decade and minor ticks leave
+        // stretches unlabelled, so use the linear ticks of the range on the log scale.
+        if b - a < 0.6 { return linear(lower: lower, upper: upper) }
+
         // Less than two decades in range: label some minors too.
         let choices = [[2, 5], [2, 3, 5], Array(2...9)]
         let counts = choices.map { set in decades.count + minors.filter { set.contains($0.m) }.count }
