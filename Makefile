@@ -43,12 +43,14 @@ demo: build
 
 # Every committed report, rerun from its Reports/NAME/job.toml (results in out/reports/NAME).
 REPORTS ?= $(filter-out demo,$(patsubst Reports/%/job.toml,%,$(wildcard Reports/*/job.toml)))
-reports: build
-	@bin=$$($(SWIFT) build $(RELEASE) --show-bin-path); \
+# `make reports REPORTS=NAME` reruns one; SGD_ESCAPE_BIN=path skips the build and uses that binary.
+reports:
+	@bin="$(SGD_ESCAPE_BIN)"; \
+	if [ -z "$$bin" ]; then $(MAKE) --no-print-directory build && bin=$$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape; fi; \
 	for r in $(REPORTS); do \
-		rm -rf out/reports/$$r; \
-		$$bin/sgd-escape run Reports/$$r/job.toml --out out/reports/$$r --quiet > /dev/null && \
-		$$bin/sgd-escape report out/reports/$$r --out Reports/$$r --notebook Notebooks-export/$$r.ipynb || exit 1; \
+		echo "report $$r"; rm -rf out/reports/$$r; \
+		$$bin run Reports/$$r/job.toml --out out/reports/$$r --quiet > /dev/null && \
+		$$bin report out/reports/$$r --out Reports/$$r --notebook Notebooks-export/$$r.ipynb || exit 1; \
 	done
 
 # Statistical tests simulate millions of path-steps: they run in release mode.
