@@ -273,7 +273,7 @@ public enum ReportBuilder {
     static func cellsMarkdown(_ input: ReportInput) -> String {
         var t = "| Experiment | Method | Parameters | Paths (exited / censored / diverged) | Mean exit time | Unit | Mean exit iterations | Estimator |\n|---|---|---|---|---|---|---|---|\n"
         for c in input.cells {
-            let paths = c.isMonteCarlo ? "\(c.paths) (\(c.exited) / \(c.censored) / \(c.diverged))" : "—"
+            let paths = c.paths > 0 ? "\(c.paths) (\(c.exited) / \(c.censored) / \(c.diverged))" : "—"
             let mean = c.mean.map { Format.value($0, error: c.isMonteCarlo ? c.standardError : (c.methodError.flatMap { $0 > 0 ? $0 : nil })) } ?? "—"
             let iter = c.meanIterations.map { Format.value($0, error: c.isMonteCarlo ? c.iterationsStandardError : nil) } ?? "—"
             let estimator = c.estimator.count > 90 ? String(c.estimator.prefix(87)) + "…" : c.estimator
@@ -301,8 +301,14 @@ public enum ReportBuilder {
     static func cellTable(_ input: ReportInput) -> Table {
         var keys: [String] = []
         for c in input.cells { for p in c.parameters where !keys.contains(p.key) { keys.append(p.key) } }
+        var sides: [String] = [], quantities: [String] = []
+        for c in input.cells {
+            for side in c.exitSides where !sides.contains(side.label) { sides.append(side.label) }
+            for q in c.quantities where !quantities.contains(q.key) { quantities.append(q.key) }
+        }
         let columns = ["experiment", "dynamics", "method"] + keys + ["paths", "exited", "censored", "diverged", "mean_exit_time",
                        "standard_error", "time_unit", "mean_exit_iterations", "iterations_standard_error", "method_error", "estimator"]
+            + sides.map { "exit: \($0)" } + quantities
         let rows: [[Table.Cell]] = input.cells.map { c in
             var r: [Table.Cell] = [.text(c.experiment), .text(c.dynamics), .text(c.method)]
             r += keys.map { k in c.parameter(k).map { .number($0) } ?? .missing }
@@ -310,6 +316,8 @@ public enum ReportBuilder {
                   c.mean.map { .number($0) } ?? .missing, c.standardError.map { .number($0) } ?? .missing, .text(c.timeUnit),
                   c.meanIterations.map { .number($0) } ?? .missing, c.iterationsStandardError.map { .number($0) } ?? .missing,
                   c.methodError.map { .number($0) } ?? .missing, .text(c.estimator)]
+            r += sides.map { label in c.exitSides.first { $0.label == label }.map { .integer($0.count) } ?? .missing }
+            r += quantities.map { k in c.quantity(k).map { .number($0) } ?? .missing }
             return r
         }
         return Table(name: "cells", columns: columns, rows: rows)
