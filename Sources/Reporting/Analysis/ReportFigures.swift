@@ -142,7 +142,9 @@ enum ReportFigures {
     /// parameter, for experiments with two or more sides or any divergence.
     static func exitSides(_ input: ReportInput) -> [Figure] {
         var figures: [Figure] = []
-        let byExperiment = Dictionary(grouping: input.cells.filter(\.isMonteCarlo), by: \.experimentIndex)
+        // Monte Carlo exits, and where fixed-horizon (`convergence`) paths ended
+        let byExperiment = Dictionary(grouping: input.cells.filter { $0.isMonteCarlo || ($0.method == "convergence" && $0.paths > 0) },
+                                      by: \.experimentIndex)
         for e in byExperiment.keys.sorted() {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
             guard let first = cells.first, first.exitSides.count >= 2 || cells.contains(where: { $0.diverged > 0 }) else { continue }
@@ -158,12 +160,12 @@ enum ReportFigures {
                 groups[id, default: []].append(c)
             }
             var color = 0
-            let labels = first.exitSides.map(\.label) + ["diverged", "censored"]
+            let labels = first.exitSides.map(\.label) + ["diverged", first.method == "convergence" ? "censored (still in the start region)" : "censored"]
             for id in groupIDs {
                 let g = groups[id]!.sorted { ($0.parameter(xKey) ?? 0) < ($1.parameter(xKey) ?? 0) }
                 for (s, label) in labels.enumerated() {
                     let counts = g.map { c -> Double in
-                        let n = s < first.exitSides.count ? c.exitSides[s].count : (label == "diverged" ? c.diverged : c.censored)
+                        let n = s < first.exitSides.count ? c.exitSides[s].count : (s == first.exitSides.count ? c.diverged : c.censored)
                         return Double(n)
                     }
                     guard counts.contains(where: { $0 > 0 }) else { continue }
@@ -191,12 +193,41 @@ enum ReportFigures {
             }
             figures.append(Figure(
                 name: "exit-sides-\(first.experiment.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
-                title: "Where paths leave, experiment \(first.experiment)",
+                title: first.method == "convergence" ? "Where paths end after the fixed horizon, experiment \(first.experiment)"
+                                                     : "Where paths leave, experiment \(first.experiment)",
                 x: .init(Format.parameterName(xKey), scale: xKey == "learning_rate" ? .log : .linear),
                 y: .init("fraction of paths", range: 0...1), series: series,
                 caption: "Fraction of paths leaving by each exit side, diverging or censored, with 95 % binomial error bars."))
         }
         return figures
+    }
+
+    /// Sharpness of the minima fixed-horizon SGD reached (mean ‖H‖_F with its 95 % interval)
+    /// against the alignment bound √(B/μ)/η of the same cell (Wu, Wang & Su; THEORY.md §3),
+    /// with the line sharpness = bound: points below it respect the bound.
+    static func sharpness(_ input: ReportInput) -> [Figure] {
+        let cells = input.cells.filter {
+            $0.method == "convergence" && $0.quantity("mean_hessian_frobenius_norm") != nil && $0.quantity("hessian_frobenius_bound") != nil
+        }
+        guard !cells.isEmpty else { return [] }
+        var series: [Figure.Series] = []
+        let byExperiment = Dictionary(grouping: cells, by: \.experimentIndex)
+        var lo = Double.infinity, hi = 0.0
+        for (k, e) in byExperiment.keys.sorted().enumerated() {
+            let g = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
+            let x = g.map { $0.quantity("hessian_frobenius_bound")! }
+            let y = g.map { $0.quantity("mean_hessian_frobenius_norm")! }
+            let se = g.map { $0.quantity("mean_hessian_frobenius_norm_standard_error") ?? 0 }
+            lo = min(lo, (x + y).min()!); hi = max(hi, (x + y).max()!)
+            series.append(Figure.Series(g[0].experiment, mark: .points, x: x, y: y,
+                                        yLow: zip(y, se).map { max($0 - 1.96 * $1, $0 * 1e-3) }, yHigh: zip(y, se).map { $0 + 1.96 * $1 },
+                                        marker: [.circle, .square, .triangle][k % 3], colorIndex: k))
+        }
+        guard lo.isFinite, lo > 0 else { return [] }
+        series.append(Figure.Series("sharpness = bound", mark: .line, x: [lo, hi], y: [lo, hi], lineStyle: .dotted, colorIndex: 7))
+        return [Figure(name: "sharpness-bound", title: "Sharpness of the minima reached against the alignment bound",
+                       x: .init("bound √(B/μ)/η", scale: .log), y: .init("mean ‖H‖_F at the end", scale: .log), series: series,
+                       caption: "One point per (η, B) cell with surviving paths: mean Frobenius norm of the Hessian where SGD ended (95 % interval) against the bound of the same cell at its mean alignment μ. Below the dotted line the bound holds.")]
     }
 
     /// Ratio of mean exit iterations of one simulation to another (discrete SGD over its SDE)

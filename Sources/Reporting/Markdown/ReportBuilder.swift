@@ -95,7 +95,7 @@ public enum ReportBuilder {
 
         // Survival and exit sides.
         let survival = try ReportFigures.survival(input)
-        let sides = ReportFigures.exitSides(input)
+        let sides = ReportFigures.exitSides(input) + ReportFigures.sharpness(input)
         if !survival.isEmpty || !sides.isEmpty {
             let text = "Survival functions on a log scale against t/E τ, and where paths leave.\n\n"
             md += "## Exit-time distributions and exit sides\n\n" + text + figuresMarkdown(survival + sides)
