@@ -50,6 +50,7 @@ public enum ReportBuilder {
         // Claim and findings.
         let stabilityRows = StabilityAnalysis.rows(input)
         let findings = self.findings(fits: fits, comparisons: comparisons) + StabilityAnalysis.findings(stabilityRows)
+            + tailIndexFindings(input)
         if spec.report.claim != nil || !findings.isEmpty {
             var text = ""
             if let claim = spec.report.claim { text += "**Claim.** \(claim)\n\n" }
@@ -191,6 +192,19 @@ public enum ReportBuilder {
             out.append("Simulations against exact references: \(agree) of \(exact.count) agree (|z| < 3), largest |z| = \(Format.number(maxZ, significant: 3)).")
         }
         return out
+    }
+
+    /// Tail-index cells: α̂ with its standard error, and the z-score against the α drawn
+    /// when the noise law names one (synthetic SαS samples).
+    static func tailIndexFindings(_ input: ReportInput) -> [String] {
+        input.cells.compactMap { c in
+            guard let a = c.quantity("tail_index"), let se = c.quantity("tail_index_standard_error") else { return nil }
+            var s = "`\(c.experiment)` (\(Format.parameters(c.parameters.filter { $0.key != "learning_rate" }))): tail index α̂ = \(Format.value(a, error: se))"
+            if let alpha = c.parameter("noise.alpha") ?? c.parameter("alpha"), se > 0 {
+                s += " against the α = \(Format.compact(alpha)) drawn (z = \(Format.number((a - alpha) / se, significant: 2)))"
+            }
+            return s + "."
+        }
     }
 
     // MARK: - Markdown sections
