@@ -216,10 +216,13 @@ import Testing
     @Test func logTicksLabelMinorsWithinADecade() {
         #expect(AxisTicks.log(lower: 0.15, upper: 0.8).compactMap(\.label) == ["0.2", "0.3", "0.5"])
         #expect(AxisTicks.log(lower: 0.5, upper: 3).compactMap(\.label) == ["0.5", "1", "2"])
-        #expect(AxisTicks.log(lower: 2.1, upper: 4.9).compactMap(\.label) == ["3", "4"])
+        // Under 0.6 decades: the range's linear ticks (log minors would leave stretches unlabelled).
+        #expect(AxisTicks.log(lower: 2.1, upper: 4.9).compactMap(\.label) == ["2.5", "3.0", "3.5", "4.0", "4.5"])
+        #expect(AxisTicks.log(lower: 0.78, upper: 1.3).compactMap(\.label)
+                == AxisTicks.linear(lower: 0.78, upper: 1.3).compactMap(\.label))
         #expect(AxisTicks.log(lower: 1.5e-6, upper: 8e-6).compactMap(\.label) == ["2×10⁻⁶", "3×10⁻⁶", "5×10⁻⁶"])
-        #expect(AxisTicks.log(lower: 0.21, upper: 0.45).compactMap(\.label) == ["0.3", "0.4"])
-        // Not two minors in range: the range's linear ticks.
+        #expect(AxisTicks.log(lower: 0.21, upper: 0.45).compactMap(\.label) == ["0.25", "0.30", "0.35", "0.40", "0.45"])
+        // Not two minors in range: also the range's linear ticks.
         #expect(AxisTicks.log(lower: 3.1, upper: 3.9).compactMap(\.label) == ["3.2", "3.4", "3.6", "3.8"])
         // Many decades: at most 8 labels, on a regular subset.
         let wide = AxisTicks.log(lower: 1e-30, upper: 1e10).compactMap(\.label)
