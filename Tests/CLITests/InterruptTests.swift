@@ -7,13 +7,7 @@ import TestSupport
 /// same results as an uninterrupted run.
 @Suite struct InterruptTests {
     static let spec = """
-    name = "many"
-    [landscape]
-    potential = "x^4/4 - x^2/2"
-    [start]
-    point = [-1.0]
-    [exit]
-    when = "x > 0"
+    \(SpecFixtures.doubleWell(name: "many"))
     [[experiment]]
     name = "l"
     dynamics = "langevin"

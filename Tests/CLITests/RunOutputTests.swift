@@ -1,20 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A small valid job: the 1-D double well from −1 to x > 0, Langevin with the bridge test
 /// and discrete SGD with Gaussian gradient noise. Seconds on one core.
 let smallJob = """
-    name = "cli-double-well"
-    seed = 7
-
-    [landscape]
-    potential = "x^4/4 - x^2/2"
-
-    [start]
-    point = [-1.0]
-
-    [exit]
-    when = "x > 0"
+    \(SpecFixtures.doubleWell(name: "cli-double-well", seed: 7))
 
     [[experiment]]
     name = "langevin"

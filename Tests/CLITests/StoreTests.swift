@@ -1,20 +1,11 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 
 /// Six cells (four Monte Carlo Langevin, one grid, one SGD), under a second in all.
 let storeJob = """
-    name = "store-double-well"
-    seed = 11
-
-    [landscape]
-    potential = "x^4/4 - x^2/2"
-
-    [start]
-    point = [-1.0]
-
-    [exit]
-    when = "x > 0"
+    \(SpecFixtures.doubleWell(name: "store-double-well", seed: 11))
 
     [[experiment]]
     name = "langevin"

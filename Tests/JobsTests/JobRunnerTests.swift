@@ -6,14 +6,7 @@ import TestSupport
 
 @Suite struct JobRunnerTests {
     static let spec = """
-    name = "chain-vs-mc"
-    seed = 3
-    [landscape]
-    potential = "x^4/4 - x^2/2"
-    [start]
-    point = [-1.0]
-    [exit]
-    when = "x > 0"
+    \(SpecFixtures.doubleWell(name: "chain-vs-mc", seed: 3))
     [[experiment]]
     name = "sgd"
     dynamics = "sgd"
@@ -68,13 +61,7 @@ import TestSupport
 
 @Suite struct DeterministicMethodTests {
     static let spec = """
-    name = "methods"
-    [landscape]
-    potential = "x^4/4 - x^2/2"
-    [start]
-    point = [-1.0]
-    [exit]
-    when = "x > 0"
+    \(SpecFixtures.doubleWell(name: "methods"))
     [[experiment]]
     name = "exact"
     dynamics = "langevin"
@@ -168,13 +155,7 @@ import TestSupport
     /// (action with Σ = 2I); for SGD with Gaussian noise σ it is the steepness 2ΔL/σ².
     @Test func barriersMatchClosedForms() throws {
         let spec = try JobSpec.parse("""
-        name = "ma"
-        [landscape]
-        potential = "x^4/4 - x^2/2"
-        [start]
-        point = [-1.0]
-        [exit]
-        when = "x > 0"
+        \(SpecFixtures.doubleWell(name: "ma"))
         [[experiment]]
         name = "langevin"
         dynamics = "langevin"
@@ -254,14 +235,7 @@ import TestSupport
 @Suite struct StreamedStoreTests {
     @Test func storeScanGivesTheInMemoryEstimate() throws {
         let spec = try JobSpec.parse("""
-            name = "capped"
-            seed = 4
-            [landscape]
-            potential = "x^4/4 - x^2/2"
-            [start]
-            point = [-1.0]
-            [exit]
-            when = "x > 0"
+            \(SpecFixtures.doubleWell(name: "capped", seed: 4))
             [[experiment]]
             name = "capped"
             dynamics = "langevin"

@@ -10,14 +10,7 @@ import TestSupport
 @Suite struct SpecFuzzTests {
     static let seeds: [String] = [
         """
-        name = "double-well"
-        seed = 1
-        [landscape]
-        potential = "x^4/4 - x^2/2"
-        [start]
-        point = [-1.0]
-        [exit]
-        when = "x > 0"
+        \(SpecFixtures.doubleWell(name: "double-well", seed: 1))
         [[experiment]]
         name = "langevin"
         dynamics = "langevin"

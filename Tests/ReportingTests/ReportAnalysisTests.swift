@@ -78,7 +78,6 @@ import Diffusion
             a.global = c; b.global = 3 + c
             cells += [a, b]
             samples["0-\(c)"] = sa; samples["1-\(c)"] = sb
-            _ = b
         }
         let spec = try JobSpec.parse(ReportFixtures.langevinSpec)
         let input = ReportInput(job: ReportFixtures.job, spec: spec, cells: cells, plannedCells: 6) { e, c in samples["\(e)-\(c)"] ?? .init() }
@@ -87,8 +86,12 @@ import Diffusion
         #expect(comparisons.allSatisfy { $0.unit == "iterations" && $0.kind == .simulation })
         #expect(comparisons[0].agrees && comparisons[1].agrees)
         #expect(!comparisons[2].agrees && comparisons[2].verdict == "differ: sgd faster")
+        // the ratio's interval is the delta method's: log r ± 1.96·SE(log r); the true ratio 1/1.2
+        // must lie within 4 of those standard errors of the estimate
         let r = comparisons[2]
-        #expect(r.ratioCI95[0] < r.ratio && r.ratio < r.ratioCI95[1] && abs(r.ratio - 1 / 1.2) < 0.1)
+        let seLog = log(r.ratioCI95[1] / r.ratio) / 1.96
+        #expect(r.ratioCI95[0] < r.ratio && r.ratio < r.ratioCI95[1])
+        #expect(abs(log(r.ratio) - log(1 / 1.2)) < 4 * seLog, "ratio \(r.ratio), SE(log) \(seLog)")
     }
 
     @Test func formatting() {

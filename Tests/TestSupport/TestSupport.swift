@@ -58,3 +58,21 @@ public struct SplitMix64 {
     public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
     public mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
+
+/// Job-spec text shared by tests.
+public enum SpecFixtures {
+    /// The header of a job on the double well V = x⁴/4 − x²/2 (THEORY.md §1), started at the
+    /// left minimum and stopped at the barrier top: name, optional seed, landscape, start, exit.
+    /// Append `[[experiment]]` tables.
+    public static func doubleWell(name: String, seed: Int? = nil) -> String {
+        """
+        name = "\(name)"
+        \(seed.map { "seed = \($0)\n" } ?? "")[landscape]
+        potential = "x^4/4 - x^2/2"
+        [start]
+        point = [-1.0]
+        [exit]
+        when = "x > 0"
+        """
+    }
+}
