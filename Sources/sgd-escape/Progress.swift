@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Reporting
 import Synchronization
 
 /// Set by SIGINT: the run stops after the cell in progress, with every finished cell

@@ -1,9 +1,9 @@
 import Foundation
 import Jobs
 
-/// Plain-text results table for `--format text`.
-enum TextTable {
-    static func number(_ x: Double) -> String {
+/// Plain-text results table for `sgd-escape run --format text`.
+public enum TextTable {
+    public static func number(_ x: Double) -> String {
         x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : String(format: "%.6g", x)
     }
 
@@ -12,43 +12,15 @@ enum TextTable {
     static let sampledMethods: Set<String> = ["monte-carlo", "convergence", "tail-index"]
     static let noExitTimeNote = "convergence / tail-index cells: no exit time (exit sides = where paths ended); results in --format json (quantities)\n"
 
-    static func render(job: String, seed: UInt64, cells: [CellResult]) -> String {
-        var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged",
-                                 "mean exit", "error", "unit", "iterations", "exit sides"]]
-        for c in cells {
-            let deterministic = !sampledMethods.contains(c.method)
-            rows.append([
-                c.experiment, c.method,
-                c.parameters.map { "\($0.key)=\(number($0.value))" }.joined(separator: " "),
-                String(c.paths), String(c.estimate.exited), String(c.estimate.censored), String(c.estimate.diverged),
-                c.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a",
-                deterministic ? (c.methodError.map { String(format: "±%.2g (grid)", $0) } ?? "—")
-                    : c.estimate.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
-                c.timeUnit,
-                c.meanExitIterations.map { String(format: "%.6g", $0) } ?? "",
-                deterministic ? "—" : zip(c.exitLabels, c.estimate.sideCounts).map { "\($0.0): \($0.1)" }.joined(separator: ", "),
-            ])
-        }
-        let widths = (0..<rows[0].count).map { k in rows.map { $0[k].count }.max()! }
-        var out = "job \(job), seed \(seed)\n"
-        for (r, row) in rows.enumerated() {
-            out += zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
-            if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
-        }
-        let censored = Set(cells.filter { $0.method == "monte-carlo" && $0.estimate.estimator != "sample mean" }.map(\.estimate.estimator))
-        if !censored.isEmpty { out += "censoring-aware estimator: " + censored.sorted().joined(separator: "; ") + "\n" }
-        if cells.contains(where: { $0.method == "convergence" || $0.method == "tail-index" }) { out += noExitTimeNote }
-        if cells.contains(where: { !sampledMethods.contains($0.method) }) {
-            out += "deterministic cells: standard error 0; formulas, grids and assumptions are in --format json (estimator)\n"
-        }
-        return out
+    /// The table of freshly run cells: the same rendering as from their JSON.
+    public static func render(job: String, seed: UInt64, cells: [CellResult]) -> String {
+        render(job: job, seed: seed, json: cells.map { $0.json() })
     }
 }
 
 extension TextTable {
     /// The same table from cell JSON (cells loaded from a results store).
-    static func render(job: String, seed: UInt64, json cells: [JSONValue]) -> String {
+    public static func render(job: String, seed: UInt64, json cells: [JSONValue]) -> String {
         func double(_ v: JSONValue?) -> Double? {
             switch v { case .double(let x)?: x; case .int(let i)?: Double(i); default: nil }
         }
