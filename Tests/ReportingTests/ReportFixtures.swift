@@ -42,7 +42,7 @@ enum ReportFixtures {
             samples.steps[p] = steps
             samples.outcomes[p] = censored ? ExitSamples.censored : 0
             stored.steps.append(steps); stored.times.append(Double(steps) * timeScale)
-            stored.outcomes.append(censored ? "censored" : "x > 0")
+            stored.outcomes.append(censored ? ExitSamples.censored : 0)
         }
         let estimate = ExitTimeEstimate(samples: samples, termCount: 1, timeScale: timeScale)
         let iterations = parameters.first { $0.0 == "learning_rate" }.map { eta in estimate.mean.map { $0 / eta.1 } } ?? nil

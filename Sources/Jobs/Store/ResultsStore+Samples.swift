@@ -1,14 +1,17 @@
 import GRDB
+import Diffusion
 
 extension ResultsStore {
     /// One cell's per-path samples, in path order: the step count, the time (steps × the
-    /// cell's time scale) and the outcome label (an exit side's label, "censored" or "diverged").
+    /// cell's time scale) and the outcome as `ExitSamples` codes — 0 for an exit (any side),
+    /// `ExitSamples.censored` or `ExitSamples.diverged`. Codes, not the stored labels, so a
+    /// 10⁶-path cell costs 20 bytes a path and no string per path.
     public struct CellSamples: Sendable {
         public var steps: [Int] = []
         public var times: [Double] = []
-        public var outcomes: [String] = []
+        public var outcomes: [Int32] = []
         public var count: Int { steps.count }
-        public init(steps: [Int] = [], times: [Double] = [], outcomes: [String] = []) {
+        public init(steps: [Int] = [], times: [Double] = [], outcomes: [Int32] = []) {
             self.steps = steps; self.times = times; self.outcomes = outcomes
         }
     }
@@ -18,8 +21,9 @@ extension ResultsStore {
         try queue.read { db in
             var out = CellSamples()
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT steps, time, outcome FROM sample WHERE experiment_index = ? AND cell_index = ? ORDER BY path
-                """, arguments: [e, c])
+                SELECT steps, time, CASE outcome WHEN 'censored' THEN ? WHEN 'diverged' THEN ? ELSE 0 END
+                FROM sample WHERE experiment_index = ? AND cell_index = ? ORDER BY path
+                """, arguments: [ExitSamples.censored, ExitSamples.diverged, e, c])
             while let r = try cursor.next() {
                 out.steps.append(r[0]); out.times.append(r[1]); out.outcomes.append(r[2])
             }

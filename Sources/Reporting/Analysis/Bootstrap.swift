@@ -28,12 +28,9 @@ public struct PathBootstrap {
     init(samples: [ResultsStore.CellSamples?], seed: UInt64) {
         cells = samples.map { s in
             guard let s, s.count > 0 else { return nil }
-            let outcomes: [Int32] = s.outcomes.map {
-                $0 == "censored" ? ExitSamples.censored : $0 == "diverged" ? ExitSamples.diverged : 0
-            }
             let k = s.steps.firstIndex { $0 > 0 }
             let scale = k.map { s.times[$0] / Double(s.steps[$0]) } ?? 1
-            return CellPaths(steps: s.steps, outcomes: outcomes, timeScale: scale)
+            return CellPaths(steps: s.steps, outcomes: s.outcomes, timeScale: scale)
         }
         self.seed = seed
     }

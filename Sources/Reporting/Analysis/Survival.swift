@@ -1,4 +1,5 @@
 import Foundation
+import Diffusion
 import Jobs
 
 /// The empirical survival function S(t) = P(τ > t) of one Monte Carlo cell, right-censored
@@ -16,7 +17,7 @@ public struct SurvivalCurve: Sendable {
     public init(samples: ResultsStore.CellSamples, scale: Double, maxPoints: Int = 200) {
         var exits: [Double] = []
         exits.reserveCapacity(samples.count)
-        for k in 0..<samples.count where samples.outcomes[k] != "censored" {
+        for k in 0..<samples.count where samples.outcomes[k] != ExitSamples.censored {
             exits.append(samples.times[k] * scale)
         }
         exits.sort()
