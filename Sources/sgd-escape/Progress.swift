@@ -56,10 +56,15 @@ final class ProgressDisplay {
             let se = cell.estimate.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
             let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
             let e = cell.estimate
-            let result = switch cell.method {
-            case "convergence": "ended in exit region \(e.exited), outside \(e.censored), diverged \(e.diverged)"
-            case "tail-index": "tail index \(cell.quantities.first { $0.0 == "tail_index" }.map { String(format: "%.4g", $0.1) } ?? "n/a")"
-            default: "mean \(mean) ± \(se) \(cell.timeUnit)"
+            let tailIndex = cell.quantities.first { $0.0 == "tail_index" }?.1
+            let result = if let failure = cell.failure {
+                "failed: \(failure)"
+            } else if MethodRegistry.kind(of: cell.method) != .sampling {
+                "mean \(mean) ± \(se) \(cell.timeUnit)"
+            } else if let tailIndex {
+                "tail index \(String(format: "%.4g", tailIndex))"
+            } else {
+                "ended in exit region \(e.exited), outside \(e.censored), diverged \(e.diverged)"
             }
             write("[\(done)/\(total)] \(cell.experiment) \(params): \(result) (\(String(format: "%.2f", cell.wallSeconds)) s)\n")
         }

@@ -8,12 +8,25 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        subcommands: [Run.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self]
+        subcommands: [Run.self, Check.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self]
     )
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
+}
+
+/// The text of a job spec file, or a one-line error (exit 2).
+func readSpec(_ path: String) -> String {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        fail("cannot read job spec \(path): it is a directory, not a file")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        fail("cannot read job spec \(path): no such file or not readable")
+    }
+    guard let text = String(data: data, encoding: .utf8) else { fail("job spec \(path) is not UTF-8 text") }
+    return text
 }
 
 /// Prints a one-line error and exits with status 2 (bad input) — never a stack trace.
@@ -60,111 +73,56 @@ func parsedShard(_ text: String) -> (k: Int, n: Int)? {
     return (k, n)
 }
 
+/// Runs a job through `JobExecution` and prints: progress on stderr, the table or JSON on
+/// stdout. Exits 2 on bad input, 130 when interrupted, 1 when a cell failed.
 func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath: String? = nil) {
-    let spec: JobSpec
-    do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory) } catch { fail(error.description) }
-    let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
-    let runner = JobRunner(spec: spec, threads: threads, pathsScale: options.quick ? 0.1 : 1)
-    let shard = options.shard.flatMap(parsedShard)
-    let plan = runner.cells
-    let selected = plan.indices.filter { i in shard.map { i % $0.n == $0.k - 1 } ?? true }
-    var outDirectory: URL? = nil
-    var store: ResultsStore? = nil
-    var stored: [Int: JSONValue] = [:]
-    if let out = options.out {
-        let url = URL(fileURLWithPath: out)
-        let storePath = url.appendingPathComponent(ResultsStore.fileName).path
-        let exists = FileManager.default.fileExists(atPath: storePath)
-        if exists, !options.resume {
-            fail("--out \(out) already holds results (\(ResultsStore.fileName)); pass --resume to continue that run, or choose another --out")
-        }
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            if !exists { try Data(specText.utf8).write(to: url.appendingPathComponent("job.toml"), options: .atomic) }
-        } catch { fail("--out \(out): cannot write there (\(error.localizedDescription))") }
-        do {
-            let s = try ResultsStore(path: storePath)
-            if exists, let job = try s.job() {
-                if job.commandLine.split(separator: " ").contains("--quick") != options.quick {
-                    fail("--resume: the stored run was made \(options.quick ? "without" : "with") --quick; resume it the same way, or choose another --out")
-                }
-                let diff = SpecDiff.differences(old: job.spec, new: specText)
-                if !diff.isEmpty {
-                    fail("--resume: the spec differs from the one stored in \(storePath): \(diff.joined(separator: "; "))")
-                }
-                for cell in try s.cells() { stored[cell.global] = cell.json }
-            } else {
-                try s.setJob(.init(name: spec.name, spec: specText, specHash: ResultsStore.specHash(specText), seed: spec.seed,
-                                   toolVersion: ResultsStore.toolVersion,
-                                   commandLine: CommandLine.arguments.joined(separator: " "),
-                                   host: ProcessInfo.processInfo.hostName,
-                                   startedAt: ISO8601DateFormatter().string(from: Date()),
-                                   shard: shard.map { "\($0.k)/\($0.n)" }))
-            }
-            store = s
-        } catch { fail("\(storePath): \(error)") }
-        outDirectory = url
-    }
-    let total = selected.count
-    var finished: [Int: JSONValue] = stored.filter { selected.contains($0.key) }
-    var fresh: [CellResult] = []
-    func summary() -> JSONValue {
-        summaryJSON(name: spec.name, seed: spec.seed, cells: selected.compactMap { finished[$0] })
-    }
-    if !options.quiet, !finished.isEmpty {
-        FileHandle.standardError.write(Data("resuming: \(finished.count) of \(total) cells already in the store\n".utf8))
+    var settings = JobExecution.Options()
+    settings.out = options.out
+    settings.shard = options.shard.flatMap(parsedShard)
+    settings.resume = options.resume
+    settings.threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+    settings.quick = options.quick
+    settings.commandLine = CommandLine.arguments.joined(separator: " ")
+    let job: JobExecution
+    do { job = try JobExecution(specText: specText, baseDirectory: baseDirectory, options: settings) }
+    catch { fail("\(error)") }
+    let total = job.selected.count
+    if !options.quiet, job.alreadyDone > 0 || job.retrying > 0 {
+        let retry = job.retrying > 0 ? "; retrying \(job.retrying) failed" : ""
+        FileHandle.standardError.write(Data("resuming: \(job.alreadyDone) of \(total) cells already in the store\(retry)\n".utf8))
     }
     installInterruptHandler()
-    let progress = ProgressDisplay(total: total, alreadyDone: finished.count, quiet: options.quiet)
-    for g in selected where finished[g] == nil {
-        if interrupted.load(ordering: .relaxed) {
-            progress.finish()
-            let resume = outDirectory.map { "; resume with: sgd-escape run \(jobPath ?? "JOB") --out \($0.path) --resume" }
-                ?? " (no --out: nothing was kept)"
-            FileHandle.standardError.write(Data("interrupted: \(finished.count) of \(total) cells finished\(resume)\n".utf8))
-            exit(130)
-        }
-        let (e, c) = plan[g]
-        let cell: CellResult
-        if let store {
-            do { cell = try store.recordCell(global: g) { sink in try runner.runCell(experiment: e, cell: c, samples: sink) } }
-            catch let error as SpecError { fail(error.description) }
-            catch { fail("cannot store cell \(g + 1): \(error)") }
-        } else {
-            do { cell = try runner.runCell(experiment: e, cell: c) } catch { fail(error.description) }
-        }
-        let json = cell.json()
-        finished[g] = json
-        fresh.append(cell)
-        progress.cellFinished(cell)
-        if let outDirectory {
-            writeSummary(summary(), to: outDirectory)
-        }
-    }
+    let progress = ProgressDisplay(total: total, alreadyDone: job.alreadyDone, quiet: options.quiet)
+    let outcome: JobExecution.Outcome
+    do {
+        outcome = try job.run(shouldStop: { interrupted.load(ordering: .relaxed) }, cellFinished: progress.cellFinished)
+    } catch { fail("\(error)") }
     progress.finish()
-    if let outDirectory, fresh.isEmpty { writeSummary(summary(), to: outDirectory) }
+    if outcome == .interrupted {
+        let resume = job.outDirectory.map { "; resume with: sgd-escape run \(jobPath ?? "JOB") --out \($0.path) --resume" }
+            ?? " (no --out: nothing was kept)"
+        FileHandle.standardError.write(Data("interrupted: \(job.finished.count) of \(total) cells finished\(resume)\n".utf8))
+        exit(130)
+    }
     switch options.format {
     case .json:
-        print(summary().serialized(indent: 2))
+        print(job.summary().serialized(indent: 2))
     case .text:
-        if fresh.count == total {
-            print(TextTable.render(job: spec.name, seed: spec.seed, cells: fresh))
+        if job.fresh.count == total {
+            print(TextTable.render(job: job.spec.name, seed: job.spec.seed, cells: job.fresh))
         } else {
-            print(TextTable.render(job: spec.name, seed: spec.seed, json: selected.compactMap { finished[$0] }))
+            print(TextTable.render(job: job.spec.name, seed: job.spec.seed, json: job.selected.compactMap { job.finished[$0] }))
         }
     }
-}
-
-/// DESIGN.md's job object from cell JSON values (the same bytes as `jobJSON`).
-func summaryJSON(name: String, seed: UInt64, cells: [JSONValue]) -> JSONValue {
-    .object([("job", .string(name)), ("seed", .int(Int(truncatingIfNeeded: seed))), ("cells", .array(cells))])
-}
-
-/// Rewrites DIR/summary.json atomically.
-func writeSummary(_ json: JSONValue, to directory: URL) {
-    let text = json.serialized(indent: 2) + "\n"
-    do { try Data(text.utf8).write(to: directory.appendingPathComponent("summary.json"), options: .atomic) }
-    catch { fail("cannot write summary.json: \(error.localizedDescription)") }
+    let failed = job.failedCells
+    if !failed.isEmpty {
+        var lines = "\(failed.count) of \(total) cells failed\(job.outDirectory.map { " (rerun them with: sgd-escape run \(jobPath ?? "JOB") --out \($0.path) --resume)" } ?? ""):\n"
+        for (g, json) in failed {
+            if case .string(let reason)? = json["failure"] { lines += "  cell \(g + 1): \(reason)\n" }
+        }
+        FileHandle.standardError.write(Data(lines.utf8))
+        exit(1)
+    }
 }
 
 extension SGDEscapeCommand {
@@ -178,17 +136,25 @@ extension SGDEscapeCommand {
 
         func run() throws {
             let url = URL(fileURLWithPath: job)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-                fail("cannot read job spec \(job): it is a directory, not a file")
-            }
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                fail("cannot read job spec \(job): no such file or not readable")
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                fail("job spec \(job) is not UTF-8 text")
-            }
+            let text = readSpec(job)
             execute(specText: text, baseDirectory: url.deletingLastPathComponent(), options: options, jobPath: job)
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Parse and validate a job spec, every cell included, and print the plan; runs and writes nothing.",
+            discussion: "Exits 0 when the spec can run, 2 with a one-line error (key, value, requirement, line) when not.")
+
+        @Argument(help: "The job spec, e.g. job.toml.")
+        var job: String
+
+        func run() throws {
+            let url = URL(fileURLWithPath: job)
+            let spec: JobSpec
+            do { spec = try JobSpec.parse(readSpec(job), baseDirectory: url.deletingLastPathComponent()) }
+            catch { fail(error.description) }
+            print(JobPlan(spec: spec).text)
         }
     }
 

@@ -120,7 +120,8 @@ import TestSupport
                 parsed += 1
                 let runner = JobRunner(spec: spec, threads: 1)
                 for (e, c) in runner.cells.prefix(8) {
-                    do { _ = try runner.problem(experiment: e, cell: c) } catch { #expect(!error.description.isEmpty) }
+                    // a spec that parses has had every cell checked: each cell's problem builds
+                    do { _ = try spec.cellProblem(experiment: e, cell: c) } catch { Issue.record("parsed spec, unbuildable cell: \(error)") }
                 }
             } catch {
                 rejected += 1

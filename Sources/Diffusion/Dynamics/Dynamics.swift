@@ -19,6 +19,44 @@ public enum NoiseLaw: Sendable, Equatable {
     case lossProportional(scale: Double)
     /// The finite sum's own minibatches (`sgd`) or its true covariance Σ(θ) (`sgd-sde`).
     case finiteSum
+
+    /// The law's name in job specs and results.
+    public var kind: NoiseLawKind {
+        switch self {
+        case .gaussian: .gaussian
+        case .studentT: .studentT
+        case .alphaStable: .alphaStable
+        case .hessian: .hessian
+        case .lossProportional: .lossProportional
+        case .finiteSum: .finiteSum
+        }
+    }
+}
+
+/// The names of the noise laws: the one place each is spelled (job specs, results, messages).
+public enum NoiseLawKind: String, Sendable, CaseIterable, Codable {
+    case gaussian
+    case studentT = "student-t"
+    case alphaStable = "alpha-stable"
+    case hessian
+    case lossProportional = "loss-proportional"
+    case finiteSum = "finite-sum"
+
+    /// Quoted for messages: `"student-t"`.
+    public var quoted: String { "\"\(rawValue)\"" }
+}
+
+/// The names of the dynamics: the one place each is spelled (job specs, results, messages).
+public enum DynamicsKind: String, Sendable, CaseIterable, Codable {
+    case langevin
+    case levy
+    case sgd
+    case sgdSDE = "sgd-sde"
+
+    /// Quoted for messages: `"sgd-sde"`.
+    public var quoted: String { "\"\(rawValue)\"" }
+    /// The discrete chain or its diffusion: parametrised by learning rate, batch size and a noise law.
+    public var isSGDFamily: Bool { self == .sgd || self == .sgdSDE }
 }
 
 /// What moves the state. Time conventions (THEORY.md §0): `sgd` counts iterations;
@@ -35,14 +73,16 @@ public enum Dynamics: Sendable, Equatable {
     /// Hu et al. 2019), Σ_B = Σ/B with replacement, Σ·(n−B)/(B(n−1)) without.
     case sgdSDE(learningRate: Double, batchSize: Int, noise: NoiseLaw, withReplacement: Bool)
 
-    public var name: String {
+    public var kind: DynamicsKind {
         switch self {
-        case .langevin: "langevin"
-        case .levy: "levy"
-        case .sgd: "sgd"
-        case .sgdSDE: "sgd-sde"
+        case .langevin: .langevin
+        case .levy: .levy
+        case .sgd: .sgd
+        case .sgdSDE: .sgdSDE
         }
     }
+
+    public var name: String { kind.rawValue }
 
     /// η for the SGD dynamics, nil otherwise.
     public var learningRate: Double? {

@@ -68,17 +68,9 @@ public struct EnsembleSimulator: Sendable {
 
     static func noiseName(_ dynamics: Dynamics) -> String {
         switch dynamics {
-        case .levy: "alpha-stable"
-        case .sgd(_, _, let n, _), .sgdSDE(_, _, let n, _):
-            switch n {
-            case .gaussian: "gaussian"
-            case .studentT: "student-t"
-            case .alphaStable: "alpha-stable"
-            case .hessian: "hessian"
-            case .lossProportional: "loss-proportional"
-            case .finiteSum: "finite-sum"
-            }
-        case .langevin: "gaussian"
+        case .levy: NoiseLawKind.alphaStable.rawValue
+        case .sgd(_, _, let n, _), .sgdSDE(_, _, let n, _): n.kind.rawValue
+        case .langevin: NoiseLawKind.gaussian.rawValue
         }
     }
 

@@ -50,7 +50,7 @@ public enum TheoryReference {
     }
 
     /// Exit boundaries of a 1-D problem whose exit sides are `x > b`, `x < a` (affine levels).
-    static func boundaries(_ problem: ExitProblem) throws(TheoryError) -> (lower: Double?, upper: Double?) {
+    public static func boundaries(_ problem: ExitProblem) throws(TheoryError) -> (lower: Double?, upper: Double?) {
         var lower: Double? = nil, upper: Double? = nil
         for term in problem.exitTerms {
             guard let g = term.level, let c = g.derivative(withRespectTo: 0).constantValue, c != 0 else {

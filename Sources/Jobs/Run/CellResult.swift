@@ -30,6 +30,9 @@ public struct CellResult: Sendable {
     public let pathSteps: Int
     /// Time per step (1 for sgd, whose unit is iterations; dt otherwise).
     public var timeScale: Double = 1
+    /// Why the cell's method failed numerically (nil: the cell is done). A failed cell is
+    /// stored with status `failed` and retried by `run --resume`.
+    public var failure: String? = nil
 
     /// The cell as in DESIGN.md's JSON contract; `wall_seconds` omitted when `timings` is false.
     public func json(timings: Bool = true) -> JSONValue {
@@ -56,6 +59,7 @@ public struct CellResult: Sendable {
             ("mean_exit_iterations", .number(meanExitIterations)),
             ("exit_sides", .object(zip(exitLabels, estimate.sideCounts).map { ($0.0, .int($0.1)) })),
         ]
+        if let failure { pairs += [("status", .string("failed")), ("failure", .string(failure))] }
         if timings { pairs.append(("wall_seconds", .double((wallSeconds * 1000).rounded() / 1000))) }
         return .object(pairs)
     }

@@ -17,17 +17,15 @@ public struct JobSpec: Sendable {
     /// The `[report]` table (empty when absent).
     public let report: ReportOptions
 
-    public static let dynamicsNames = ["langevin", "levy", "sgd", "sgd-sde"]
-    public static let methodNames = ["monte-carlo", "chain", "theory", "backward-kolmogorov", "minimum-action",
-                                     "convergence", "tail-index"]
-    public static let plannedMethods: [String] = []
-    public static let noiseLaws = ["gaussian", "student-t", "alpha-stable", "hessian", "loss-proportional", "finite-sum"]
     public static let builtins = ["double-well", "sharp-flat", "quadratic", "saddle", "styblinski-tang",
                                   "quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum",
                                   "random-features", "two-layer"]
+    /// The built-ins that are finite sums (per-sample gradients: real minibatches).
+    static let finiteSumBuiltins = ["quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum", "random-features", "two-layer"]
 
-    /// Parses TOML, or JSON when the text starts with `{`.
-    public static func parse(_ text: String, baseDirectory: URL? = nil) throws(SpecError) -> JobSpec {
+    /// Parses TOML, or JSON when the text starts with `{`, and with `checkCells` runs every
+    /// method's check on every cell (`checkCells()`), so a spec that parses can run.
+    public static func parse(_ text: String, baseDirectory: URL? = nil, checkCells: Bool = true) throws(SpecError) -> JobSpec {
         let root: SpecTable
         do {
             let trimmed = text.drop { $0.isWhitespace }
@@ -35,7 +33,9 @@ public struct JobSpec: Sendable {
         } catch {
             throw SpecError("syntax error at \(error)")
         }
-        return try JobSpec(root: root, text: text, baseDirectory: baseDirectory)
+        let spec = try JobSpec(root: root, text: text, baseDirectory: baseDirectory)
+        if checkCells { try spec.checkCells() }
+        return spec
     }
 
     init(root: SpecTable, text: String, baseDirectory: URL?) throws(SpecError) {

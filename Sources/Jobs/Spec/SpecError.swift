@@ -8,7 +8,7 @@ public struct SpecError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// Reads one table of a spec, remembering which keys were read so that everything else
 /// can be reported as unknown.
-struct TableReader {
+public struct TableReader {
     let table: SpecTable
     let path: String
     let context: String?

@@ -9,7 +9,7 @@ import Diffusion
 /// behind and `--resume` recomputes the rest.
 public final class ResultsStore {
     public static let fileName = "results.sqlite"
-    public static let toolVersion = "sgd-escape 0.5 (store schema 1)"
+    public static let toolVersion = "sgd-escape 0.6 (store schema 2)"
     /// Rows per multi-row INSERT of samples.
     static let sampleBatch = 500
 
@@ -29,21 +29,29 @@ public final class ResultsStore {
         public var host: String
         public var startedAt: String
         public var shard: String?
+        /// The factor on every cell's paths (`run --quick`: 0.1); a resume must use the same.
+        public var pathsScale: Double
 
         public init(name: String, spec: String, specHash: String, seed: UInt64, toolVersion: String, commandLine: String,
-                    host: String, startedAt: String, shard: String?) {
+                    host: String, startedAt: String, shard: String?, pathsScale: Double = 1) {
             self.name = name; self.spec = spec; self.specHash = specHash; self.seed = seed; self.toolVersion = toolVersion
             self.commandLine = commandLine; self.host = host; self.startedAt = startedAt; self.shard = shard
+            self.pathsScale = pathsScale
         }
     }
 
-    /// A stored cell: its global index (position in `JobRunner.cells`) and its JSON.
+    /// A stored cell: its global index (position in `JobRunner.cells`), its status and its JSON.
     public struct StoredCell: Sendable {
         public var global: Int
         public var experimentIndex: Int
         public var cellIndex: Int
         public var json: JSONValue
+        /// "done", or "failed" (the method failed numerically; the JSON says why).
+        public var status: String = ResultsStore.done
+        public var failed: Bool { status == ResultsStore.failed }
     }
+    public static let done = "done"
+    public static let failed = "failed"
 
     let queue: DatabaseQueue
     public let path: String
@@ -71,7 +79,7 @@ public final class ResultsStore {
                     id INTEGER PRIMARY KEY CHECK (id = 1),
                     name TEXT NOT NULL, spec TEXT NOT NULL, spec_hash TEXT NOT NULL, seed INTEGER NOT NULL,
                     tool_version TEXT NOT NULL, command_line TEXT NOT NULL, host TEXT NOT NULL,
-                    started_at TEXT NOT NULL, shard TEXT);
+                    started_at TEXT NOT NULL, shard TEXT, paths_scale REAL NOT NULL DEFAULT 1);
                 CREATE TABLE IF NOT EXISTS cell (
                     global_index INTEGER PRIMARY KEY,
                     experiment_index INTEGER NOT NULL, experiment TEXT NOT NULL, cell_index INTEGER NOT NULL,
@@ -83,6 +91,13 @@ public final class ResultsStore {
                     steps INTEGER NOT NULL, time REAL NOT NULL, outcome TEXT NOT NULL, exit_point TEXT NOT NULL,
                     PRIMARY KEY (experiment_index, cell_index, path)) WITHOUT ROWID;
                 """)
+            // schema 1 stores (before paths_scale): add the column; their runs were full scale
+            // unless the stored command line says --quick
+            let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(job)").map { $0["name"] as String }
+            if !columns.contains("paths_scale") {
+                try db.execute(sql: "ALTER TABLE job ADD COLUMN paths_scale REAL NOT NULL DEFAULT 1")
+                try db.execute(sql: "UPDATE job SET paths_scale = 0.1 WHERE ' ' || command_line || ' ' LIKE '% --quick %'")
+            }
         }
     }
 
@@ -97,10 +112,10 @@ public final class ResultsStore {
     public func setJob(_ job: JobRow) throws {
         try queue.write { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO job (id, name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO job (id, name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard, paths_scale)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [job.name, job.spec, job.specHash, Int64(bitPattern: job.seed), job.toolVersion,
-                                 job.commandLine, job.host, job.startedAt, job.shard])
+                                 job.commandLine, job.host, job.startedAt, job.shard, job.pathsScale])
         }
     }
 
@@ -110,21 +125,25 @@ public final class ResultsStore {
             let seed: Int64 = row["seed"]
             return JobRow(name: row["name"], spec: row["spec"], specHash: row["spec_hash"], seed: UInt64(bitPattern: seed),
                           toolVersion: row["tool_version"], commandLine: row["command_line"], host: row["host"],
-                          startedAt: row["started_at"], shard: row["shard"])
+                          startedAt: row["started_at"], shard: row["shard"], pathsScale: row["paths_scale"])
         }
     }
 
     /// All finished cells, in global order.
     public func cells() throws -> [StoredCell] {
         let rows = try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT global_index, experiment_index, cell_index, json FROM cell ORDER BY global_index")
+            try Row.fetchAll(db, sql: "SELECT global_index, experiment_index, cell_index, status, json FROM cell ORDER BY global_index")
         }
         return try rows.map { row in
             let text: String = row["json"]
             let json: JSONValue
             do { json = try JSONValue.parse(text) } catch { throw StoreError("cell \(row["global_index"] as Int): bad JSON (\(error))") }
+            let status: String = row["status"]
+            guard status == ResultsStore.done || status == ResultsStore.failed else {
+                throw StoreError("cell \(row["global_index"] as Int): unknown status '\(status)'")
+            }
             return StoredCell(global: row["global_index"], experimentIndex: row["experiment_index"],
-                              cellIndex: row["cell_index"], json: json)
+                              cellIndex: row["cell_index"], json: json, status: status)
         }
     }
 
@@ -154,9 +173,22 @@ public final class ResultsStore {
         let parameters = JSONValue.object(cell.parameters.map { ($0.key, .double($0.value)) }).serialized()
         try db.execute(sql: """
             INSERT INTO cell (global_index, experiment_index, experiment, cell_index, parameters, method, status, json, wall_seconds)
-            VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [global, cell.experimentIndex, cell.experiment, cell.cellIndex, parameters, cell.method,
-                             json.serialized(), cell.wallSeconds])
+                             cell.failure == nil ? done : failed, json.serialized(), cell.wallSeconds])
+    }
+
+    /// Removes cells and their samples (failed cells, before `--resume` runs them again), in one transaction.
+    public func delete(globals: [Int]) throws {
+        guard !globals.isEmpty else { return }
+        try queue.write { db in
+            for g in globals {
+                guard let row = try Row.fetchOne(db, sql: "SELECT experiment_index, cell_index FROM cell WHERE global_index = ?", arguments: [g]) else { continue }
+                let e: Int = row[0], c: Int = row[1]
+                try db.execute(sql: "DELETE FROM sample WHERE experiment_index = ? AND cell_index = ?", arguments: [e, c])
+                try db.execute(sql: "DELETE FROM cell WHERE global_index = ?", arguments: [g])
+            }
+        }
     }
 
     /// Writes sample rows inside `recordCell`'s transaction, `sampleBatch` rows per INSERT.

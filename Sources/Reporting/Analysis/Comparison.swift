@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Diffusion
 
 /// One cell of a Monte Carlo experiment set beside the matching cell of another experiment
 /// (the same parameter names — hence the same noise law — with equal values, integration
@@ -45,11 +46,13 @@ public struct Comparison: Sendable {
     static let integrationKeys: Set<String> = ["dt", "dt_fraction", "nodes"]
 
     static func kind(of cell: ReportCell) -> Kind? {
-        switch cell.method {
-        case "monte-carlo": return .simulation
-        case "chain", "backward-kolmogorov": return .exact
-        case "theory": return .theory
-        default: return nil   // minimum-action predicts only the exponent
+        // minimum-action predicts only the exponent: no comparison reference
+        guard let method = MethodRegistry.named(cell.method), method.isComparisonReference else { return nil }
+        switch method.kind {
+        case .simulation: return .simulation
+        case .exact: return .exact
+        case .theory: return .theory
+        case .sampling: return nil
         }
     }
 
@@ -68,7 +71,7 @@ public struct Comparison: Sendable {
                 // an exact reference validates only its own dynamics; across dynamics it is a model comparison
                 // (only discrete SGD against a continuous model's exact value: the breakdown of the diffusion approximation)
                 if k == .exact && r0.dynamics != left[0].dynamics {
-                    guard left[0].dynamics == "sgd", r0.dynamics != "sgd" else { continue }
+                    guard left[0].dynamicsKind == .sgd, r0.dynamicsKind != .sgd else { continue }
                     k = .model
                 }
                 if k == .simulation && j < i { continue }

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Diffusion
 
 /// Builds the report's figures from its analyses (values in, `Figure`s out).
 enum ReportFigures {
@@ -66,7 +67,7 @@ enum ReportFigures {
                     // a curve when the abscissa determines the value; markers when it does not (repeated x)
                     let mark: Figure.Mark = Set(xs).count == xs.count ? .line : .points
                     series.append(Figure.Series(name, mark: mark, x: order.map { xs[$0] }, y: order.map { ys[$0] },
-                                                lineStyle: f.method == "theory" ? .dotted : .solid, marker: .square, colorIndex: color))
+                                                lineStyle: MethodRegistry.kind(of: f.method) == .theory ? .dotted : .solid, marker: .square, colorIndex: color))
                 }
                 color += 1
             }
@@ -143,7 +144,7 @@ enum ReportFigures {
     static func exitSides(_ input: ReportInput) -> [Figure] {
         var figures: [Figure] = []
         // Monte Carlo exits, and where fixed-horizon (`convergence`) paths ended
-        let byExperiment = Dictionary(grouping: input.cells.filter { $0.isMonteCarlo || ($0.method == "convergence" && $0.paths > 0) },
+        let byExperiment = Dictionary(grouping: input.cells.filter { $0.isMonteCarlo || ($0.method == ConvergenceMethod.name && $0.paths > 0) },
                                       by: \.experimentIndex)
         for e in byExperiment.keys.sorted() {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
@@ -160,7 +161,7 @@ enum ReportFigures {
                 groups[id, default: []].append(c)
             }
             var color = 0
-            let labels = first.exitSides.map(\.label) + ["diverged", first.method == "convergence" ? "censored (still in the start region)" : "censored"]
+            let labels = first.exitSides.map(\.label) + ["diverged", first.method == ConvergenceMethod.name ? "censored (still in the start region)" : "censored"]
             for id in groupIDs {
                 let g = groups[id]!.sorted { ($0.parameter(xKey) ?? 0) < ($1.parameter(xKey) ?? 0) }
                 for (s, label) in labels.enumerated() {
@@ -193,7 +194,7 @@ enum ReportFigures {
             }
             figures.append(Figure(
                 name: "exit-sides-\(first.experiment.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
-                title: first.method == "convergence" ? "Where paths end after the fixed horizon, experiment \(first.experiment)"
+                title: first.method == ConvergenceMethod.name ? "Where paths end after the fixed horizon, experiment \(first.experiment)"
                                                      : "Where paths leave, experiment \(first.experiment)",
                 x: .init(Format.parameterName(xKey), scale: xKey == "learning_rate" ? .log : .linear),
                 y: .init("fraction of paths", range: 0...1), series: series,
@@ -207,7 +208,7 @@ enum ReportFigures {
     /// with the line sharpness = bound: points below it respect the bound.
     static func sharpness(_ input: ReportInput) -> [Figure] {
         let cells = input.cells.filter {
-            $0.method == "convergence" && $0.quantity("mean_hessian_frobenius_norm") != nil && $0.quantity("hessian_frobenius_bound") != nil
+            $0.method == ConvergenceMethod.name && $0.quantity("mean_hessian_frobenius_norm") != nil && $0.quantity("hessian_frobenius_bound") != nil
         }
         guard !cells.isEmpty else { return [] }
         var series: [Figure.Series] = []

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Diffusion
 
 /// One finished cell as the report sees it: the cell JSON of DESIGN.md read back from the
 /// results store, with the values the analyses need pulled out.
@@ -28,7 +29,10 @@ public struct ReportCell: Sendable {
     public var exitSides: [(label: String, count: Int)]
     public var wallSeconds: Double?
 
-    public var isMonteCarlo: Bool { method == "monte-carlo" }
+    /// The method's kind (nil for a method this version does not know).
+    public var kind: MethodKind? { MethodRegistry.kind(of: method) }
+    public var dynamicsKind: DynamicsKind? { DynamicsKind(rawValue: dynamics) }
+    public var isMonteCarlo: Bool { kind == .simulation }
     public var isDeterministic: Bool { !isMonteCarlo }
 
     public func parameter(_ key: String) -> Double? { parameters.first { $0.key == key }?.value }
@@ -89,12 +93,30 @@ public struct ReportCell: Sendable {
     }
 }
 
+/// A cell whose method failed: what the report says of it.
+public struct FailedCell: Sendable {
+    public var global: Int
+    public var experiment: String
+    public var parameters: [(key: String, value: Double)]
+    public var reason: String
+
+    init(stored: ResultsStore.StoredCell) throws {
+        let cell = try ReportCell(stored: stored)
+        global = stored.global
+        experiment = cell.experiment
+        parameters = cell.parameters
+        if case .string(let s)? = stored.json["failure"] { reason = s } else { reason = "no reason stored" }
+    }
+}
+
 /// Everything a report is made of: the job row, its spec and its finished cells, plus
 /// access to per-path samples (for bootstrap intervals and survival curves).
 public struct ReportInput {
     public let job: ResultsStore.JobRow
     public let spec: JobSpec
     public let cells: [ReportCell]
+    /// Cells whose method failed numerically: listed in the report, used in no analysis.
+    public var failedCells: [FailedCell] = []
     /// Cells planned by the spec (a report of an unfinished run says how many are missing).
     public let plannedCells: Int
     let store: ResultsStore?
@@ -115,8 +137,10 @@ public struct ReportInput {
             job.spec = specText
         }
         self.job = job
-        do { spec = try JobSpec.parse(job.spec) } catch { throw ReportError("the spec does not parse: \(error)") }
-        cells = try store.cells().map(ReportCell.init(stored:))
+        do { spec = try JobSpec.parse(job.spec, checkCells: false) } catch { throw ReportError("the spec does not parse: \(error)") }
+        let stored = try store.cells()
+        cells = try stored.filter { !$0.failed }.map(ReportCell.init(stored:))
+        failedCells = try stored.filter(\.failed).map(FailedCell.init(stored:))
         plannedCells = spec.experiments.reduce(0) { $0 + $1.cellCount }
         self.store = store
         sampleSource = { try store.samples(experimentIndex: $0, cellIndex: $1) }

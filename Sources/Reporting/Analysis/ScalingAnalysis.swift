@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Diffusion
 
 /// One point of a scaling fit: a cell's mean exit time at abscissa `x`.
 public struct ScalingPoint: Sendable {
@@ -38,9 +39,9 @@ public struct ScalingFitResult: Sendable {
     public var predicted: (value: Double, source: String)?
     public var weighting: String
 
-    public var isMonteCarlo: Bool { method == "monte-carlo" }
+    public var isMonteCarlo: Bool { MethodRegistry.kind(of: method) == .simulation }
     /// The steepness comparison (discrete SGD, x = B/η): fitted slope / predicted steepness.
-    public var isSteepness: Bool { kind == .arrhenius && axis == "B/eta" && dynamics == "sgd" && isMonteCarlo }
+    public var isSteepness: Bool { kind == .arrhenius && axis == "B/eta" && dynamics == DynamicsKind.sgd.rawValue && isMonteCarlo }
     public var ratioToPrediction: (value: Double, ci95: [Double])? {
         guard let p = predicted?.value, p != 0 else { return nil }
         let ci = fit.slopeCI95.map { $0 / p }
@@ -91,7 +92,7 @@ public enum ScalingAnalysis {
         let swept = Set(sweptKeys(cells))
         // heavy-tailed noise escapes by jumps (a power law in ε, THEORY.md §4): no Arrhenius
         // law unless asked for
-        let heavyTailed = cells.first?.dynamics == "levy" || cells.first?.parameter("noise.alpha") != nil
+        let heavyTailed = cells.first?.dynamicsKind == .levy || cells.first?.parameter("noise.alpha") != nil
         if heavyTailed && options.arrheniusX == nil { return nil }
         if options.arrheniusX == "none" { return nil }
         if let chosen = options.arrheniusX {
@@ -100,7 +101,7 @@ public enum ScalingAnalysis {
         }
         if swept.contains("epsilon") { return "1/epsilon" }
         if swept.contains("learning_rate") || swept.contains("batch_size") {
-            return cells.first?.parameter("batch_size") != nil || cells.first?.dynamics == "sgd" ? "B/eta" : "1/eta"
+            return cells.first?.parameter("batch_size") != nil || cells.first?.dynamicsKind == .sgd ? "B/eta" : "1/eta"
         }
         return nil
     }
@@ -144,12 +145,12 @@ public enum ScalingAnalysis {
         let byExperiment = Dictionary(grouping: input.cells, by: \.experimentIndex)
         for e in byExperiment.keys.sorted() {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
-            guard let first = cells.first, first.method != "minimum-action",
-                  !(first.method == "theory" && first.mean == nil) else { continue }
+            guard let first = cells.first, first.method != MinimumActionMethod.name,
+                  !(first.kind == .theory && first.mean == nil) else { continue }
             if let axis = inferredAxis(cells, options: input.spec.report) {
                 out += try fitGroups(input, cells: cells, axis: axis, kind: .arrhenius)
             }
-            if let key = input.spec.report.powerLawX ?? (first.dynamics == "levy" ? "epsilon" : nil),
+            if let key = input.spec.report.powerLawX ?? (first.dynamicsKind == .levy ? "epsilon" : nil),
                sweptKeys(cells).contains(key) {
                 out += try fitGroups(input, cells: cells, axis: key, kind: .powerLaw)
             }
@@ -233,10 +234,10 @@ public enum ScalingAnalysis {
         if let s = input.spec.report.predictedSlope {
             return (s, input.spec.report.predictedSlopeSource ?? "[report] predicted_slope")
         }
-        let family: Set<String> = axis == "1/epsilon" ? ["langevin"] : ["sgd", "sgd-sde"]
-        guard family.contains(dynamics) || (axis == "1/epsilon" && dynamics == "langevin") else { return nil }
+        let family: Set<String> = Set((axis == "1/epsilon" ? [DynamicsKind.langevin] : [.sgd, .sgdSDE]).map(\.rawValue))
+        guard family.contains(dynamics) else { return nil }
         guard axis != "1/eta" else { return nil }
-        for cell in input.cells where cell.method == "minimum-action" && family.contains(cell.dynamics) {
+        for cell in input.cells where cell.method == MinimumActionMethod.name && family.contains(cell.dynamics) {
             if let b = cell.quantity("quasi_potential_barrier") {
                 return (b, axis == "1/epsilon" ? "quasi-potential barrier V̄ (minimum action, experiment '\(cell.experiment)')"
                                                : "steepness s (minimum action under Σ₁, experiment '\(cell.experiment)')")
@@ -247,7 +248,7 @@ public enum ScalingAnalysis {
 
     static func predictedPower(_ input: ReportInput, cells: [ReportCell]) -> (value: Double, source: String)? {
         if let p = input.spec.report.predictedPower { return (p, "[report] predicted_power") }
-        if cells.first?.dynamics == "levy", let alpha = cells.first?.parameter("alpha"),
+        if cells.first?.dynamicsKind == .levy, let alpha = cells.first?.parameter("alpha"),
            cells.allSatisfy({ $0.parameter("alpha") == alpha }) {
             return (-alpha, "Imkeller–Pavlyukevich: E τ ∝ ε^(−α) (THEORY.md §4)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Diffusion
 
 /// Measured divergence probabilities of discrete SGD set against the linear-stability
 /// thresholds of the same job (`theory = "stability"` cells, THEORY.md §3): for each Monte
@@ -39,10 +40,10 @@ public enum StabilityAnalysis {
     /// Rows for every Monte Carlo `sgd` cell that has a stability cell with the same batch
     /// size (and other shared parameters but the learning rate).
     public static func rows(_ input: ReportInput) -> [StabilityRow] {
-        let stability = input.cells.filter { $0.method == "theory" && $0.quantity("gd_max_learning_rate") != nil }
+        let stability = input.cells.filter { $0.method == TheoryMethod.name && $0.quantity("gd_max_learning_rate") != nil }
         guard !stability.isEmpty else { return [] }
         var out: [StabilityRow] = []
-        for cell in input.cells where cell.isMonteCarlo && cell.dynamics == "sgd" {
+        for cell in input.cells where cell.isMonteCarlo && cell.dynamicsKind == .sgd {
             let shared = cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
             guard let match = stability.first(where: { s in
                 shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }

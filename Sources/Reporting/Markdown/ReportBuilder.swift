@@ -44,7 +44,8 @@ public enum ReportBuilder {
         md += "| Command | `\(input.job.commandLine.replacingOccurrences(of: "|", with: "\\|"))` |\n"
         md += "| Run started | \(input.job.startedAt) |\n"
         md += "| Machine | \(input.job.host) |\n"
-        md += "| Cells | \(finished) of \(input.plannedCells) finished\(finished < input.plannedCells ? " — **this report is of an unfinished run**" : "") |\n\n"
+        let failed = input.failedCells.count
+        md += "| Cells | \(finished) of \(input.plannedCells) finished\(failed > 0 ? ", \(failed) failed" : "")\(finished + failed < input.plannedCells ? " — **this report is of an unfinished run**" : "") |\n\n"
 
         let header = String(md[headerStart...])
         // Claim and findings.
@@ -108,6 +109,18 @@ public enum ReportBuilder {
         let cellsText = cellsMarkdown(input)
         md += "## Cells\n\n" + cellsText
         sections.append(.init(heading: "Cells", text: cellsText, tables: [cellTable], figures: []))
+
+        // Cells whose method failed: outcomes, listed, in no fit or comparison.
+        if !input.failedCells.isEmpty {
+            var text = "\(input.failedCells.count) cell\(input.failedCells.count == 1 ? "" : "s") failed numerically and enter no analysis; `run --resume` computes them again.\n\n"
+            text += "| Cell | Experiment | Parameters | Reason |\n|---|---|---|---|\n"
+            for f in input.failedCells {
+                let parameters = f.parameters.map { "\($0.key) = \(Format.number($0.value))" }.joined(separator: ", ")
+                text += "| \(f.global + 1) | \(f.experiment) | \(parameters) | \(f.reason.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            }
+            md += "## Failed cells\n\n" + text + "\n"
+            sections.append(.init(heading: "Failed cells", text: text, tables: [], figures: []))
+        }
 
         // Theory quantities (thresholds, barriers) of deterministic cells.
         let quantityCells = input.cells.filter { !$0.quantities.isEmpty }

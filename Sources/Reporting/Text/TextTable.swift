@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Diffusion
 
 /// Plain-text results table for `sgd-escape run --format text`.
 public enum TextTable {
@@ -7,9 +8,12 @@ public enum TextTable {
         x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : String(format: "%.6g", x)
     }
 
-    /// Monte Carlo methods: counts and exit sides are per path. "convergence" and "tail-index"
-    /// estimate no exit time; their results are `quantities` (JSON).
-    static let sampledMethods: Set<String> = ["monte-carlo", "convergence", "tail-index"]
+    /// Methods that sample paths (simulation and sampling kinds): counts and exit sides are
+    /// per path. Sampling methods estimate no exit time; their results are `quantities` (JSON).
+    static func isSampled(_ method: String) -> Bool {
+        let kind = MethodRegistry.kind(of: method)
+        return kind == .simulation || kind == .sampling
+    }
     static let noExitTimeNote = "convergence / tail-index cells: no exit time (exit sides = where paths ended); results in --format json (quantities)\n"
 
     /// The table of freshly run cells: the same rendering as from their JSON.
@@ -34,15 +38,17 @@ extension TextTable {
         var noExitTime = false
         for c in cells {
             let method = string(c["method"])
-            let deterministic = !sampledMethods.contains(method)
+            let kind = MethodRegistry.kind(of: method)
+            let deterministic = !isSampled(method)
+            let failed = string(c["status"]) == ResultsStore.failed
             anyDeterministic = anyDeterministic || deterministic
-            if method == "monte-carlo", string(c["estimator"]) != "sample mean" { estimators.insert(string(c["estimator"])) }
-            noExitTime = noExitTime || method == "convergence" || method == "tail-index"
+            if kind == .simulation, !failed, string(c["estimator"]) != ExitTimeEstimate.sampleMean { estimators.insert(string(c["estimator"])) }
+            noExitTime = noExitTime || kind == .sampling
             rows.append([
                 string(c["experiment"]), method,
                 pairs(c["parameters"]).map { "\($0.0)=\(double($0.1).map(number) ?? "")" }.joined(separator: " "),
                 int(c["paths"]), int(c["exited"]), int(c["censored"]), int(c["diverged"]),
-                double(c["mean_exit_time"]).map { String(format: "%.6g", $0) } ?? "n/a",
+                failed ? "failed" : double(c["mean_exit_time"]).map { String(format: "%.6g", $0) } ?? "n/a",
                 deterministic ? (double(c["method_error"]).map { String(format: "±%.2g (grid)", $0) } ?? "—")
                     : double(c["standard_error"]).map { String(format: "%.3g", $0) } ?? "n/a",
                 string(c["time_unit"]),

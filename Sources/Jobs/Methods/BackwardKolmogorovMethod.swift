@@ -1,0 +1,71 @@
+import Diffusion
+
+/// `method = "backward-kolmogorov"`: the exact mean exit time of the diffusion (langevin, or
+/// the SDE of sgd / sgd-sde) by a second-order grid solve of 𝓛T = −1, Richardson-extrapolated
+/// over three nested grids with its error estimate (`BackwardKolmogorovReference`,
+/// docs/THEORY.md §1). 1-D on the exit interval (open sides truncated where the diffusion never
+/// goes), or 2-D on a reflecting `domain` box. Gaussian noise only: Lévy generators are non-local.
+public struct BackwardKolmogorovMethod: ExperimentMethod {
+    public static let name = "backward-kolmogorov"
+    public static let kind = MethodKind.exact
+    public static let summary = "exact mean exit time of the diffusion (grid solve of the backward equation, 1-D or 2-D)"
+    public static let keys = ["fokker_planck", "nodes", "domain"]
+    public static let simulationKeysNotApplicable = "a deterministic result for the continuous dynamics"
+
+    public let form: FokkerPlanckForm
+    public let nodes: Int
+    /// 2-D: the reflecting box of the grid.
+    public let domain: Grid2D.Box?
+
+    public init(reading r: inout TableReader, landscape: Landscape) throws(SpecError) {
+        let form = try r.string("fokker_planck", allowed: FokkerPlanckForm.allCases.map(\.rawValue)) ?? FokkerPlanckForm.ito.rawValue
+        self.form = FokkerPlanckForm(rawValue: form)!
+        let twoD = landscape.dimension == 2
+        let nodes = try r.integer("nodes") ?? (twoD ? 257 : 4001)
+        let range = twoD ? 11...2049 : 11...1_000_001
+        guard range.contains(nodes) else { throw r.error("nodes", "must be in \(range.lowerBound)...\(range.upperBound), got \(nodes)") }
+        self.nodes = nodes
+        if var box = try r.table("domain") {
+            guard twoD else { throw r.error("domain", "applies to 2-D landscapes only (1-D truncates open sides itself)") }
+            guard let lo = try box.vector("lower"), lo.count == 2 else { throw box.error("lower", "is required: [x0, y0]") }
+            guard let hi = try box.vector("upper"), hi.count == 2 else { throw box.error("upper", "is required: [x1, y1]") }
+            guard lo[0] < hi[0], lo[1] < hi[1] else { throw box.error("upper", "must exceed lower in both coordinates, got \(lo) and \(hi)") }
+            try box.rejectUnknown(allowed: ["lower", "upper"])
+            self.domain = Grid2D.Box(x0: lo[0], x1: hi[0], y0: lo[1], y1: hi[1])
+        } else {
+            guard !twoD else { throw r.error("domain", "is required for a 2-D \(Self.name) solve: domain = { lower = [x0, y0], upper = [x1, y1] } (reflecting box)") }
+            guard landscape.dimension == 1 else { throw r.error("method", "\(Self.quoted) is implemented for 1-D and 2-D landscapes, this one is \(landscape.dimension)-D") }
+            self.domain = nil
+        }
+    }
+
+    public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {
+        if x.dynamics == .levy || x.noiseLaw == .alphaStable {
+            throw r.error("method", "\(Self.quoted) needs Gaussian noise; \(x.dynamics == .levy ? "levy dynamics have" : "alpha-stable noise has") a non-local generator (use monte-carlo, or theory)")
+        }
+    }
+
+    public func check(_ cell: MethodCell) throws(SpecError) {
+        do { try BackwardKolmogorovReference.check(problem: cell.problem, domain: domain, nodes: nodes) }
+        catch { throw cell.error(domain == nil ? "method" : "domain", "\(Self.quoted): \(error)") }
+    }
+
+    public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
+        let reference: BackwardKolmogorovReference
+        if let domain {
+            reference = try BackwardKolmogorovReference(problem: cell.problem, form: form, domain: domain, nodes: nodes)
+        } else {
+            reference = try BackwardKolmogorovReference(problem: cell.problem, form: form, nodes: nodes)
+        }
+        var quantities: [(String, Double)] = []
+        if let rate = reference.escapeRate { quantities.append(("escape_rate", rate)) }
+        if let q = reference.splittingUpper { quantities.append(("splitting_probability_upper", q)) }
+        let grid = domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" }
+            ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"
+        return MethodOutput(
+            estimate: ExitTimeEstimate(exact: reference.time,
+                                       estimator: "exact diffusion (\(form.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(grid), Richardson-extrapolated",
+                                       termCount: cell.problem.exitTerms.count),
+            methodError: reference.timeError, quantities: quantities)
+    }
+}

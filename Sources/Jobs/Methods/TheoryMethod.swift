@@ -1,0 +1,79 @@
+import Diffusion
+
+/// `method = "theory"`: a closed-form prediction of the mean exit time (`TheoryReference`:
+/// Kramers, Eyring–Kramers, Getoor, Imkeller–Pavlyukevich, Hu et al.'s saddle law, Xie et
+/// al.), or with `theory = "stability"` the largest stable learning rates at the minimum
+/// (docs/THEORY.md §2–§4). Each formula states its source and assumptions in the cell's
+/// estimator. Every cell's prediction is computed when the spec is checked (it costs
+/// microseconds), so a formula that does not apply is a spec error before any cell runs.
+public struct TheoryMethod: ExperimentMethod {
+    public static let name = "theory"
+    public static let kind = MethodKind.theory
+    public static let summary = "closed-form prediction (kramers, eyring-kramers, getoor, imkeller-pavlyukevich, hu-saddle, xie, stability)"
+    public static let keys = ["theory", "saddle"]
+    public static let simulationKeysNotApplicable = "a deterministic result for the continuous dynamics"
+
+    static let stability = "stability"
+    static let levyLaws = ["getoor", "imkeller-pavlyukevich"]
+    static let hessianLaws = ["xie"]
+
+    /// The formula (one of `TheoryReference.names`).
+    public let formula: String
+    public let saddle: [Double]?
+
+    public init(reading r: inout TableReader, landscape: Landscape) throws(SpecError) {
+        formula = try r.string("theory", required: true, allowed: TheoryReference.names)!
+        let saddle = try r.vector("saddle")
+        if let saddle, saddle.count != landscape.dimension && formula != "hu-saddle" {
+            throw r.error("saddle", "must have \(landscape.dimension) coordinates, got \(saddle.count)")
+        }
+        self.saddle = saddle
+    }
+
+    public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {
+        let levy = x.dynamics == .levy
+        if Self.levyLaws.contains(formula) != levy {
+            throw r.error("theory", levy
+                ? "\"\(formula)\" does not apply to dynamics \(x.dynamics.quoted); Lévy exits follow \(Self.levyLaws.map { "\"\($0)\"" }.joined(separator: " or "))"
+                : "\"\(formula)\" is a law for dynamics \(DynamicsKind.levy.quoted), got \(x.dynamics.quoted)")
+        }
+        if formula == Self.stability {
+            guard x.dynamics.isSGDFamily, x.landscape.finiteSum != nil else {
+                throw r.error("theory", "\"\(formula)\" needs dynamics \(DynamicsKind.sgd.quoted) on a finite-sum landscape")
+            }
+        } else if Self.hessianLaws.contains(formula) {
+            guard x.noiseLaw == .hessian else {
+                throw r.error("theory", "\"\(formula)\" needs sgd or sgd-sde with noise law \(NoiseLawKind.hessian.quoted)")
+            }
+        } else if !levy {
+            guard x.noiseLaw == nil || x.noiseLaw == .gaussian else {
+                throw r.error("theory", "\"\(formula)\" needs isotropic Gaussian noise (langevin, or sgd / sgd-sde with noise law \(NoiseLawKind.gaussian.quoted)), got noise law \(x.noiseLaw!.quoted)")
+            }
+        }
+    }
+
+    /// The prediction, or the reason it does not apply (a spec error: the spec alone decides it).
+    func predict(_ cell: MethodCell) throws(SpecError) -> TheoryPrediction {
+        do { return try TheoryReference.predict(formula, problem: cell.problem, saddle: saddle) }
+        catch { throw cell.error("theory", "\"\(formula)\": \(error)") }
+    }
+
+    public func check(_ cell: MethodCell) throws(SpecError) {
+        if formula != Self.stability { _ = try predict(cell) }
+    }
+
+    public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
+        let terms = cell.problem.exitTerms.count
+        if formula == Self.stability {
+            let quantities = try TheoryReference.stability(problem: cell.problem)
+            return MethodOutput(
+                estimate: ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov, Wu–Wang–Su); no exit time", termCount: terms),
+                quantities: quantities)
+        }
+        let prediction = try predict(cell)
+        let value = cell.problem.dynamics.kind == .sgd ? prediction.value / cell.problem.dynamics.learningRate! : prediction.value
+        return MethodOutput(estimate: ExitTimeEstimate(
+            exact: value, estimator: "theory \(formula): \(prediction.formula) [\(prediction.reference); \(prediction.assumptions)]",
+            termCount: terms))
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Diffusion
+
+/// One run of a job: the policy of `run` (which cells, where results go, what a resume may
+/// continue) behind a small API, so that the CLI only parses arguments and prints.
+///
+/// Everything that can be refused is refused in `init`, before anything is written: a spec
+/// that does not parse or whose cells cannot run (`JobSpec.parse` checks every cell), an
+/// `--out` that already holds a run without `--resume`, a resume with another spec or
+/// another `--quick` scale. Then `run` computes the selected cells that the store lacks —
+/// and those it holds as failed — in global order, committing each, and keeping
+/// `summary.json` current.
+public final class JobExecution {
+    public struct Options: Sendable {
+        public var out: String?
+        /// Shard K of N (1-based K): the cells whose global index i has i % N == K − 1.
+        public var shard: (k: Int, n: Int)?
+        public var resume = false
+        public var threads = 1
+        /// `--quick`: a tenth of each Monte Carlo cell's paths (at least 100).
+        public var quick = false
+        public var commandLine = ""
+        public init() {}
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+
+    public enum Outcome: Equatable, Sendable {
+        case completed
+        /// Stopped between cells by `shouldStop`; the finished cells are kept.
+        case interrupted
+    }
+
+    public static let quickScale = 0.1
+
+    public let spec: JobSpec
+    public let runner: JobRunner
+    public let outDirectory: URL?
+    let store: ResultsStore?
+    /// Global indices this run is responsible for, in order.
+    public let selected: [Int]
+    /// Cell JSON by global index: stored ones and those computed by `run`.
+    public private(set) var finished: [Int: JSONValue] = [:]
+    /// Global indices of finished cells that failed.
+    public private(set) var failed: Set<Int> = []
+    /// Cells computed by this run, in order.
+    public private(set) var fresh: [CellResult] = []
+    /// Stored failed cells that this run computes again.
+    public private(set) var retrying = 0
+
+    public init(specText: String, baseDirectory: URL?, options: Options) throws {
+        let spec: JobSpec
+        do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory) } catch { throw Failure(error.description) }
+        self.spec = spec
+        let scale = options.quick ? JobExecution.quickScale : 1
+        runner = JobRunner(spec: spec, threads: options.threads, pathsScale: scale)
+        let plan = runner.cells
+        selected = plan.indices.filter { i in options.shard.map { i % $0.n == $0.k - 1 } ?? true }
+        guard let out = options.out else { outDirectory = nil; store = nil; return }
+        let url = URL(fileURLWithPath: out)
+        let storePath = url.appendingPathComponent(ResultsStore.fileName).path
+        let exists = FileManager.default.fileExists(atPath: storePath)
+        if exists, !options.resume {
+            throw Failure("--out \(out) already holds results (\(ResultsStore.fileName)); pass --resume to continue that run, or choose another --out")
+        }
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            if !exists { try Data(specText.utf8).write(to: url.appendingPathComponent("job.toml"), options: .atomic) }
+        } catch { throw Failure("--out \(out): cannot write there (\(error.localizedDescription))") }
+        do {
+            let s = try ResultsStore(path: storePath)
+            if exists, let job = try s.job() {
+                if job.pathsScale != scale {
+                    throw Failure("--resume: the stored run was made \(options.quick ? "without" : "with") --quick; resume it the same way, or choose another --out")
+                }
+                let diff = SpecDiff.differences(old: job.spec, new: specText)
+                if !diff.isEmpty {
+                    throw Failure("--resume: the spec differs from the one stored in \(storePath): \(diff.joined(separator: "; "))")
+                }
+                let wanted = Set(selected)
+                var again: [Int] = []
+                for cell in try s.cells() where wanted.contains(cell.global) {
+                    if cell.failed { again.append(cell.global) } else { finished[cell.global] = cell.json }
+                }
+                try s.delete(globals: again)
+                retrying = again.count
+            } else {
+                try s.setJob(.init(name: spec.name, spec: specText, specHash: ResultsStore.specHash(specText), seed: spec.seed,
+                                   toolVersion: ResultsStore.toolVersion, commandLine: options.commandLine,
+                                   host: ProcessInfo.processInfo.hostName,
+                                   startedAt: ISO8601DateFormatter().string(from: Date()),
+                                   shard: options.shard.map { "\($0.k)/\($0.n)" }, pathsScale: scale))
+            }
+            store = s
+        } catch let error as Failure { throw error }
+        catch { throw Failure("\(storePath): \(error)") }
+        outDirectory = url
+    }
+
+    /// Cells already in the store when the run began (failed ones excluded: they run again).
+    public var alreadyDone: Int { finished.count - fresh.count }
+
+    /// Runs the cells still missing, calling `cellFinished` after each (on this thread) and
+    /// `shouldStop` before each. Store failures throw `Failure`.
+    public func run(shouldStop: () -> Bool = { false }, cellFinished: (CellResult) -> Void = { _ in }) throws -> Outcome {
+        let plan = runner.cells
+        for g in selected where finished[g] == nil {
+            if shouldStop() { return .interrupted }
+            let (e, c) = plan[g]
+            let cell: CellResult
+            do {
+                if let store {
+                    cell = try store.recordCell(global: g) { sink in try runner.runCell(experiment: e, cell: c, samples: sink) }
+                } else {
+                    cell = try runner.runCell(experiment: e, cell: c)
+                }
+            } catch let error as SpecError {
+                throw Failure(error.description)
+            } catch {
+                throw Failure("cannot store cell \(g + 1): \(error)")
+            }
+            finished[g] = cell.json()
+            if cell.failure != nil { failed.insert(g) }
+            fresh.append(cell)
+            cellFinished(cell)
+            try writeSummary()
+        }
+        if fresh.isEmpty { try writeSummary() }
+        return .completed
+    }
+
+    /// The job object of DESIGN.md over the selected finished cells (`run --format json`).
+    public func summary() -> JSONValue {
+        JobExecution.summaryJSON(name: spec.name, seed: spec.seed, cells: selected.compactMap { finished[$0] })
+    }
+
+    /// Failed cells among the selected ones (stored or fresh), as (global index, cell JSON).
+    public var failedCells: [(global: Int, json: JSONValue)] {
+        selected.compactMap { g in finished[g].flatMap { json in JobExecution.isFailed(json) ? (g, json) : nil } }
+    }
+
+    static func isFailed(_ json: JSONValue) -> Bool {
+        if case .string(ResultsStore.failed)? = json["status"] { return true }
+        return false
+    }
+
+    /// Rewrites DIR/summary.json atomically.
+    func writeSummary() throws {
+        guard let outDirectory else { return }
+        let text = summary().serialized(indent: 2) + "\n"
+        do { try Data(text.utf8).write(to: outDirectory.appendingPathComponent("summary.json"), options: .atomic) }
+        catch { throw Failure("cannot write summary.json: \(error.localizedDescription)") }
+    }
+
+    /// DESIGN.md's job object from cell JSON values (the same bytes as `jobJSON`).
+    public static func summaryJSON(name: String, seed: UInt64, cells: [JSONValue]) -> JSONValue {
+        .object([("job", .string(name)), ("seed", .int(Int(truncatingIfNeeded: seed))), ("cells", .array(cells))])
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// `merge`: joins the stores of a job's shards (`run --shard K/N --out DIR`) into one store
+/// and summary.json. The stores must come from the same spec (hash); a cell held by several
+/// must agree (JSON minus wall_seconds); the output directory must not hold results.
+public enum ShardMerge {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+
+    public static func merge(directories: [String], out: String, commandLine: String) throws -> (cells: Int, stores: Int, path: String) {
+        guard !directories.isEmpty else { throw Failure("needs at least one shard directory") }
+        var stores: [(String, ResultsStore, ResultsStore.JobRow)] = []
+        for dir in directories {
+            let path = URL(fileURLWithPath: dir).appendingPathComponent(ResultsStore.fileName).path
+            do {
+                let s = try ResultsStore.open(existing: path)
+                stores.append((path, s, try s.job()!))
+            } catch { throw Failure("\(dir): \(error)") }
+        }
+        let first = stores[0].2
+        for (path, _, job) in stores.dropFirst() where job.specHash != first.specHash {
+            throw Failure("\(path) is from a different job (spec hash \(job.specHash), '\(job.name)') than \(stores[0].0) (spec hash \(first.specHash), '\(first.name)')")
+        }
+        // Union of cells; overlapping cells must agree (JSON minus wall_seconds).
+        var cells: [Int: JSONValue] = [:]
+        var owner: [Int: Int] = [:]
+        var contributions: [Set<Int>] = Array(repeating: [], count: stores.count)
+        for (k, (path, store, _)) in stores.enumerated() {
+            let stored: [ResultsStore.StoredCell]
+            do { stored = try store.cells() } catch { throw Failure("\(path): \(error)") }
+            for cell in stored {
+                if let existing = cells[cell.global] {
+                    if existing.removing(key: "wall_seconds") != cell.json.removing(key: "wall_seconds") {
+                        throw Failure("cell \(cell.global + 1) (experiment '\(cell.json["experiment"].map { if case .string(let s) = $0 { s } else { "?" } } ?? "?")', cell \(cell.cellIndex + 1)) differs between \(stores[owner[cell.global]!].0) and \(path)")
+                    }
+                } else {
+                    cells[cell.global] = cell.json
+                    owner[cell.global] = k
+                    contributions[k].insert(cell.global)
+                }
+            }
+        }
+        let outURL = URL(fileURLWithPath: out)
+        let outPath = outURL.appendingPathComponent(ResultsStore.fileName).path
+        if FileManager.default.fileExists(atPath: outPath) {
+            throw Failure("--out \(out) already holds results (\(ResultsStore.fileName)); choose an empty directory")
+        }
+        do {
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+            try Data(first.spec.utf8).write(to: outURL.appendingPathComponent("job.toml"), options: .atomic)
+            let merged = try ResultsStore(path: outPath)
+            var job = first
+            job.shard = nil
+            job.commandLine = commandLine
+            job.toolVersion = ResultsStore.toolVersion
+            try merged.setJob(job)
+            for (k, (path, _, _)) in stores.enumerated() {
+                try merged.copy(from: path, globals: contributions[k])
+            }
+        } catch { throw Failure("cannot write \(outPath): \(error)") }
+        let json = JobExecution.summaryJSON(name: first.name, seed: first.seed, cells: cells.keys.sorted().map { cells[$0]! })
+        do { try Data((json.serialized(indent: 2) + "\n").utf8).write(to: outURL.appendingPathComponent("summary.json"), options: .atomic) }
+        catch { throw Failure("cannot write summary.json: \(error.localizedDescription)") }
+        return (cells.count, stores.count, outPath)
+
+    }
+}
