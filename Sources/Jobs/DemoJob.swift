@@ -1,7 +1,10 @@
+import Diffusion
+
 /// The main job, embedded so `sgd-escape demo` needs no file: discrete SGD and its SDE
 /// leaving the sharp minimum of the `sharp-flat` landscape across learning rates and batch
 /// sizes, beside the exact discrete chain, the exact diffusion (Fokker–Planck grid), the
 /// Eyring–Kramers formula and the minimum-action steepness.
+/// Names of dynamics, noise laws and methods are interpolated from their types, where each is spelled.
 public enum DemoJob {
     public static let spec = """
     name = "demo-sharp-flat"
@@ -27,20 +30,20 @@ public enum DemoJob {
     discussion = "Discrete SGD agrees with its own exact chain in every cell (see Validation), so the differences from the SDE are real: SGD leaves 7–11 % later than its SDE at η = 0.05, agrees near η = 0.075, and from η = 0.1 on leaves up to 2.4 times sooner (ratio ≈ 0.43 at η = 0.175, B = 2) as η·h_sharp approaches 2 — the diffusion approximation misses the discrete dynamics in the sharp well. Both fitted slopes exceed the asymptotic steepness 0.125 because B/η = 5–40 is far from the small-noise limit (ΔV/ε between 0.6 and 5): the exact diffusion's own slope shows the same excess, and the prefactor-corrected fit of the SDE comes within a few per cent of 0.125."
 
     [[experiment]]
-    name = "sgd"
-    dynamics = "sgd"
+    name = "\(DynamicsKind.sgd.rawValue)"
+    dynamics = "\(DynamicsKind.sgd.rawValue)"
     learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
-    noise = { law = "gaussian", sigma = 2.0 }
+    noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
     paths = 10000
     max_steps = 10_000_000
 
     [[experiment]]
-    name = "sgd-sde"
-    dynamics = "sgd-sde"
+    name = "\(DynamicsKind.sgdSDE.rawValue)"
+    dynamics = "\(DynamicsKind.sgdSDE.rawValue)"
     learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
-    noise = { law = "gaussian", sigma = 2.0 }
+    noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
     dt_fraction = 0.02
     exit_test = "bridge"
     paths = 10000
@@ -48,36 +51,36 @@ public enum DemoJob {
 
     [[experiment]]
     name = "sgd-exact"
-    dynamics = "sgd"
-    method = "chain"
+    dynamics = "\(DynamicsKind.sgd.rawValue)"
+    method = "\(ChainMethod.name)"
     learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
-    noise = { law = "gaussian", sigma = 2.0 }
+    noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
 
     [[experiment]]
     name = "sde-exact"
-    dynamics = "sgd-sde"
-    method = "backward-kolmogorov"
+    dynamics = "\(DynamicsKind.sgdSDE.rawValue)"
+    method = "\(BackwardKolmogorovMethod.name)"
     learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
-    noise = { law = "gaussian", sigma = 2.0 }
+    noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
 
     [[experiment]]
     name = "eyring-kramers"
-    dynamics = "sgd-sde"
-    method = "theory"
+    dynamics = "\(DynamicsKind.sgdSDE.rawValue)"
+    method = "\(TheoryMethod.name)"
     theory = "eyring-kramers"
     learning_rate = [0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225]
     batch_size = [1, 2]
-    noise = { law = "gaussian", sigma = 2.0 }
+    noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
 
     [[experiment]]
     name = "steepness"
-    dynamics = "sgd"
-    method = "minimum-action"
+    dynamics = "\(DynamicsKind.sgd.rawValue)"
+    method = "\(MinimumActionMethod.name)"
     learning_rate = 0.1
     batch_size = 1
-    noise = { law = "gaussian", sigma = 2.0 }
+    noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
 
     """
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Diffusion
 import Jobs
 import Reporting
 

@@ -37,7 +37,6 @@ public struct ConvergenceMethod: ExperimentMethod {
         }
         let problem = cell.problem
         let paths = cell.paths
-        let d = problem.landscape.dimension
         let steps = Int(cell.value("steps")!)
         let run = try FixedHorizonSGD(finiteSum: problem.landscape.finiteSum!, learningRate: eta, batchSize: batch,
                                       withReplacement: replacement, steps: steps,
@@ -45,18 +44,7 @@ public struct ConvergenceMethod: ExperimentMethod {
                                       initialScale: cell.value("init_scale") ?? 0)
         let outcomes = run.run(paths: paths, from: problem.start, seed: cell.spec.seed, experiment: cell.experimentIndex,
                                cell: cell.cellIndex, threads: cell.threads)
-        var samples = ExitSamples(dimension: d, count: paths)
-        for (p, outcome) in outcomes.enumerated() {
-            samples.steps[p] = outcome.steps
-            for j in 0..<d { samples.finalPoints[p * d + j] = outcome.finalPoint[j] }
-            if outcome.diverged {
-                samples.outcomes[p] = ExitSamples.diverged
-            } else if let term = problem.exitTerm(at: outcome.finalPoint) {
-                samples.outcomes[p] = Int32(term)
-            } else {
-                samples.outcomes[p] = ExitSamples.censored
-            }
-        }
+        let samples = ExitSamples(endStates: outcomes, problem: problem)
         let summary = FixedHorizonSummary(outcomes: outcomes, run: run, threads: cell.threads)
         var quantities: [(String, Double)] = [
             ("diverged_fraction", summary.divergedFraction),

@@ -35,26 +35,12 @@ public struct TailIndexMethod: ExperimentMethod {
     }
 
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
-        guard case .sgd(_, let batch, let noise, let replacement) = cell.problem.dynamics else {
-            preconditionFailure("tail-index runs dynamics sgd (checked when the spec is read)")
-        }
         let problem = cell.problem
         let d = problem.landscape.dimension
         let paths = cell.paths
         let stream = RandomStream(key: StreamKey(seed: cell.spec.seed, experiment: cell.experimentIndex, cell: cell.cellIndex))
-        let draws: [Double]
-        let source: String
-        if case .finiteSum = noise {
-            let sum = problem.landscape.finiteSum!
-            draws = sum.minibatchGradientNoise(at: problem.start, batchSize: batch, withReplacement: replacement,
-                                               count: paths, stream: stream)
-            source = "the minibatch gradient noise ∇L_B(θ) − ∇L(θ) of the finite sum at the start point (B = \(batch), \(replacement ? "with" : "without") replacement)"
-        } else {
-            guard let noiseDraws = noise.minibatchNoise(dimension: d, batchSize: batch, count: paths, stream: stream) else {
-                throw CellFailure("method \(Self.quoted) cannot draw this noise law without a point")
-            }
-            draws = noiseDraws
-            source = "i.i.d. draws of the noise law's minibatch noise (B = \(batch))"
+        guard let (draws, source) = TailIndex.minibatchNoiseDraws(problem, count: paths, stream: stream) else {
+            throw CellFailure("method \(Self.quoted) cannot draw this noise law without a point")
         }
         let blockSize = cell.value("block_size").map { Int($0) }
         guard let (estimate, _) = TailIndex.estimate(vectors: draws, dimension: d, pooling: pooling, blockSize: blockSize) else {

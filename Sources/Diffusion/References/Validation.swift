@@ -1,5 +1,4 @@
 import Foundation
-import Diffusion
 
 /// `sgd-escape validate`: the built-in battery. Each solver against a closed form, and each
 /// Monte Carlo against an exact solver of the same scheme, with the z-score (Monte Carlo)
