@@ -45,32 +45,31 @@ final class ProgressDisplay {
         return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
-    func cellFinished(_ cell: CellResult) {
+    func cellFinished(_ cell: Cell) {
         done += 1
         pathSteps += Double(cell.pathSteps)
         guard !quiet else { return }
         if terminal {
             render(last: cell)
         } else {
-            let mean = cell.estimate.mean.map { String(format: "%.6g", $0) } ?? "n/a"
-            let se = cell.estimate.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
+            let mean = cell.mean.map { String(format: "%.6g", $0) } ?? "n/a"
+            let se = cell.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
             let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
-            let e = cell.estimate
-            let tailIndex = cell.quantities.first { $0.0 == "tail_index" }?.1
+            let tailIndex = cell.quantity("tail_index")
             let result = if let failure = cell.failure {
                 "failed: \(failure)"
-            } else if MethodRegistry.kind(of: cell.method) != .sampling {
-                "mean \(mean) ± \(se) \(cell.timeUnit)"
+            } else if cell.methodKind != .sampling {
+                "mean \(mean) ± \(se) \(cell.timeUnit.rawValue)"
             } else if let tailIndex {
                 "tail index \(String(format: "%.4g", tailIndex))"
             } else {
-                "ended in exit region \(e.exited), outside \(e.censored), diverged \(e.diverged)"
+                "ended in exit region \(cell.exited), outside \(cell.censored), diverged \(cell.diverged)"
             }
             write("[\(done)/\(total)] \(cell.experiment) \(params): \(result) (\(String(format: "%.2f", cell.wallSeconds)) s)\n")
         }
     }
 
-    private func render(last: CellResult?) {
+    private func render(last: Cell?) {
         let width = 30
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)

@@ -112,15 +112,13 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath
         if job.fresh.count == total {
             print(TextTable.render(job: job.spec.name, seed: job.spec.seed, cells: job.fresh))
         } else {
-            print(TextTable.render(job: job.spec.name, seed: job.spec.seed, json: job.selected.compactMap { job.finished[$0] }))
+            print(TextTable.render(job: job.spec.name, seed: job.spec.seed, cells: job.selectedFinished))
         }
     }
     let failed = job.failedCells
     if !failed.isEmpty {
         var lines = "\(failed.count) of \(total) cells failed\(job.outDirectory.map { " (rerun them with: sgd-escape run \(jobPath ?? "JOB") --out \($0.path) --resume)" } ?? ""):\n"
-        for (g, json) in failed {
-            if case .string(let reason)? = json["failure"] { lines += "  cell \(g + 1): \(reason)\n" }
-        }
+        for cell in failed { lines += "  cell \(cell.global + 1): \(cell.failure ?? "")\n" }
         FileHandle.standardError.write(Data(lines.utf8))
         exit(1)
     }

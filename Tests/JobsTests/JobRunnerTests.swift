@@ -32,11 +32,11 @@ import TestSupport
         let mc = results.filter { $0.experiment == "sgd" }, exact = results.filter { $0.experiment == "sgd-exact" }
         for (m, x) in zip(mc, exact) {
             #expect(m.parameters.map(\.value) == x.parameters.map(\.value))
-            let se = try #require(m.estimate.standardError)
-            let reference = try #require(x.estimate.mean), gridError = try #require(x.methodError)
-            #expect(abs(m.estimate.mean! - reference) < Statistics.z * se + gridError,
-                    "\(m.parameters): MC \(m.estimate.mean!) ± \(se), chain \(reference) ± \(gridError)")
-            #expect(x.estimate.standardError == 0 && x.paths == 0)
+            let se = try #require(m.standardError)
+            let reference = try #require(x.mean), gridError = try #require(x.methodError)
+            #expect(abs(m.mean! - reference) < Statistics.z * se + gridError,
+                    "\(m.parameters): MC \(m.mean!) ± \(se), chain \(reference) ± \(gridError)")
+            #expect(x.standardError == 0 && x.paths == 0)
         }
     }
 
@@ -84,17 +84,17 @@ import TestSupport
     @Test func backwardKolmogorovAndTheoryCells() throws {
         let results = try JobRunner(spec: try JobSpec.parse(Self.spec), threads: 1).run()
         // grid solve vs THEORY.md's 30.8213 (6 digits quoted) and Richardson error below 1e-6 relative
-        #expect(abs(results[0].estimate.mean! - 30.8213) < 5e-5)
+        #expect(abs(results[0].mean! - 30.8213) < 5e-5)
         #expect(results[0].methodError! < 30.8213 * 1e-6)
         // metastable regime: escape rate × MFPT → 1; the deviation is of order λ₁/λ₂ with
         // λ₂ ≈ V''(−1) = 2, i.e. within 5/(2T) (one-sided exit at the barrier top)
         let rate = try #require(results[0].quantities.first { $0.0 == "escape_rate" }?.1)
-        #expect(abs(rate * results[0].estimate.mean! - 1) < 5 / (2 * 30.8213))
+        #expect(abs(rate * results[0].mean! - 1) < 5 / (2 * 30.8213))
         // Kramers 1/(2k) = π/√2·e^{2.5} (V''(−1) = 2, V''(0) = −1, ΔV = 1/4, ε = 0.1)
-        #expect(abs(results[1].estimate.mean! - Double.pi / 2.0.squareRoot() * exp(2.5)) < 1e-9)
+        #expect(abs(results[1].mean! - Double.pi / 2.0.squareRoot() * exp(2.5)) < 1e-9)
         // SGD at η = 0.01, σ² = 20 has ε = ησ²/2 = 0.1: its SDE's MFPT in iterations is 30.8213/η
-        #expect(results[2].timeUnit == "iterations")
-        #expect(abs(results[2].estimate.mean! - 3082.13) < 5e-3)
+        #expect(results[2].timeUnit == .iterations)
+        #expect(abs(results[2].mean! - 3082.13) < 5e-3)
     }
 
     @Test func theoryNeedsItsKey() {
@@ -127,7 +127,7 @@ import TestSupport
         nodes = 257
         """)
         let cell = try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0)
-        #expect(abs(cell.estimate.mean! - 30.8213) < cell.methodError! + 5e-5)
+        #expect(abs(cell.mean! - 30.8213) < cell.methodError! + 5e-5)
     }
 
     @Test func twoDimensionalSolveNeedsADomain() {
@@ -172,10 +172,10 @@ import TestSupport
         // 1-D: the action is a quadrature of 2∫V'/σ² (the solver's 1-D path), accurate to ~1e-10
         let langevin = try #require(results[0].quantities.first?.1)
         #expect(abs(langevin - 0.25) < 1e-8)
-        #expect(abs(results[0].estimate.mean! - exp(2.5)) < 1e-6)
+        #expect(abs(results[0].mean! - exp(2.5)) < 1e-6)
         let steepness = try #require(results[1].quantities.first?.1)
         #expect(abs(steepness - 2 * 0.25 / 4) < 1e-8)
-        #expect(abs(results[1].estimate.mean! - exp(0.125 / 0.05) / 0.05) < 1e-6)
+        #expect(abs(results[1].mean! - exp(0.125 / 0.05) / 0.05) < 1e-6)
     }
 }
 
@@ -251,9 +251,9 @@ import TestSupport
         let memory = try JobRunner(spec: spec, threads: 2).runCell(experiment: 0, cell: 0)
         var runner = JobRunner(spec: spec, threads: 3)
         runner.histogramLimit = 0  // force the store scan
-        let stored = try store.recordCell(global: 0) { sink in try runner.runCell(experiment: 0, cell: 0, samples: sink) }
-        #expect(memory.estimate.censored > 0 && memory.estimate.estimator == ExitTimeEstimate.restrictedMeanExponentialTail)
-        #expect(stored.estimate == memory.estimate)
+        let stored = try store.recordCell { sink in try runner.runCell(experiment: 0, cell: 0, samples: sink) }
+        #expect(memory.censored > 0 && memory.estimator == ExitTimeEstimate.restrictedMeanExponentialTail)
+        #expect(stored.withoutTimings == memory.withoutTimings)
         #expect(stored.pathSteps == memory.pathSteps)
         #expect(try store.count("sample") == 3000 && store.count("cell") == 1)
         var paths: [Int] = []

@@ -8,7 +8,7 @@ import TestSupport
 /// `sharp-flat-sum`, `random-features`, `two-layer`, `method = "convergence"` and
 /// `method = "tail-index"`.
 @Suite struct ModelJobTests {
-    static func quantity(_ cell: CellResult, _ name: String) -> Double? { cell.quantities.first { $0.0 == name }?.1 }
+    static func quantity(_ cell: Cell, _ name: String) -> Double? { cell.quantity(name) }
 
     static func parseError(_ text: String) -> String? {
         do { _ = try JobSpec.parse(text); return nil } catch { return error.message }
@@ -62,19 +62,19 @@ import TestSupport
         #expect(Self.quantity(theory, "almost_sure_max_learning_rate") == etaAS)
         #expect(Self.quantity(theory, "gd_max_learning_rate") == thresholds.gd)
         let (calm, wild) = (cells[1], cells[2])
-        #expect(calm.paths == 200 && calm.maxSteps == 2000 && calm.estimate.diverged == 0 && calm.estimate.censored == 200)
-        #expect(wild.estimate.diverged == 200 && Self.quantity(wild, "diverged_fraction") == 1)
+        #expect(calm.paths == 200 && calm.maxSteps == 2000 && calm.diverged == 0 && calm.censored == 200)
+        #expect(wild.diverged == 200 && Self.quantity(wild, "diverged_fraction") == 1)
         #expect(Self.quantity(calm, "diverged_fraction") == 0)
         // between the mean-square (0.36) and almost-sure thresholds E e_N² grows while e_N → 0
         // almost surely: the mean final loss is carried by a few paths (heavy tail), so no bound
         print("patel η = 0.7·η_as: mean final loss \(Self.quantity(calm, "mean_final_loss")!) ± \(Self.quantity(calm, "mean_final_loss_standard_error")!)")
-        #expect(calm.estimate.mean == nil && calm.parameters.map(\.key) == ["learning_rate", "batch_size", "divergence_bound"])
+        #expect(calm.mean == nil && calm.parameters.map(\.key) == ["learning_rate", "batch_size", "divergence_bound"])
         let json = calm.json(timings: false)
         #expect(json["max_steps"] == .int(2000) && json["paths"] == .int(200) && json["mean_exit_time"] == .null)
         // the exit-time Monte Carlo counts the same: censored below η_as, diverged above
         let (mcCalm, mcWild) = (cells[3], cells[4])
-        #expect(mcCalm.estimate.censored == 200 && mcCalm.estimate.diverged == 0)
-        #expect(mcWild.estimate.diverged == 200)
+        #expect(mcCalm.censored == 200 && mcCalm.diverged == 0)
+        #expect(mcWild.diverged == 200)
         // same seed, one thread: identical cells
         let again = try JobRunner(spec: spec, threads: 1).run()
         #expect(zip(cells, again).allSatisfy { $0.json(timings: false) == $1.json(timings: false) })
@@ -116,13 +116,13 @@ import TestSupport
         #expect(spec.landscape.criticalPoints.map(\.label) == ["sharp minimum", "barrier", "flat minimum"])
         let cells = try JobRunner(spec: spec, threads: 2).run()
         for cell in cells.prefix(4) {
-            let e = cell.estimate
-            #expect(e.exited + e.censored + e.diverged == 100 && e.sideCounts == [e.exited])
+            let e = cell
+            #expect(e.exited + e.censored + e.diverged == 100 && e.exitSides.map(\.count) == [e.exited])
             #expect(cell.parameters.map(\.key) == ["learning_rate", "batch_size", "init_scale"])
             print("sharp-flat-sum η = \(cell.parameters[0].value), B = \(Int(cell.parameters[1].value)): flat \(e.exited), sharp \(e.censored), diverged \(e.diverged); mean ‖H‖_F \(Self.quantity(cell, "mean_hessian_frobenius_norm") ?? .nan)")
         }
         // GD (B = 5 = n without replacement) at η = 0.15 < 2/h̄ˢ contracts to the sharp minimum
-        #expect(cells[1].estimate.censored == 100)
+        #expect(cells[1].censored == 100)
         #expect(Self.quantity(cells[1], "mean_hessian_frobenius_norm").map { abs($0 - 10) < 1e-6 } == true)
         // the stability cells at the sharp minimum: GD 2/10 for both batch sizes
         #expect(Self.quantity(cells[4], "gd_max_learning_rate").map { abs($0 - 0.2) < 1e-15 } == true)
@@ -171,7 +171,7 @@ import TestSupport
             for key in ["mean_final_loss", "mean_hessian_frobenius_norm", "mean_hessian_top_eigenvalue", "mean_alignment", "hessian_frobenius_bound"] {
                 #expect(Self.quantity(cell, key) != nil, "\(key) missing")
             }
-            print("random features η = \(cell.parameters[0].value), B = \(Int(cell.parameters[1].value)): diverged \(cell.estimate.diverged), ‖H‖_F \(Self.quantity(cell, "mean_hessian_frobenius_norm")!), μ̄ \(Self.quantity(cell, "mean_alignment")!), bound √(B/μ)/η \(Self.quantity(cell, "hessian_frobenius_bound")!)")
+            print("random features η = \(cell.parameters[0].value), B = \(Int(cell.parameters[1].value)): diverged \(cell.diverged), ‖H‖_F \(Self.quantity(cell, "mean_hessian_frobenius_norm")!), μ̄ \(Self.quantity(cell, "mean_alignment")!), bound √(B/μ)/η \(Self.quantity(cell, "hessian_frobenius_bound")!)")
         }
         let noise = cells[4]
         #expect(noise.method == "tail-index" && noise.paths == 4000)

@@ -70,7 +70,7 @@ import Diffusion
                                                         parameters: [("learning_rate", eta), ("batch_size", 1)],
                                                         tau: 100, paths: 4000, stream: stream, timeScale: 1)
             // sgd counts iterations: its mean is in iterations
-            a.timeUnit = "iterations"; a.meanIterations = a.mean
+            a.timeUnit = .iterations; a.meanIterations = a.mean
             let factor = c == 2 ? 1.2 : 1.0
             var (b, sb) = ReportFixtures.monteCarloCell(experiment: "sde", e: 1, c: c, dynamics: "sgd-sde",
                                                         parameters: [("learning_rate", eta), ("batch_size", 1), ("dt", eta / 10)],

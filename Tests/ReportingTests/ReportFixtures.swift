@@ -46,36 +46,28 @@ enum ReportFixtures {
         }
         let estimate = ExitTimeEstimate(samples: samples, termCount: 1, timeScale: timeScale)
         let iterations = parameters.first { $0.0 == "learning_rate" }.map { eta in estimate.mean.map { $0 / eta.1 } } ?? nil
-        let json = JSONValue.object([
-            ("experiment", .string(experiment)), ("dynamics", .string(dynamics)), ("method", .string("monte-carlo")),
-            ("exit_test", .string("bridge")),
-            ("parameters", .object(parameters.map { ($0.0, .double($0.1)) })),
-            ("paths", .int(paths)), ("max_steps", .int(1_000_000)), ("exited", .int(estimate.exited)),
-            ("censored", .int(estimate.censored)), ("diverged", .int(0)),
-            ("mean_exit_time", .number(estimate.mean)), ("standard_error", .number(estimate.standardError)),
-            ("ci95", estimate.ci95.map { .array($0.map { .double($0) }) } ?? .null),
-            ("lower_bound", .number(estimate.lowerBound)), ("estimator", .string(estimate.estimator)),
-            ("method_error", .null), ("quantities", .object([])),
-            ("time_unit", .string("time")), ("mean_exit_iterations", .number(iterations)),
-            ("exit_sides", .object([("x > 0", .int(estimate.exited))])),
-        ])
-        let cell = try! ReportCell(stored: .init(global: 0, experimentIndex: e, cellIndex: c, json: json))
+        let cell = Cell(global: 0, experiment: experiment, experimentIndex: e, cellIndex: c,
+                        dynamics: DynamicsKind(rawValue: dynamics)!, noiseLaw: nil, method: MonteCarloMethod.name,
+                        methodKind: .simulation, exitTest: .bridge, parameters: parameters.map { (key: $0.0, value: $0.1) },
+                        sweptAxes: [], paths: paths, maxSteps: 1_000_000, exited: estimate.exited, censored: estimate.censored,
+                        diverged: 0, mean: estimate.mean, standardError: estimate.standardError, ci95: estimate.ci95,
+                        lowerBound: estimate.lowerBound.isFinite ? estimate.lowerBound : nil, estimator: estimate.estimator,
+                        methodError: nil, quantities: [], timeUnit: .time, meanIterations: iterations,
+                        exitSides: [(label: "x > 0", count: estimate.exited)], wallSeconds: 0, pathSteps: 0, timeScale: timeScale,
+                        status: .done, failure: nil)
         return (cell, stored)
     }
 
     static func deterministicCell(experiment: String, e: Int, c: Int, method: String, dynamics: String = "langevin",
                                   parameters: [(String, Double)], value: Double, methodError: Double? = nil) -> ReportCell {
         let iterations = parameters.first { $0.0 == "learning_rate" }.map { value / $0.1 }
-        let json = JSONValue.object([
-            ("experiment", .string(experiment)), ("dynamics", .string(dynamics)), ("method", .string(method)),
-            ("exit_test", .string("step")), ("parameters", .object(parameters.map { ($0.0, .double($0.1)) })),
-            ("paths", .int(0)), ("max_steps", .int(0)), ("exited", .int(0)), ("censored", .int(0)), ("diverged", .int(0)),
-            ("mean_exit_time", .double(value)), ("standard_error", .double(0)), ("ci95", .array([.double(value), .double(value)])),
-            ("lower_bound", .double(value)), ("estimator", .string("\(method) (synthetic)")),
-            ("method_error", .number(methodError)), ("quantities", .object([])), ("time_unit", .string("time")),
-            ("mean_exit_iterations", .number(iterations)), ("exit_sides", .object([])),
-        ])
-        return try! ReportCell(stored: .init(global: 0, experimentIndex: e, cellIndex: c, json: json))
+        return Cell(global: 0, experiment: experiment, experimentIndex: e, cellIndex: c,
+                    dynamics: DynamicsKind(rawValue: dynamics)!, noiseLaw: nil, method: method,
+                    methodKind: MethodRegistry.kind(of: method)!, exitTest: .step,
+                    parameters: parameters.map { (key: $0.0, value: $0.1) }, sweptAxes: [], paths: 0, maxSteps: 0,
+                    exited: 0, censored: 0, diverged: 0, mean: value, standardError: 0, ci95: [value, value], lowerBound: value,
+                    estimator: "\(method) (synthetic)", methodError: methodError, quantities: [], timeUnit: .time,
+                    meanIterations: iterations, exitSides: [], wallSeconds: 0, pathSteps: 0, timeScale: 1, status: .done, failure: nil)
     }
 
     /// Arrhenius data: E τ = exp(a + S/ε) at the spec's five ε, `paths` exponential times each.

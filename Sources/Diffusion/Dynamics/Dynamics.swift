@@ -105,7 +105,7 @@ public enum Dynamics: Sendable, Equatable {
 }
 
 /// How a path's exit is detected inside a step.
-public enum ExitTestKind: String, Sendable, CaseIterable {
+public enum ExitTestKind: String, Sendable, CaseIterable, Codable {
     /// Checked at step ends only: what a discrete chain does. For Euler–Maruyama this
     /// makes the mean exit time late by O(√dt) (THEORY.md §1).
     case step

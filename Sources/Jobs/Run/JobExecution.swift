@@ -42,12 +42,10 @@ public final class JobExecution {
     let store: ResultsStore?
     /// Global indices this run is responsible for, in order.
     public let selected: [Int]
-    /// Cell JSON by global index: stored ones and those computed by `run`.
-    public private(set) var finished: [Int: JSONValue] = [:]
-    /// Global indices of finished cells that failed.
-    public private(set) var failed: Set<Int> = []
+    /// Finished cells by global index: stored ones and those computed by `run`.
+    public private(set) var finished: [Int: Cell] = [:]
     /// Cells computed by this run, in order.
-    public private(set) var fresh: [CellResult] = []
+    public private(set) var fresh: [Cell] = []
     /// Stored failed cells that this run computes again.
     public private(set) var retrying = 0
 
@@ -83,7 +81,7 @@ public final class JobExecution {
                 let wanted = Set(selected)
                 var again: [Int] = []
                 for cell in try s.cells() where wanted.contains(cell.global) {
-                    if cell.failed { again.append(cell.global) } else { finished[cell.global] = cell.json }
+                    if cell.failed { again.append(cell.global) } else { finished[cell.global] = cell }
                 }
                 try s.delete(globals: again)
                 retrying = again.count
@@ -105,15 +103,15 @@ public final class JobExecution {
 
     /// Runs the cells still missing, calling `cellFinished` after each (on this thread) and
     /// `shouldStop` before each. Store failures throw `Failure`.
-    public func run(shouldStop: () -> Bool = { false }, cellFinished: (CellResult) -> Void = { _ in }) throws -> Outcome {
+    public func run(shouldStop: () -> Bool = { false }, cellFinished: (Cell) -> Void = { _ in }) throws -> Outcome {
         let plan = runner.cells
         for g in selected where finished[g] == nil {
             if shouldStop() { return .interrupted }
             let (e, c) = plan[g]
-            let cell: CellResult
+            let cell: Cell
             do {
                 if let store {
-                    cell = try store.recordCell(global: g) { sink in try runner.runCell(experiment: e, cell: c, samples: sink) }
+                    cell = try store.recordCell { sink in try runner.runCell(experiment: e, cell: c, samples: sink) }
                 } else {
                     cell = try runner.runCell(experiment: e, cell: c)
                 }
@@ -122,8 +120,7 @@ public final class JobExecution {
             } catch {
                 throw Failure("cannot store cell \(g + 1): \(error)")
             }
-            finished[g] = cell.json()
-            if cell.failure != nil { failed.insert(g) }
+            finished[g] = cell
             fresh.append(cell)
             cellFinished(cell)
             try writeSummary()
@@ -134,18 +131,14 @@ public final class JobExecution {
 
     /// The job object of DESIGN.md over the selected finished cells (`run --format json`).
     public func summary() -> JSONValue {
-        JobExecution.summaryJSON(name: spec.name, seed: spec.seed, cells: selected.compactMap { finished[$0] })
+        jobJSON(name: spec.name, seed: spec.seed, cells: selectedFinished)
     }
 
-    /// Failed cells among the selected ones (stored or fresh), as (global index, cell JSON).
-    public var failedCells: [(global: Int, json: JSONValue)] {
-        selected.compactMap { g in finished[g].flatMap { json in JobExecution.isFailed(json) ? (g, json) : nil } }
-    }
+    /// The selected cells that are finished, in run order.
+    public var selectedFinished: [Cell] { selected.compactMap { finished[$0] } }
 
-    static func isFailed(_ json: JSONValue) -> Bool {
-        if case .string(ResultsStore.failed)? = json["status"] { return true }
-        return false
-    }
+    /// Failed cells among the selected ones (fresh, or stored by a run that was not resumed).
+    public var failedCells: [Cell] { selectedFinished.filter(\.failed) }
 
     /// Rewrites DIR/summary.json atomically.
     func writeSummary() throws {

@@ -33,8 +33,8 @@ public struct JobRunner: Sendable {
     }
 
     /// Runs every cell, calling `finished` after each.
-    public func run(_ finished: (CellResult) -> Void = { _ in }) throws(SpecError) -> [CellResult] {
-        var results: [CellResult] = []
+    public func run(_ finished: (Cell) -> Void = { _ in }) throws(SpecError) -> [Cell] {
+        var results: [Cell] = []
         for (e, c) in cells {
             let result = try runCell(experiment: e, cell: c)
             finished(result)
@@ -44,7 +44,7 @@ public struct JobRunner: Sendable {
     }
 
     /// Runs one cell, keeping only streamed sums of its Monte Carlo samples in memory.
-    public func runCell(experiment e: Int, cell c: Int) throws(SpecError) -> CellResult {
+    public func runCell(experiment e: Int, cell c: Int) throws(SpecError) -> Cell {
         do { return try runCell(experiment: e, cell: c, samples: nil) }
         catch let error as SpecError { throw error }
         catch { preconditionFailure("no sample sink, yet \(error)") }
@@ -54,7 +54,7 @@ public struct JobRunner: Sendable {
     /// (in path order) as they are simulated. A method that fails numerically gives a cell
     /// with `failure` set (an outcome, not an error); `SpecError` is thrown for a cell that
     /// cannot be built, and whatever `samples` throws is rethrown.
-    public func runCell(experiment e: Int, cell c: Int, samples sink: (any CellSampleSink)?) throws -> CellResult {
+    public func runCell(experiment e: Int, cell c: Int, samples sink: (any CellSampleSink)?) throws -> Cell {
         let experiment = spec.experiments[e]
         let values = experiment.cellParameters(c)
         let paths = scaledPaths(Int(values.first { $0.key == "paths" }?.value ?? 0))
@@ -78,25 +78,34 @@ public struct JobRunner: Sendable {
         let elapsed = clock.now - start
         let isSGD = experiment.dynamics == DynamicsKind.sgd
         let estimate = output.estimate
+        func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
         var iterations: Double? = nil
-        var iterationsSE: Double? = nil
         if isSGD {
-            iterations = estimate.mean; iterationsSE = estimate.standardError
+            iterations = estimate.mean
         } else if let eta = problem.dynamics.learningRate {
             iterations = estimate.mean.map { $0 / eta }
-            iterationsSE = estimate.standardError.map { $0 / eta }
         }
         let sampled = experiment.methodKind == .simulation || experiment.methodKind == .sampling
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return CellResult(experiment: experiment.name, experimentIndex: e, cellIndex: c,
-                          dynamics: experiment.dynamics.rawValue, method: experiment.methodName, exitTest: experiment.exitTest,
-                          parameters: parameters, paths: sampled ? paths : 0,
-                          maxSteps: output.maxSteps ?? problem.maxSteps, estimate: estimate, methodError: output.methodError,
-                          quantities: output.quantities,
-                          timeUnit: isSGD ? "iterations" : "time", meanExitIterations: iterations,
-                          iterationsStandardError: iterationsSE,
-                          exitLabels: problem.exitTerms.map(\.label), wallSeconds: seconds, pathSteps: output.pathSteps,
-                          timeScale: cell.timeScale, failure: failure)
+        let hidden: Set<String> = ["paths", "max_steps", "steps"]
+        return Cell(global: globalIndex(experiment: e, cell: c), experiment: experiment.name, experimentIndex: e, cellIndex: c,
+                    dynamics: experiment.dynamics, noiseLaw: experiment.noiseLaw, method: experiment.methodName,
+                    methodKind: experiment.methodKind, exitTest: experiment.exitTest, parameters: parameters,
+                    sweptAxes: experiment.parameters.filter { $0.values.count > 1 && !hidden.contains($0.key) }.map(\.key),
+                    paths: sampled ? paths : 0, maxSteps: output.maxSteps ?? problem.maxSteps,
+                    exited: estimate.exited, censored: estimate.censored, diverged: estimate.diverged,
+                    mean: finite(estimate.mean), standardError: finite(estimate.standardError), ci95: estimate.ci95,
+                    lowerBound: finite(estimate.lowerBound), estimator: estimate.estimator, methodError: finite(output.methodError),
+                    quantities: output.quantities.map { (key: $0.0, value: $0.1) },
+                    timeUnit: isSGD ? .iterations : .time, meanIterations: finite(iterations),
+                    exitSides: zip(problem.exitTerms.map(\.label), estimate.sideCounts).map { (label: $0.0, count: $0.1) },
+                    wallSeconds: seconds, pathSteps: output.pathSteps, timeScale: cell.timeScale,
+                    status: failure == nil ? .done : .failed, failure: failure)
+    }
+
+    /// The position of cell `c` of experiment `e` in run order.
+    public func globalIndex(experiment e: Int, cell c: Int) -> Int {
+        spec.experiments[..<e].reduce(0) { $0 + $1.cellCount } + c
     }
 }
 

@@ -4,15 +4,11 @@ import GRDB
 
 /// Writes a store's cells and samples as CSV (quoting by CSV.swift).
 public enum CSVExport {
-    static func text(_ v: JSONValue?) -> String {
-        switch v {
-        case nil, .null?: return ""
-        case .int(let i)?: return String(i)
-        case .double(let x)?: return x.isFinite ? "\(x)" : ""
-        case .string(let s)?: return s
-        case .bool(let b)?: return b ? "true" : "false"
-        case let other?: return other.serialized()
-        }
+    static func text(_ x: Double?) -> String { x.map { $0.isFinite ? "\($0)" : "" } ?? "" }
+
+    /// A stored exit point, `[x₁, …]` (null for a non-finite coordinate).
+    static func point(_ text: String) throws -> [Double?] {
+        try JSONDecoder().decode([Double?].self, from: Data(text.utf8))
     }
 
     /// Ends the file with a newline (CSVWriter writes one only between rows) and closes it.
@@ -35,26 +31,21 @@ public enum CSVExport {
     public static func writeCells(store: ResultsStore, to path: String) throws -> Int {
         let cells = try store.cells()
         var keys: [String] = []
-        for c in cells {
-            if case .object(let pairs)? = c.json["parameters"] {
-                for (k, _) in pairs where !keys.contains(k) { keys.append(k) }
-            }
-        }
+        for c in cells { for p in c.parameters where !keys.contains(p.key) { keys.append(p.key) } }
         let csv = try writer(path)
         defer { finish(csv) }
         try csv.write(row: ["experiment_index", "experiment", "cell", "global_index", "dynamics", "method"] + keys
                       + ["mean_exit_time", "standard_error", "ci95_low", "ci95_high", "time_unit", "mean_exit_iterations",
                          "paths", "exited", "censored", "diverged", "method_error", "estimator"])
         for c in cells {
-            let j = c.json
-            var row = [String(c.experimentIndex), text(j["experiment"]), String(c.cellIndex), String(c.global),
-                       text(j["dynamics"]), text(j["method"])]
-            for k in keys { row.append(text(j["parameters"]?[k])) }
+            var row = [String(c.experimentIndex), c.experiment, String(c.cellIndex), String(c.global),
+                       c.dynamics.rawValue, c.method]
+            for k in keys { row.append(text(c.parameter(k))) }
             var lo = "", hi = ""
-            if case .array(let ci)? = j["ci95"], ci.count == 2 { lo = text(ci[0]); hi = text(ci[1]) }
-            row += [text(j["mean_exit_time"]), text(j["standard_error"]), lo, hi, text(j["time_unit"]),
-                    text(j["mean_exit_iterations"]), text(j["paths"]), text(j["exited"]), text(j["censored"]),
-                    text(j["diverged"]), text(j["method_error"]), text(j["estimator"])]
+            if let ci = c.ci95, ci.count == 2 { lo = text(ci[0]); hi = text(ci[1]) }
+            row += [text(c.mean), text(c.standardError), lo, hi, c.timeUnit.rawValue,
+                    text(c.meanIterations), String(c.paths), String(c.exited), String(c.censored),
+                    String(c.diverged), text(c.methodError), c.estimator]
             try csv.write(row: row)
         }
         return cells.count
@@ -63,7 +54,7 @@ public enum CSVExport {
     /// One row per stored path. Returns the row count.
     @discardableResult
     public static func writeSamples(store: ResultsStore, to path: String) throws -> Int {
-        let dimension = (try JSONValue.parse(try store.firstExitPoint() ?? "[]")).arrayCount
+        let dimension = try point(try store.firstExitPoint() ?? "[]").count
         let csv = try writer(path)
         defer { finish(csv) }
         let coordinates = dimension == 1 ? ["x"] : (1...max(dimension, 1)).map { "x\($0)" }
@@ -72,19 +63,14 @@ public enum CSVExport {
         var rows = 0
         try store.forEachSample { name, e, c, p, steps, time, outcome, point in
             var row = [String(e), name, String(c), String(p), String(steps), "\(time)", outcome]
-            if case .array(let xs) = try JSONValue.parse(point) {
-                row += xs.map { text($0) }
-                if xs.count < dimension { row += Array(repeating: "", count: dimension - xs.count) }
-            }
+            let xs = try CSVExport.point(point)
+            row += xs.map { text($0) }
+            if xs.count < dimension { row += Array(repeating: "", count: dimension - xs.count) }
             try csv.write(row: row)
             rows += 1
         }
         return rows
     }
-}
-
-extension JSONValue {
-    var arrayCount: Int { if case .array(let a) = self { a.count } else { 0 } }
 }
 
 extension ResultsStore {

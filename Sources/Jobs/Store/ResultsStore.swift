@@ -40,18 +40,8 @@ public final class ResultsStore {
         }
     }
 
-    /// A stored cell: its global index (position in `JobRunner.cells`), its status and its JSON.
-    public struct StoredCell: Sendable {
-        public var global: Int
-        public var experimentIndex: Int
-        public var cellIndex: Int
-        public var json: JSONValue
-        /// "done", or "failed" (the method failed numerically; the JSON says why).
-        public var status: String = ResultsStore.done
-        public var failed: Bool { status == ResultsStore.failed }
-    }
-    public static let done = "done"
-    public static let failed = "failed"
+    public static let done = Cell.Status.done.rawValue
+    public static let failed = Cell.Status.failed.rawValue
 
     let queue: DatabaseQueue
     public let path: String
@@ -91,12 +81,10 @@ public final class ResultsStore {
                     steps INTEGER NOT NULL, time REAL NOT NULL, outcome TEXT NOT NULL, exit_point TEXT NOT NULL,
                     PRIMARY KEY (experiment_index, cell_index, path)) WITHOUT ROWID;
                 """)
-            // schema 1 stores (before paths_scale): add the column; their runs were full scale
-            // unless the stored command line says --quick
+            // a schema-1 store (before paths_scale) holds cells in another encoding: refuse it whole
             let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(job)").map { $0["name"] as String }
             if !columns.contains("paths_scale") {
-                try db.execute(sql: "ALTER TABLE job ADD COLUMN paths_scale REAL NOT NULL DEFAULT 1")
-                try db.execute(sql: "UPDATE job SET paths_scale = 0.1 WHERE ' ' || command_line || ' ' LIKE '% --quick %'")
+                throw StoreError("\(path) was written by an earlier sgd-escape (store schema 1), which this version (\(ResultsStore.toolVersion)) does not read; rerun the job into a new --out")
             }
         }
     }
@@ -129,21 +117,21 @@ public final class ResultsStore {
         }
     }
 
-    /// All finished cells, in global order.
-    public func cells() throws -> [StoredCell] {
+    /// All finished cells (done or failed), in global order, decoded from their stored
+    /// encoding (`Cell.decode`) and checked against their row: nothing read is trusted unchecked.
+    public func cells() throws -> [Cell] {
         let rows = try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT global_index, experiment_index, cell_index, status, json FROM cell ORDER BY global_index")
         }
         return try rows.map { row in
-            let text: String = row["json"]
-            let json: JSONValue
-            do { json = try JSONValue.parse(text) } catch { throw StoreError("cell \(row["global_index"] as Int): bad JSON (\(error))") }
-            let status: String = row["status"]
-            guard status == ResultsStore.done || status == ResultsStore.failed else {
-                throw StoreError("cell \(row["global_index"] as Int): unknown status '\(status)'")
+            let global: Int = row["global_index"]
+            let cell: Cell
+            do { cell = try Cell.decode(row["json"]) } catch { throw StoreError("cell \(global + 1): unreadable (\(error))") }
+            guard cell.global == global, cell.experimentIndex == row["experiment_index"], cell.cellIndex == row["cell_index"],
+                  cell.status.rawValue == row["status"] as String else {
+                throw StoreError("cell \(global + 1): its row and its stored value disagree")
             }
-            return StoredCell(global: row["global_index"], experimentIndex: row["experiment_index"],
-                              cellIndex: row["cell_index"], json: json, status: status)
+            return cell
         }
     }
 
@@ -156,26 +144,21 @@ public final class ResultsStore {
     /// samples and row commit together or not at all (a killed run leaves whole cells only).
     /// Sample rows are inserted in batches as chunks arrive, so memory does not grow with
     /// the cell's paths (SQLite spills the open transaction to the WAL file).
-    public func recordCell(global: Int, _ body: (any CellSampleSink) throws -> CellResult) throws -> CellResult {
+    public func recordCell(_ body: (any CellSampleSink) throws -> Cell) throws -> Cell {
         try queue.write { db in
             let cell = try body(SampleWriter(db: db))
-            try Self.insertRow(db, cell: cell, global: global, json: cell.json())
+            try Self.insertRow(db, cell: cell)
             return cell
         }
     }
 
-    /// Commits one finished cell's row (a cell whose samples, if any, are not kept).
-    public func insert(cell: CellResult, global: Int, json: JSONValue) throws {
-        try queue.write { db in try Self.insertRow(db, cell: cell, global: global, json: json) }
-    }
-
-    static func insertRow(_ db: Database, cell: CellResult, global: Int, json: JSONValue) throws {
+    static func insertRow(_ db: Database, cell: Cell) throws {
         let parameters = JSONValue.object(cell.parameters.map { ($0.key, .double($0.value)) }).serialized()
         try db.execute(sql: """
             INSERT INTO cell (global_index, experiment_index, experiment, cell_index, parameters, method, status, json, wall_seconds)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [global, cell.experimentIndex, cell.experiment, cell.cellIndex, parameters, cell.method,
-                             cell.failure == nil ? done : failed, json.serialized(), cell.wallSeconds])
+            """, arguments: [cell.global, cell.experimentIndex, cell.experiment, cell.cellIndex, parameters, cell.method,
+                             cell.status.rawValue, try cell.encoded(), cell.wallSeconds])
     }
 
     /// Removes cells and their samples (failed cells, before `--resume` runs them again), in one transaction.

@@ -23,20 +23,20 @@ public enum ShardMerge {
         for (path, _, job) in stores.dropFirst() where job.specHash != first.specHash {
             throw Failure("\(path) is from a different job (spec hash \(job.specHash), '\(job.name)') than \(stores[0].0) (spec hash \(first.specHash), '\(first.name)')")
         }
-        // Union of cells; overlapping cells must agree (JSON minus wall_seconds).
-        var cells: [Int: JSONValue] = [:]
+        // Union of cells; overlapping cells must agree (all but their timings).
+        var cells: [Int: Cell] = [:]
         var owner: [Int: Int] = [:]
         var contributions: [Set<Int>] = Array(repeating: [], count: stores.count)
         for (k, (path, store, _)) in stores.enumerated() {
-            let stored: [ResultsStore.StoredCell]
+            let stored: [Cell]
             do { stored = try store.cells() } catch { throw Failure("\(path): \(error)") }
             for cell in stored {
                 if let existing = cells[cell.global] {
-                    if existing.removing(key: "wall_seconds") != cell.json.removing(key: "wall_seconds") {
-                        throw Failure("cell \(cell.global + 1) (experiment '\(cell.json["experiment"].map { if case .string(let s) = $0 { s } else { "?" } } ?? "?")', cell \(cell.cellIndex + 1)) differs between \(stores[owner[cell.global]!].0) and \(path)")
+                    if existing.withoutTimings != cell.withoutTimings {
+                        throw Failure("cell \(cell.global + 1) (experiment '\(cell.experiment)', cell \(cell.cellIndex + 1)) differs between \(stores[owner[cell.global]!].0) and \(path)")
                     }
                 } else {
-                    cells[cell.global] = cell.json
+                    cells[cell.global] = cell
                     owner[cell.global] = k
                     contributions[k].insert(cell.global)
                 }
@@ -60,7 +60,7 @@ public enum ShardMerge {
                 try merged.copy(from: path, globals: contributions[k])
             }
         } catch { throw Failure("cannot write \(outPath): \(error)") }
-        let json = JobExecution.summaryJSON(name: first.name, seed: first.seed, cells: cells.keys.sorted().map { cells[$0]! })
+        let json = jobJSON(name: first.name, seed: first.seed, cells: cells.keys.sorted().map { cells[$0]! })
         do { try Data((json.serialized(indent: 2) + "\n").utf8).write(to: outURL.appendingPathComponent("summary.json"), options: .atomic) }
         catch { throw Failure("cannot write summary.json: \(error.localizedDescription)") }
         return (cells.count, stores.count, outPath)

@@ -71,7 +71,7 @@ public struct Comparison: Sendable {
                 // an exact reference validates only its own dynamics; across dynamics it is a model comparison
                 // (only discrete SGD against a continuous model's exact value: the breakdown of the diffusion approximation)
                 if k == .exact && r0.dynamics != left[0].dynamics {
-                    guard left[0].dynamicsKind == .sgd, r0.dynamicsKind != .sgd else { continue }
+                    guard left[0].dynamics == .sgd, r0.dynamics != .sgd else { continue }
                     k = .model
                 }
                 if k == .simulation && j < i { continue }
@@ -93,7 +93,7 @@ public struct Comparison: Sendable {
         guard !shared.isEmpty, Set(aKeys.map(\.key)) == bKeys, shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
         let unit: String
         if a.meanIterations != nil && b.meanIterations != nil { unit = "iterations" }
-        else if a.timeUnit == b.timeUnit { unit = a.timeUnit }
+        else if a.timeUnit == b.timeUnit { unit = a.timeUnit.rawValue }
         else { return nil }
         guard let av = ScalingAnalysis.value(a, unit: unit), let bv = ScalingAnalysis.value(b, unit: unit) else { return nil }
         let ratio = av.mean / bv.mean

@@ -2,46 +2,19 @@ import Foundation
 import Jobs
 import Diffusion
 
-/// One finished cell as the report sees it: the cell JSON of DESIGN.md read back from the
-/// results store, with the values the analyses need pulled out.
-public struct ReportCell: Sendable {
-    public var global: Int
-    public var experiment: String
-    public var experimentIndex: Int
-    public var cellIndex: Int
-    public var dynamics: String
-    public var method: String
-    public var exitTest: String
-    public var parameters: [(key: String, value: Double)]
-    public var paths: Int
-    public var exited: Int
-    public var censored: Int
-    public var diverged: Int
-    /// Mean exit time in the cell's own unit (`timeUnit`), nil when there is no estimate.
-    public var mean: Double?
-    public var standardError: Double?
-    public var lowerBound: Double?
-    public var estimator: String
-    public var methodError: Double?
-    public var quantities: [(key: String, value: Double)]
-    public var timeUnit: String
-    public var meanIterations: Double?
-    public var exitSides: [(label: String, count: Int)]
-    public var wallSeconds: Double?
+/// One finished cell as the report sees it: the `Cell` the run stored.
+public typealias ReportCell = Cell
 
-    /// The method's kind (nil for a method this version does not know).
-    public var kind: MethodKind? { MethodRegistry.kind(of: method) }
-    public var dynamicsKind: DynamicsKind? { DynamicsKind(rawValue: dynamics) }
-    public var isMonteCarlo: Bool { kind == .simulation }
+extension Cell {
+    /// The method's kind (the cell records it).
+    public var kind: MethodKind { methodKind }
+    public var isMonteCarlo: Bool { methodKind == .simulation }
     public var isDeterministic: Bool { !isMonteCarlo }
-
-    public func parameter(_ key: String) -> Double? { parameters.first { $0.key == key }?.value }
-    public func quantity(_ key: String) -> Double? { quantities.first { $0.key == key }?.value }
 
     /// Standard error of the mean in iterations: the sgd mean's own, or t/η's for continuous
     /// dynamics with a learning rate (the SE scales with the same constant).
     public var iterationsStandardError: Double? {
-        if timeUnit == "iterations" { return standardError }
+        if timeUnit == .iterations { return standardError }
         guard let eta = parameter("learning_rate"), let se = standardError else { return nil }
         return se / eta
     }
@@ -54,42 +27,13 @@ public struct ReportCell: Sendable {
     /// exit before the cap, so the mean leans on the exponential-tail model (or is only a bound).
     public var censoringDominated: Bool { isMonteCarlo && censoredFraction > 0.1 }
 
-    init(stored: ResultsStore.StoredCell) throws {
-        let j = stored.json
-        func string(_ k: String) -> String { if case .string(let s)? = j[k] { return s }; return "" }
-        func number(_ k: String) -> Double? {
-            switch j[k] {
-            case .double(let x)?: return x
-            case .int(let i)?: return Double(i)
-            default: return nil
-            }
-        }
-        func pairs(_ k: String) -> [(String, JSONValue)] { if case .object(let p)? = j[k] { return p }; return [] }
-        func double(_ v: JSONValue) -> Double? {
-            switch v { case .double(let x): return x; case .int(let i): return Double(i); default: return nil }
-        }
-        global = stored.global
-        experimentIndex = stored.experimentIndex
-        cellIndex = stored.cellIndex
-        experiment = string("experiment")
-        dynamics = string("dynamics")
-        method = string("method")
-        exitTest = string("exit_test")
-        parameters = pairs("parameters").compactMap { p in double(p.1).map { (key: p.0, value: $0) } }
-        paths = Int(number("paths") ?? 0)
-        exited = Int(number("exited") ?? 0)
-        censored = Int(number("censored") ?? 0)
-        diverged = Int(number("diverged") ?? 0)
-        mean = number("mean_exit_time")
-        standardError = number("standard_error")
-        lowerBound = number("lower_bound")
-        estimator = string("estimator")
-        methodError = number("method_error")
-        quantities = pairs("quantities").compactMap { p in double(p.1).map { (key: p.0, value: $0) } }
-        timeUnit = string("time_unit")
-        meanIterations = number("mean_exit_iterations")
-        exitSides = pairs("exit_sides").map { (label: $0.0, count: Int(double($0.1) ?? 0)) }
-        wallSeconds = number("wall_seconds")
+    /// The cell with non-finite parameters and quantities left out: JSON prints them null,
+    /// and a report takes nothing from them.
+    var finiteEntries: Cell {
+        var c = self
+        c.parameters = parameters.filter(\.value.isFinite)
+        c.quantities = quantities.filter(\.value.isFinite)
+        return c
     }
 }
 
@@ -100,12 +44,11 @@ public struct FailedCell: Sendable {
     public var parameters: [(key: String, value: Double)]
     public var reason: String
 
-    init(stored: ResultsStore.StoredCell) throws {
-        let cell = try ReportCell(stored: stored)
-        global = stored.global
+    init(_ cell: Cell) {
+        global = cell.global
         experiment = cell.experiment
         parameters = cell.parameters
-        if case .string(let s)? = stored.json["failure"] { reason = s } else { reason = "no reason stored" }
+        reason = cell.failure ?? ""
     }
 }
 
@@ -139,8 +82,8 @@ public struct ReportInput {
         self.job = job
         do { spec = try JobSpec.parse(job.spec, checkCells: false) } catch { throw ReportError("the spec does not parse: \(error)") }
         let stored = try store.cells()
-        cells = try stored.filter { !$0.failed }.map(ReportCell.init(stored:))
-        failedCells = try stored.filter(\.failed).map(FailedCell.init(stored:))
+        cells = stored.filter { !$0.failed }.map(\.finiteEntries)
+        failedCells = stored.filter(\.failed).map(FailedCell.init)
         plannedCells = spec.experiments.reduce(0) { $0 + $1.cellCount }
         self.store = store
         sampleSource = { try store.samples(experimentIndex: $0, cellIndex: $1) }

@@ -92,7 +92,7 @@ public enum ScalingAnalysis {
         let swept = Set(sweptKeys(cells))
         // heavy-tailed noise escapes by jumps (a power law in ε, THEORY.md §4): no Arrhenius
         // law unless asked for
-        let heavyTailed = cells.first?.dynamicsKind == .levy || cells.first?.parameter("noise.alpha") != nil
+        let heavyTailed = cells.first?.dynamics == .levy || cells.first?.parameter("noise.alpha") != nil
         if heavyTailed && options.arrheniusX == nil { return nil }
         if options.arrheniusX == "none" { return nil }
         if let chosen = options.arrheniusX {
@@ -101,7 +101,7 @@ public enum ScalingAnalysis {
         }
         if swept.contains("epsilon") { return "1/epsilon" }
         if swept.contains("learning_rate") || swept.contains("batch_size") {
-            return cells.first?.parameter("batch_size") != nil || cells.first?.dynamicsKind == .sgd ? "B/eta" : "1/eta"
+            return cells.first?.parameter("batch_size") != nil || cells.first?.dynamics == .sgd ? "B/eta" : "1/eta"
         }
         return nil
     }
@@ -119,7 +119,7 @@ public enum ScalingAnalysis {
     static func value(_ cell: ReportCell, unit: String) -> (mean: Double, se: Double)? {
         var mean = unit == "iterations" ? cell.meanIterations : cell.mean
         var se = unit == "iterations" ? cell.iterationsStandardError : cell.standardError
-        if unit == "time", cell.timeUnit == "iterations", let eta = cell.parameter("learning_rate") {
+        if unit == "time", cell.timeUnit == .iterations, let eta = cell.parameter("learning_rate") {
             mean = mean.map { $0 * eta }; se = se.map { $0 * eta }
         }
         guard let mean, mean.isFinite, mean > 0 else { return nil }
@@ -134,8 +134,8 @@ public enum ScalingAnalysis {
     /// The factor taking a cell's stored times (its `timeUnit`) into `unit`.
     static func unitScale(_ cell: ReportCell, unit: String) -> Double {
         let eta = cell.parameter("learning_rate") ?? 1
-        if unit == "time" && cell.timeUnit == "iterations" { return eta }
-        if unit == "iterations" && cell.timeUnit == "time" { return 1 / eta }
+        if unit == "time" && cell.timeUnit == .iterations { return eta }
+        if unit == "iterations" && cell.timeUnit == .time { return 1 / eta }
         return 1
     }
 
@@ -150,7 +150,7 @@ public enum ScalingAnalysis {
             if let axis = inferredAxis(cells, options: input.spec.report) {
                 out += try fitGroups(input, cells: cells, axis: axis, kind: .arrhenius)
             }
-            if let key = input.spec.report.powerLawX ?? (first.dynamicsKind == .levy ? "epsilon" : nil),
+            if let key = input.spec.report.powerLawX ?? (first.dynamics == .levy ? "epsilon" : nil),
                sweptKeys(cells).contains(key) {
                 out += try fitGroups(input, cells: cells, axis: key, kind: .powerLaw)
             }
@@ -162,7 +162,7 @@ public enum ScalingAnalysis {
         let first = cells[0]
         // Abscissae in η are fitted in η·E[iterations] = E[t]: Hu et al.'s N ≈ η⁻¹exp(B·s/η)
         // then has no η-dependent prefactor, and at fixed η the slope is that of log E[iterations].
-        let unit = kind == .arrhenius && axis != "1/epsilon" && first.parameter("learning_rate") != nil ? "time" : first.timeUnit
+        let unit = kind == .arrhenius && axis != "1/epsilon" && first.parameter("learning_rate") != nil ? "time" : first.timeUnit.rawValue
         let groupKeys = sweptKeys(cells).filter { !absorbed(axis).contains($0) }
         var groups: [String: [ReportCell]] = [:]
         var order: [(id: String, values: [(key: String, value: Double)])] = []
@@ -217,10 +217,10 @@ public enum ScalingAnalysis {
                 }
             }
             out.append(ScalingFitResult(
-                kind: kind, experiment: first.experiment, experimentIndex: first.experimentIndex, dynamics: first.dynamics,
+                kind: kind, experiment: first.experiment, experimentIndex: first.experimentIndex, dynamics: first.dynamics.rawValue,
                 method: first.method, axis: axis, unit: unit, group: g, points: points, excluded: excluded, fit: fit,
                 bootstrapCI95: bootstrap, corrected: corrected,
-                predicted: kind == .arrhenius ? predictedSlope(input, dynamics: first.dynamics, axis: axis)
+                predicted: kind == .arrhenius ? predictedSlope(input, dynamics: first.dynamics.rawValue, axis: axis)
                     : predictedPower(input, cells: groups[id]!),
                 weighting: mc ? "weighted by the delta-method error SE/τ" : "unweighted (deterministic values; the interval reflects lack of fit only)"))
         }
@@ -237,7 +237,7 @@ public enum ScalingAnalysis {
         let family: Set<String> = Set((axis == "1/epsilon" ? [DynamicsKind.langevin] : [.sgd, .sgdSDE]).map(\.rawValue))
         guard family.contains(dynamics) else { return nil }
         guard axis != "1/eta" else { return nil }
-        for cell in input.cells where cell.method == MinimumActionMethod.name && family.contains(cell.dynamics) {
+        for cell in input.cells where cell.method == MinimumActionMethod.name && family.contains(cell.dynamics.rawValue) {
             if let b = cell.quantity("quasi_potential_barrier") {
                 return (b, axis == "1/epsilon" ? "quasi-potential barrier V̄ (minimum action, experiment '\(cell.experiment)')"
                                                : "steepness s (minimum action under Σ₁, experiment '\(cell.experiment)')")
@@ -248,7 +248,7 @@ public enum ScalingAnalysis {
 
     static func predictedPower(_ input: ReportInput, cells: [ReportCell]) -> (value: Double, source: String)? {
         if let p = input.spec.report.predictedPower { return (p, "[report] predicted_power") }
-        if cells.first?.dynamicsKind == .levy, let alpha = cells.first?.parameter("alpha"),
+        if cells.first?.dynamics == .levy, let alpha = cells.first?.parameter("alpha"),
            cells.allSatisfy({ $0.parameter("alpha") == alpha }) {
             return (-alpha, "Imkeller–Pavlyukevich: E τ ∝ ε^(−α) (THEORY.md §4)")
         }

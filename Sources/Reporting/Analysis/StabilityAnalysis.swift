@@ -43,7 +43,7 @@ public enum StabilityAnalysis {
         let stability = input.cells.filter { $0.method == TheoryMethod.name && $0.quantity("gd_max_learning_rate") != nil }
         guard !stability.isEmpty else { return [] }
         var out: [StabilityRow] = []
-        for cell in input.cells where cell.isMonteCarlo && cell.dynamicsKind == .sgd {
+        for cell in input.cells where cell.isMonteCarlo && cell.dynamics == .sgd {
             let shared = cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
             guard let match = stability.first(where: { s in
                 shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }

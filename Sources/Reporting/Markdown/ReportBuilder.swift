@@ -304,7 +304,7 @@ public enum ReportBuilder {
             let mean = c.mean.map { Format.value($0, error: c.isMonteCarlo ? c.standardError : (c.methodError.flatMap { $0 > 0 ? $0 : nil })) } ?? "—"
             let iter = c.meanIterations.map { Format.value($0, error: c.isMonteCarlo ? c.iterationsStandardError : nil) } ?? "—"
             let estimator = c.estimator.count > 90 ? String(c.estimator.prefix(87)) + "…" : c.estimator
-            t += "| \(c.experiment) | \(c.method) | \(Format.parameters(c.parameters)) | \(paths) | \(mean) | \(c.timeUnit) | \(iter) | \(estimator) |\n"
+            t += "| \(c.experiment) | \(c.method) | \(Format.parameters(c.parameters)) | \(paths) | \(mean) | \(c.timeUnit.rawValue) | \(iter) | \(estimator) |\n"
         }
         return t + "\n"
     }
@@ -337,10 +337,10 @@ public enum ReportBuilder {
                        "standard_error", "time_unit", "mean_exit_iterations", "iterations_standard_error", "method_error", "estimator"]
             + sides.map { "exit: \($0)" } + quantities
         let rows: [[Table.Cell]] = input.cells.map { c in
-            var r: [Table.Cell] = [.text(c.experiment), .text(c.dynamics), .text(c.method)]
+            var r: [Table.Cell] = [.text(c.experiment), .text(c.dynamics.rawValue), .text(c.method)]
             r += keys.map { k in c.parameter(k).map { .number($0) } ?? .missing }
             r += [.integer(c.paths), .integer(c.exited), .integer(c.censored), .integer(c.diverged),
-                  c.mean.map { .number($0) } ?? .missing, c.standardError.map { .number($0) } ?? .missing, .text(c.timeUnit),
+                  c.mean.map { .number($0) } ?? .missing, c.standardError.map { .number($0) } ?? .missing, .text(c.timeUnit.rawValue),
                   c.meanIterations.map { .number($0) } ?? .missing, c.iterationsStandardError.map { .number($0) } ?? .missing,
                   c.methodError.map { .number($0) } ?? .missing, .text(c.estimator)]
             r += sides.map { label in c.exitSides.first { $0.label == label }.map { .integer($0.count) } ?? .missing }

@@ -16,44 +16,29 @@ public enum TextTable {
     }
     static let noExitTimeNote = "convergence / tail-index cells: no exit time (exit sides = where paths ended); results in --format json (quantities)\n"
 
-    /// The table of freshly run cells: the same rendering as from their JSON.
-    public static func render(job: String, seed: UInt64, cells: [CellResult]) -> String {
-        render(job: job, seed: seed, json: cells.map { $0.json() })
-    }
-}
-
-extension TextTable {
-    /// The same table from cell JSON (cells loaded from a results store).
-    public static func render(job: String, seed: UInt64, json cells: [JSONValue]) -> String {
-        func double(_ v: JSONValue?) -> Double? {
-            switch v { case .double(let x)?: x; case .int(let i)?: Double(i); default: nil }
-        }
-        func string(_ v: JSONValue?) -> String { if case .string(let s)? = v { s } else { "" } }
-        func int(_ v: JSONValue?) -> String { if case .int(let i)? = v { String(i) } else { "0" } }
-        func pairs(_ v: JSONValue?) -> [(String, JSONValue)] { if case .object(let p)? = v { p } else { [] } }
+    /// The results table of `cells` (fresh, or loaded from a results store).
+    public static func render(job: String, seed: UInt64, cells: [Cell]) -> String {
+        func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
         var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged",
                                  "mean exit", "error", "unit", "iterations", "exit sides"]]
         var estimators = Set<String>()
         var anyDeterministic = false
         var noExitTime = false
         for c in cells {
-            let method = string(c["method"])
-            let kind = MethodRegistry.kind(of: method)
-            let deterministic = !isSampled(method)
-            let failed = string(c["status"]) == ResultsStore.failed
+            let deterministic = !isSampled(c.method)
             anyDeterministic = anyDeterministic || deterministic
-            if kind == .simulation, !failed, string(c["estimator"]) != ExitTimeEstimate.sampleMean { estimators.insert(string(c["estimator"])) }
-            noExitTime = noExitTime || kind == .sampling
+            if c.methodKind == .simulation, !c.failed, c.estimator != ExitTimeEstimate.sampleMean { estimators.insert(c.estimator) }
+            noExitTime = noExitTime || c.methodKind == .sampling
             rows.append([
-                string(c["experiment"]), method,
-                pairs(c["parameters"]).map { "\($0.0)=\(double($0.1).map(number) ?? "")" }.joined(separator: " "),
-                int(c["paths"]), int(c["exited"]), int(c["censored"]), int(c["diverged"]),
-                failed ? "failed" : double(c["mean_exit_time"]).map { String(format: "%.6g", $0) } ?? "n/a",
-                deterministic ? (double(c["method_error"]).map { String(format: "±%.2g (grid)", $0) } ?? "—")
-                    : double(c["standard_error"]).map { String(format: "%.3g", $0) } ?? "n/a",
-                string(c["time_unit"]),
-                double(c["mean_exit_iterations"]).map { String(format: "%.6g", $0) } ?? "",
-                deterministic ? "—" : pairs(c["exit_sides"]).map { "\($0.0): \(int($0.1))" }.joined(separator: ", "),
+                c.experiment, c.method,
+                c.parameters.map { "\($0.key)=\(finite($0.value).map(number) ?? "")" }.joined(separator: " "),
+                String(c.paths), String(c.exited), String(c.censored), String(c.diverged),
+                c.failed ? "failed" : c.mean.map { String(format: "%.6g", $0) } ?? "n/a",
+                deterministic ? (c.methodError.map { String(format: "±%.2g (grid)", $0) } ?? "—")
+                    : c.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
+                c.timeUnit.rawValue,
+                c.meanIterations.map { String(format: "%.6g", $0) } ?? "",
+                deterministic ? "—" : c.exitSides.map { "\($0.label): \($0.count)" }.joined(separator: ", "),
             ])
         }
         let widths = (0..<rows[0].count).map { k in rows.map { $0[k].count }.max()! }
