@@ -30,19 +30,20 @@ public struct MinimumActionReference: Sendable {
             z = [try TheoryReference.barrier1D(problem, minimum: minimum.point[0])]
         }
         saddle = z
+        let noise: NoiseModel
+        do { noise = try NoiseModel(dynamics: problem.dynamics, landscape: landscape) } catch { throw TheoryError(error.message) }
         switch problem.dynamics {
         case .langevin(let eps):
-            let d = landscape.dimension
             let path = try MinimumAction.basinBarrier(on: landscape, minimum: minimum.point, saddles: [z],
-                                                      covariance: { _ in (0..<(d * d)).map { $0 % (d + 1) == 0 ? 2 : 0 } })
+                                                      covariance: noise.largeDeviationCovariance!)
             barrier = path.action
             converged = path.converged
             prediction = exp(barrier / eps)
             formula = "E τ ≍ exp(V̄/ε), V̄ the action with Σ = 2I (= ΔV for a gradient system); no prefactor"
         case .levy:
             throw TheoryError("minimum-action needs Gaussian-type noise; Lévy exits are by jumps (use theory = \"imkeller-pavlyukevich\")")
-        case .sgd(let eta, let b, let noise, _), .sgdSDE(let eta, let b, let noise, _):
-            let s = try MinimumAction.steepness(on: landscape, minimum: minimum.point, saddles: [z], noise: noise)
+        case .sgd(let eta, let b, let law, _), .sgdSDE(let eta, let b, let law, _):
+            let s = try MinimumAction.steepness(on: landscape, minimum: minimum.point, saddles: [z], noise: law)
             barrier = s
             converged = true
             let iterations = try EscapeTheory.sgdArrheniusIterations(quasiPotential: s, learningRate: eta, batchSize: b).value
