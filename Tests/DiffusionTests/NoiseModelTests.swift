@@ -194,3 +194,42 @@ import Testing
         #expect(throws: DynamicsError.self) { try NoiseModel(dynamics: .levy(epsilon: 0.1, alpha: 2.5), landscape: Self.plane) }
     }
 }
+
+/// ℓᵢ(x) = x⁴/4 − x²/2 + aᵢx with a = (−a, 0, a): L is the double well (ΔV = 1/4 from −1
+/// to 0) and Σ₁ = 2a²/3 everywhere, so the steepness is 2ΔV/Σ₁ exactly.
+struct TiltedWells: FiniteSum {
+    let tilt: Double
+    var dimension: Int { 1 }
+    var sampleCount: Int { 3 }
+    func sampleLoss(_ i: Int, at theta: UnsafePointer<Double>) -> Double {
+        let x = theta[0]
+        return x * x * x * x / 4 - x * x / 2 + Double(i - 1) * tilt * x
+    }
+    func addSampleGradient(_ i: Int, at theta: UnsafePointer<Double>, scale: Double, into g: UnsafeMutablePointer<Double>) {
+        let x = theta[0]
+        g[0] += scale * (x * x * x - x + Double(i - 1) * tilt)
+    }
+    func addSampleHessian(_ i: Int, at theta: UnsafePointer<Double>, scale: Double, into h: UnsafeMutablePointer<Double>) {
+        h[0] += scale * (3 * theta[0] * theta[0] - 1)
+    }
+}
+
+extension NoiseModelTests {
+    /// Minimum action's prediction carries the same c_B as the diffusion: exp(s/(η·c_B)),
+    /// c_B = 1/B with replacement and (n−B)/(B(n−1)) = 1/4 without (n = 3, B = 2).
+    @Test func minimumActionUsesTheMinibatchFactor() throws {
+        let landscape = Landscape(finiteSum: TiltedWells(tilt: 1.5), summary: "tilted wells")
+        let eta = 0.5
+        var exponents: [Double] = []
+        for replacement in [true, false] {
+            let problem = try ExitProblem(landscape: landscape,
+                                          dynamics: .sgd(learningRate: eta, batchSize: 2, noise: .finiteSum, withReplacement: replacement),
+                                          dt: 0.01, start: [-1], exit: .condition("x > 0"), maxSteps: 1000)
+            let reference = try MinimumActionReference(problem: problem, saddle: nil)
+            // 1-D action 2∫V'/Σ₁ by quadrature: ≪ 1e-6 of 2·(1/4)/1.5 = 1/3
+            #expect(abs(reference.barrier - 1.0 / 3) < 1e-6)
+            exponents.append(eta * log(eta * reference.prediction) / reference.barrier)  // 1/c_B
+        }
+        #expect(Self.close(exponents[0], 2, 1e-12) && Self.close(exponents[1], 4, 1e-12), "\(exponents)")
+    }
+}
