@@ -29,7 +29,7 @@ import Testing
         let model = try NoiseModel(dynamics: .langevin(epsilon: 0.3), landscape: Self.plane)
         #expect(model.diffusionMatrix(at: [0.4, -1]) == [0.3, 0, 0, 0.3])
         #expect(model.isotropicDiffusion == 0.3)
-        #expect(model.isGaussian && !model.isStateDependent && model.alphaStable == nil)
+        #expect(model.isGaussian && model.bridgeTestApplies && !model.isStateDependent && model.alphaStable == nil)
         #expect(model.minibatchFactor == nil)
         // √(2εh) per coordinate
         #expect(model.stepNoise(stepSize: 0.01) == .gaussian(standardDeviation: (2 * 0.3 * 0.01).squareRoot()))
@@ -143,6 +143,7 @@ import Testing
         #expect(!sde.hasDiffusion && !sde.isGaussian)
         let chain = try NoiseModel(dynamics: .sgd(learningRate: eta, batchSize: b, noise: .alphaStable(sigma: sigma, alpha: alpha), withReplacement: true),
                                    landscape: Self.plane)
+        #expect(!chain.bridgeTestApplies && !levy.bridgeTestApplies)
         #expect(Self.close(chain.alphaStable!.scale, eta * sigma * pow(Double(b), 1 / alpha - 1)))  // per iteration
 
         // Student t with ν ≤ 2: a valid chain, no diffusion; its SDE does not exist
@@ -167,6 +168,7 @@ import Testing
             let chain = try NoiseModel(dynamics: .sgd(learningRate: eta, batchSize: b, noise: .gaussian(sigma: sigma), withReplacement: true),
                                        landscape: Self.plane)
             #expect(chain.stepNoise(stepSize: h) == .gaussian(standardDeviation: eta * sigma / Double(b).squareRoot()))
+            #expect(chain.isGaussian && !chain.bridgeTestApplies && sde.bridgeTestApplies)
             let hessian = try NoiseModel(dynamics: .sgd(learningRate: eta, batchSize: b, noise: .hessian(scale: 2), withReplacement: true),
                                          landscape: Self.plane)
             #expect(hessian.stepNoise(stepSize: h) == .stateDependent(loss: false, scale: 2, variance: eta * eta / Double(b)))

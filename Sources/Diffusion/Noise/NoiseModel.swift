@@ -103,6 +103,10 @@ public struct NoiseModel: Sendable {
         }
     }
 
+    /// True when a Brownian-bridge exit test applies (`ExitTestKind.bridge`): continuous
+    /// dynamics with Gaussian noise. The discrete chain is checked at its iterates only.
+    public var bridgeTestApplies: Bool { isGaussian && !isDiscrete }
+
     /// True when the noise covariance depends on the state: Hessian, loss-proportional and
     /// finite-sum laws.
     public var isStateDependent: Bool {
