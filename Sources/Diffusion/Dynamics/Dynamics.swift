@@ -1,6 +1,7 @@
 /// Per-sample gradient-noise law for `sgd` on a landscape that is not a finite sum, and
 /// the diffusion it induces for `sgd-sde` (THEORY.md §0, §2, §4). Minibatch scaling with
 /// batch size B is exact where the law is closed under averaging, as stated per case.
+/// `NoiseModel` derives the covariance, the diffusion and the step law from it.
 public enum NoiseLaw: Sendable, Equatable {
     /// Per-sample noise σ·ξ, ξ ~ N(0, I); minibatch mean: σ/√B · ξ.
     case gaussian(sigma: Double)
@@ -70,7 +71,8 @@ public enum Dynamics: Sendable, Equatable {
     /// The discrete chain `θ_{k+1} = θ_k − η ∇L_{B_k}(θ_k)`.
     case sgd(learningRate: Double, batchSize: Int, noise: NoiseLaw, withReplacement: Bool)
     /// Its diffusion approximation `dΘ = −∇L dt + √(η Σ_B(Θ)) dW` (Li, Tai & E 2017;
-    /// Hu et al. 2019), Σ_B = Σ/B with replacement, Σ·(n−B)/(B(n−1)) without.
+    /// Hu et al. 2019), Σ_B = Σ/B with replacement, Σ·(n−B)/(B(n−1)) without
+    /// (`NoiseModel`).
     case sgdSDE(learningRate: Double, batchSize: Int, noise: NoiseLaw, withReplacement: Bool)
 
     public var kind: DynamicsKind {

@@ -75,85 +75,17 @@ public struct EnsembleSimulator: Sendable {
     }
 
     static func resolve(_ problem: ExitProblem) throws(DynamicsError) -> StepMode {
-        let dt = problem.dt
-        let finiteSum = problem.landscape.finiteSum
-        func positive(_ name: String, _ v: Double) throws(DynamicsError) {
-            guard v > 0, v.isFinite else { throw DynamicsError("\(name) must be > 0, got \(v)") }
+        let noise = try NoiseModel(dynamics: problem.dynamics, landscape: problem.landscape)
+        if !noise.isDiscrete {
+            guard problem.dt > 0, problem.dt.isFinite else { throw DynamicsError("dt must be > 0, got \(problem.dt)") }
         }
-        func alphaOK(_ a: Double) throws(DynamicsError) {
-            guard a > 0, a <= 2 else { throw DynamicsError("alpha must be in (0, 2], got \(a)") }
-        }
-        switch problem.dynamics {
-        case .langevin(let eps):
-            try positive("epsilon", eps); try positive("dt", dt)
-            return .additive(scale: (2 * eps * dt).squareRoot())
-        case .levy(let eps, let alpha):
-            try positive("epsilon", eps); try positive("dt", dt); try alphaOK(alpha)
-            return .stable(alpha: alpha, scale: eps * pow(dt, 1 / alpha))
-        case .sgd(let eta, let b, let noise, let replacement):
-            try positive("learning_rate", eta)
-            guard b >= 1 else { throw DynamicsError("batch_size must be ≥ 1, got \(b)") }
-            switch noise {
-            case .gaussian(let s):
-                try positive("sigma", s)
-                return .additive(scale: eta * s / Double(b).squareRoot())
-            case .studentT(let s, let nu):
-                try positive("sigma", s); try positive("nu", nu)
-                return .studentMean(degreesOfFreedom: nu, scale: eta * s, batch: b)
-            case .alphaStable(let s, let alpha):
-                try positive("sigma", s); try alphaOK(alpha)
-                return .stable(alpha: alpha, scale: eta * s * pow(Double(b), 1 / alpha - 1))
-            case .hessian(let c):
-                try positive("scale", c)
-                return .stateDependent(loss: false, c: c, variance: eta * eta / Double(b))
-            case .lossProportional(let c):
-                try positive("scale", c)
-                return .stateDependent(loss: true, c: c, variance: eta * eta / Double(b))
-            case .finiteSum:
-                guard let fs = finiteSum else {
-                    throw DynamicsError("noise law \"finite-sum\" needs a finite-sum landscape; give a noise law (gaussian, student-t, alpha-stable, hessian, loss-proportional)")
-                }
-                if !replacement && b > fs.sampleCount {
-                    throw DynamicsError("batch_size must be ≤ the number of samples (\(fs.sampleCount)) without replacement, got \(b)")
-                }
-                return .finiteSumMinibatch(batch: b, withReplacement: replacement)
-            }
-        case .sgdSDE(let eta, let b, let noise, let replacement):
-            try positive("learning_rate", eta); try positive("dt", dt)
-            guard b >= 1 else { throw DynamicsError("batch_size must be ≥ 1, got \(b)") }
-            let perSample = eta * dt / Double(b)
-            switch noise {
-            case .gaussian(let s):
-                try positive("sigma", s)
-                return .additive(scale: (perSample * s * s).squareRoot())
-            case .studentT(let s, let nu):
-                try positive("sigma", s)
-                guard nu > 2 else { throw DynamicsError("sgd-sde with student-t noise needs nu > 2 (finite variance), got \(nu)") }
-                return .additive(scale: (perSample * s * s * nu / (nu - 2)).squareRoot())
-            case .alphaStable(let s, let alpha):
-                try positive("sigma", s); try alphaOK(alpha)
-                let sigmaB = s * pow(Double(b), 1 / alpha - 1)
-                return .stable(alpha: alpha, scale: pow(eta, (alpha - 1) / alpha) * sigmaB * pow(dt, 1 / alpha))
-            case .hessian(let c):
-                try positive("scale", c)
-                return .stateDependent(loss: false, c: c, variance: perSample)
-            case .lossProportional(let c):
-                try positive("scale", c)
-                return .stateDependent(loss: true, c: c, variance: perSample)
-            case .finiteSum:
-                guard let fs = finiteSum else {
-                    throw DynamicsError("noise law \"finite-sum\" needs a finite-sum landscape; give a noise law (gaussian, student-t, alpha-stable, hessian, loss-proportional)")
-                }
-                let n = Double(fs.sampleCount), bb = Double(b)
-                if replacement {
-                    return .finiteSumCovariance(variance: eta * dt / bb)
-                }
-                guard b <= fs.sampleCount else {
-                    throw DynamicsError("batch_size must be ≤ the number of samples (\(fs.sampleCount)) without replacement, got \(b)")
-                }
-                let factor = fs.sampleCount > 1 ? (n - bb) / (bb * (n - 1)) : 0
-                return .finiteSumCovariance(variance: eta * dt * factor)
-            }
+        switch noise.stepNoise(stepSize: problem.dt) {
+        case .gaussian(let s): return .additive(scale: s)
+        case .alphaStable(let alpha, let s): return .stable(alpha: alpha, scale: s)
+        case .studentTMean(let nu, let s, let b): return .studentMean(degreesOfFreedom: nu, scale: s, batch: b)
+        case .stateDependent(let loss, let c, let v): return .stateDependent(loss: loss, c: c, variance: v)
+        case .minibatch(let b, let replacement): return .finiteSumMinibatch(batch: b, withReplacement: replacement)
+        case .finiteSumCovariance(let v): return .finiteSumCovariance(variance: v)
         }
     }
 

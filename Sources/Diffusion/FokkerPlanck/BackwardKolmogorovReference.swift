@@ -34,14 +34,7 @@ public struct BackwardKolmogorovReference: Sendable {
         let exit: @Sendable (Double, Double) -> Bool = { x, y in problem.exitTerm(at: [x, y]) != nil }
         let gridForm: Grid2D.Form = form == .ito ? .ito : .divergence
         func solve(_ n: Int) throws -> Double {
-            let p: Grid2D.Problem
-            if let field {
-                p = Grid2D.Problem(landscape: landscape, diffusion: field, form: gridForm, advection: .hybrid, box: domain, nx: n, ny: n)
-            } else {
-                guard case .sgd(let eta, let b, _, let r) = problem.dynamics else { preconditionFailure() }
-                p = Grid2D.Problem(finiteSumLandscape: landscape, learningRate: eta, batchSize: b, withReplacement: r,
-                                   form: gridForm, advection: .hybrid, box: domain, nx: n, ny: n)
-            }
+            let p = Grid2D.Problem(landscape: landscape, diffusion: field, form: gridForm, advection: .hybrid, box: domain, nx: n, ny: n)
             return try Grid2D.meanExitTime(p, exit: exit)(x0[0], x0[1])
         }
         let m = nodes | 1
@@ -52,48 +45,29 @@ public struct BackwardKolmogorovReference: Sendable {
         lower = domain.x0; upper = domain.x1
     }
 
-    /// The 2-D diffusion matrix field; nil for a finite sum (Grid2D builds it from Σ_B).
-    static func diffusionField(_ problem: ExitProblem) throws -> Grid2D.DiffusionField? {
-        let landscape = problem.landscape
-        @Sendable func positivePart(_ h: [Double], _ c: Double) -> (d11: Double, d12: Double, d22: Double) {
-            // 2×2 symmetric: clamp negative eigenvalues (closed form)
-            let a = h[0], b = 0.5 * (h[1] + h[2]), d = h[3]
-            let mean = 0.5 * (a + d), radius = ((0.5 * (a - d)) * (0.5 * (a - d)) + b * b).squareRoot()
-            let l1 = max(mean + radius, 0), l2 = max(mean - radius, 0)
-            if radius == 0 { return (c * l1, 0, c * l1) }
-            // eigenvector of l1: (b, l1raw − a) normalised
-            var vx = b, vy = mean + radius - a
-            if abs(vx) + abs(vy) == 0 { vx = 1; vy = 0 }
-            let n = (vx * vx + vy * vy).squareRoot(); vx /= n; vy /= n
-            return (c * (l1 * vx * vx + l2 * vy * vy), c * (l1 - l2) * vx * vy, c * (l1 * vy * vy + l2 * vx * vx))
+    /// The 2-D diffusion matrix field `D(θ)` of `NoiseModel` (D₁₂ the mean of the two
+    /// off-diagonal entries).
+    static func diffusionField(_ problem: ExitProblem) throws -> Grid2D.DiffusionField {
+        let noise = try gaussianNoise(problem)
+        if case .finiteSum = noise.law, case .sgdSDE = problem.dynamics {
+            throw GridError("2-D backward-kolmogorov with a finite sum: use dynamics \"sgd\" (the SDE's prediction in iterations)")
         }
-        switch problem.dynamics {
-        case .langevin(let eps):
-            return { _ in (eps, 0, eps) }
-        case .levy:
-            throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; levy dynamics have a non-local generator")
-        case .sgd(let eta, let b, let noise, _), .sgdSDE(let eta, let b, let noise, _):
-            let k = eta / (2 * Double(b))
-            switch noise {
-            case .gaussian(let s): return { _ in (k * s * s, 0, k * s * s) }
-            case .studentT(let s, let nu):
-                guard nu > 2 else { throw GridError("student-t noise needs nu > 2 for a diffusion approximation") }
-                let v = k * s * s * nu / (nu - 2)
-                return { _ in (v, 0, v) }
-            case .alphaStable:
-                throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; alpha-stable noise has a non-local generator")
-            case .hessian(let c):
-                return { x in positivePart(landscape.hessian(at: x), k * c) }
-            case .lossProportional(let c):
-                return { x in positivePart(landscape.hessian(at: x), k * 2 * c * max(landscape.value(at: x), 0)) }
-            case .finiteSum:
-                guard landscape.finiteSum != nil else { throw GridError("noise law finite-sum needs a finite-sum landscape") }
-                if case .sgdSDE = problem.dynamics {
-                    throw GridError("2-D backward-kolmogorov with a finite sum: use dynamics \"sgd\" (the SDE's prediction in iterations)")
-                }
-                return nil
+        if let d = noise.isotropicDiffusion { return { _ in (d, 0, d) } }
+        return Grid2D.field(noise)
+    }
+
+    /// The problem's `NoiseModel`, checked to have a diffusion (Gaussian noise or SGD's
+    /// diffusion approximation).
+    static func gaussianNoise(_ problem: ExitProblem) throws -> NoiseModel {
+        let noise = try NoiseModel(dynamics: problem.dynamics, landscape: problem.landscape)
+        guard noise.hasDiffusion else {
+            switch noise.law {
+            case nil: throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; levy dynamics have a non-local generator")
+            case .alphaStable: throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; alpha-stable noise has a non-local generator")
+            default: throw GridError("student-t noise needs nu > 2 for a diffusion approximation")
             }
         }
+        return noise
     }
 
     public init(problem: ExitProblem, form: FokkerPlanckForm, nodes: Int = 4001) throws {
@@ -133,39 +107,11 @@ public struct BackwardKolmogorovReference: Sendable {
         }
     }
 
-    /// D(x) of the problem's diffusion (THEORY.md §0): ε for Langevin; η Σ_B(x)/2 for SGD's SDE.
+    /// D(x) of the problem's diffusion (`NoiseModel.diffusionMatrix`, THEORY.md §0): ε for
+    /// Langevin; η Σ_B(x)/2 for SGD's SDE.
     static func diffusion(_ problem: ExitProblem) throws -> @Sendable (Double) -> Double {
-        let landscape = problem.landscape
-        switch problem.dynamics {
-        case .langevin(let eps):
-            return { _ in eps }
-        case .levy:
-            throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; levy dynamics have a non-local generator")
-        case .sgd(let eta, let b, let noise, let replacement), .sgdSDE(let eta, let b, let noise, let replacement):
-            let bb = Double(b)
-            switch noise {
-            case .gaussian(let s): return { _ in eta * s * s / (2 * bb) }
-            case .studentT(let s, let nu):
-                guard nu > 2 else { throw GridError("student-t noise needs nu > 2 for a diffusion approximation") }
-                return { _ in eta * s * s * nu / (nu - 2) / (2 * bb) }
-            case .alphaStable:
-                throw GridError("method \"backward-kolmogorov\" needs Gaussian noise; alpha-stable noise has a non-local generator")
-            case .hessian(let c):
-                return { x in eta * c * max(landscape.hessian(at: [x])[0], 0) / (2 * bb) }
-            case .lossProportional(let c):
-                return { x in eta * 2 * c * max(landscape.value(at: [x]), 0) * max(landscape.hessian(at: [x])[0], 0) / (2 * bb) }
-            case .finiteSum:
-                guard let fs = landscape.finiteSum else { throw GridError("noise law finite-sum needs a finite-sum landscape") }
-                let n = Double(fs.sampleCount)
-                let factor = replacement ? 1 / bb : (fs.sampleCount > 1 ? (n - bb) / (bb * (n - 1)) : 0)
-                return { x in
-                    var theta = [x], mean = [0.0], cov = [0.0], scratch = [0.0]
-                    theta.withUnsafeMutableBufferPointer { t in
-                        fs.gradientCovariance(at: t.baseAddress!, mean: &mean, covariance: &cov, scratch: &scratch)
-                    }
-                    return eta * factor * cov[0] / 2
-                }
-            }
-        }
+        let noise = try gaussianNoise(problem)
+        if let d = noise.isotropicDiffusion { return { _ in d } }
+        return { x in noise.diffusionMatrix(at: [x])[0] }
     }
 }

@@ -95,31 +95,37 @@ public enum Grid2D {
         }
 
         /// The SGD diffusion approximation of a finite sum (THEORY.md §0):
-        /// `D(θ) = (η/2)·Σ_B(θ)`, `Σ_B = Σ/B` with replacement, `Σ·(n−B)/(B(n−1))` without,
-        /// `Σ` the per-sample gradient covariance (`FiniteSum.gradientCovariance`). `D` is
-        /// singular wherever all per-sample gradients agree (e.g. a shared minimiser); such
-        /// nodes must be absorbing or the solve throws `Grid2DError.notPositiveDefinite`.
+        /// `D(θ) = (η/2)·Σ_B(θ)`, `Σ_B = c_B·Σ`, `Σ` the per-sample gradient covariance and
+        /// `c_B` the minibatch factor (`NoiseModel.diffusionMatrix`). `D` is singular
+        /// wherever all per-sample gradients agree (e.g. a shared minimiser); such nodes must
+        /// be absorbing or the solve throws `Grid2DError.notPositiveDefinite`.
         public init(finiteSumLandscape landscape: Landscape, learningRate eta: Double, batchSize b: Int,
                     withReplacement: Bool = true, form: Form = .ito, advection: Advection = .central,
                     box: Box, nx: Int, ny: Int) {
             precondition(landscape.finiteSum != nil && landscape.dimension == 2, "needs a 2-D finite-sum landscape")
-            let sum = landscape.finiteSum!
-            let n = sum.sampleCount
-            let batchFactor = withReplacement ? 1 / Double(b) : Double(n - b) / (Double(b) * Double(max(n - 1, 1)))
-            let scale = eta / 2 * batchFactor
-            self.init(landscape: landscape, diffusion: { point in
-                var mean = [0.0, 0.0], cov = [0.0, 0.0, 0.0, 0.0], scratch = [0.0, 0.0]
-                point.withUnsafeBufferPointer { p in
-                    sum.gradientCovariance(at: p.baseAddress!, mean: &mean, covariance: &cov, scratch: &scratch)
-                }
-                return (scale * cov[0], scale * 0.5 * (cov[1] + cov[2]), scale * cov[3])
-            }, form: form, advection: advection, box: box, nx: nx, ny: ny)
+            let noise: NoiseModel
+            do {
+                noise = try NoiseModel(dynamics: .sgdSDE(learningRate: eta, batchSize: b, noise: .finiteSum, withReplacement: withReplacement),
+                                       landscape: landscape)
+            } catch { preconditionFailure(error.message) }
+            self.init(landscape: landscape, diffusion: Grid2D.field(noise), form: form, advection: advection,
+                      box: box, nx: nx, ny: ny)
         }
 
         public var hx: Double { (box.x1 - box.x0) / Double(nx - 1) }
         public var hy: Double { (box.y1 - box.y0) / Double(ny - 1) }
         public func x(_ i: Int) -> Double { i == nx - 1 ? box.x1 : box.x0 + Double(i) * hx }
         public func y(_ j: Int) -> Double { j == ny - 1 ? box.y1 : box.y0 + Double(j) * hy }
+    }
+
+    /// The field of `noise.diffusionMatrix` on a 2-D landscape, D₁₂ the mean of the two
+    /// off-diagonal entries.
+    static func field(_ noise: NoiseModel) -> DiffusionField {
+        precondition(noise.landscape.dimension == 2 && noise.hasDiffusion)
+        return { point in
+            let m = noise.diffusionMatrix(at: point)
+            return (m[0], 0.5 * (m[1] + m[2]), m[3])
+        }
     }
 
     /// Mean exit time `T` (`𝓛T = −1`, `T = 0` where `exit` holds), in the SDE's time unit.

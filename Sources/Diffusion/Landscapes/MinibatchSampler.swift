@@ -2,8 +2,8 @@
 /// (THEORY.md §0) with the same draws as the ensemble engine: with replacement B indices
 /// `gsl_rng_uniform_int(n)`; without, a partial Fisher–Yates shuffle of a permutation that
 /// persists between batches (positions 0..<B become a uniform B-subset whatever the
-/// permutation's current order). Minibatch covariance: `Σ/B` with replacement,
-/// `Σ(n−B)/(B(n−1))` without.
+/// permutation's current order). Minibatch covariance `c_B·Σ`, `c_B` = 1/B with
+/// replacement, (n−B)/(B(n−1)) without (`NoiseModel.minibatchFactor`).
 ///
 /// Not `Sendable` in spirit: one sampler per path or per thread (it owns its permutation).
 public struct MinibatchSampler {
@@ -61,8 +61,8 @@ public struct MinibatchSampler {
 
 extension FiniteSum {
     /// `count` independent draws of the minibatch gradient noise `ζ = ∇L_B(θ) − ∇L(θ)` at
-    /// `point` (THEORY.md §0: mean 0, covariance `Σ(θ)/B` with replacement,
-    /// `Σ(θ)(n−B)/(B(n−1))` without), as `count × d` row-major values — e.g. for the tail-index
+    /// `point` (THEORY.md §0: mean 0, covariance `c_B·Σ(θ)`, `NoiseModel.minibatchFactor`),
+    /// as `count × d` row-major values — e.g. for the tail-index
     /// estimator (THEORY.md §4; Şimşekli et al. 2019 apply it to exactly this noise).
     public func minibatchGradientNoise(at point: [Double], batchSize: Int, withReplacement: Bool,
                                        count: Int, stream: RandomStream) -> [Double] {

@@ -111,59 +111,28 @@ public enum MinimumAction {
                                 nodes: nodes, tolerance: tolerance, maxIterations: maxIterations).action
     }
 
-    /// The per-sample covariance Σ₁(θ) of a noise law (`NoiseLaw`): σ²I (Gaussian),
-    /// σ²ν/(ν−2)·I (Student t, ν > 2), c·H⁺ (Hessian), 2c·L⁺·H⁺ (loss-proportional), or the
-    /// finite sum's `gradientCovariance`. α-stable noise has no Gaussian quasi-potential.
-    /// The Hessian laws are singular where H has a non-positive eigenvalue (e.g. at a
-    /// saddle), so a path there throws "not positive definite".
+    /// The per-sample covariance Σ₁(θ) of a noise law (`NoiseLaw`), as `NoiseModel` derives
+    /// it: σ²I (Gaussian), σ²ν/(ν−2)·I (Student t, ν > 2), c·H⁺ (Hessian), 2c·L⁺·H⁺
+    /// (loss-proportional), or the finite sum's `gradientCovariance`. α-stable noise has no
+    /// Gaussian quasi-potential. The Hessian laws are singular where H has a non-positive
+    /// eigenvalue (e.g. at a saddle), so a path there throws "not positive definite".
     public static func covariance(for noise: NoiseLaw, on landscape: Landscape) throws -> Covariance {
-        let d = landscape.dimension
-        func scaledIdentity(_ v: Double) -> Covariance {
-            { _ in (0..<(d * d)).map { $0 % (d + 1) == 0 ? v : 0 } }
-        }
         switch noise {
         case .gaussian(let sigma):
             try require(sigma > 0 && sigma.isFinite, "sigma must be > 0, got \(sigma)")
-            return scaledIdentity(sigma * sigma)
         case .studentT(let sigma, let nu):
             try require(sigma > 0 && sigma.isFinite, "sigma must be > 0, got \(sigma)")
             try require(nu > 2, "Student t noise needs nu > 2 for a finite covariance, got \(nu)")
-            return scaledIdentity(sigma * sigma * nu / (nu - 2))
         case .alphaStable:
             throw MinimumActionError("alpha-stable noise has no Gaussian quasi-potential (no finite covariance)")
         case .hessian(let c):
             try require(c > 0 && c.isFinite, "hessian noise scale must be > 0, got \(c)")
-            return { x in positivePart(landscape.hessian(at: x), d).map { c * $0 } }
         case .lossProportional(let c):
             try require(c > 0 && c.isFinite, "loss-proportional noise scale must be > 0, got \(c)")
-            return { x in
-                let loss = max(landscape.value(at: x), 0)
-                return positivePart(landscape.hessian(at: x), d).map { 2 * c * loss * $0 }
-            }
         case .finiteSum:
-            guard let sum = landscape.finiteSum else {
-                throw MinimumActionError("finite-sum noise needs a finite-sum landscape; pass noise or covariance")
-            }
-            return { x in
-                var mean = [Double](repeating: 0, count: d)
-                var cov = [Double](repeating: 0, count: d * d)
-                var scratch = [Double](repeating: 0, count: d)
-                x.withUnsafeBufferPointer { p in
-                    sum.gradientCovariance(at: p.baseAddress!, mean: &mean, covariance: &cov, scratch: &scratch)
-                }
-                return cov
-            }
+            try require(landscape.finiteSum != nil, "finite-sum noise needs a finite-sum landscape; pass noise or covariance")
         }
-    }
-
-    /// A⁺ = S Sᵀ (negative eigenvalues dropped) for a row-major symmetric A.
-    static func positivePart(_ a: [Double], _ d: Int) -> [Double] {
-        var s = [Double](repeating: 0, count: d * d)
-        let root = SymmetricSquareRoot(dimension: d)
-        a.withUnsafeBufferPointer { root.positivePartRoot($0.baseAddress!, into: &s) }
-        var out = [Double](repeating: 0, count: d * d)
-        for r in 0..<d { for c in 0..<d { for k in 0..<d { out[r * d + c] += s[r * d + k] * s[c * d + k] } } }
-        return out
+        return { x in NoiseModel.scaledCovariance(noise, on: landscape, prefactor: 1, at: x) }
     }
 
     static func require(_ ok: Bool, _ message: @autoclosure () -> String) throws(MinimumActionError) {

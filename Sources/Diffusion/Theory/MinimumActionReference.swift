@@ -8,7 +8,8 @@ import Foundation
 ///
 /// - `langevin`: Σ = 2I so the barrier is ΔV and E τ ≍ exp(V̄/ε).
 /// - `sgd`, `sgd-sde`: Σ₁ the per-sample covariance of the noise law (or the finite sum's);
-///   the barrier is the steepness s and E[iterations] ≍ η⁻¹ exp(B·s/η) (Hu et al. 2019);
+///   the barrier is the steepness s and E[iterations] ≍ η⁻¹ exp(s/(η·c_B)) with the
+///   minibatch factor c_B of `NoiseModel` — exp(B·s/η) for c_B = 1/B (Hu et al. 2019);
 ///   `sgd-sde` reports t = η·iterations.
 public struct MinimumActionReference: Sendable {
     public let barrier: Double
@@ -30,24 +31,32 @@ public struct MinimumActionReference: Sendable {
             z = [try TheoryReference.barrier1D(problem, minimum: minimum.point[0])]
         }
         saddle = z
+        let noise: NoiseModel
+        do { noise = try NoiseModel(dynamics: problem.dynamics, landscape: landscape) } catch { throw TheoryError(error.message) }
         switch problem.dynamics {
         case .langevin(let eps):
-            let d = landscape.dimension
             let path = try MinimumAction.basinBarrier(on: landscape, minimum: minimum.point, saddles: [z],
-                                                      covariance: { _ in (0..<(d * d)).map { $0 % (d + 1) == 0 ? 2 : 0 } })
+                                                      covariance: noise.largeDeviationCovariance!)
             barrier = path.action
             converged = path.converged
             prediction = exp(barrier / eps)
             formula = "E τ ≍ exp(V̄/ε), V̄ the action with Σ = 2I (= ΔV for a gradient system); no prefactor"
         case .levy:
             throw TheoryError("minimum-action needs Gaussian-type noise; Lévy exits are by jumps (use theory = \"imkeller-pavlyukevich\")")
-        case .sgd(let eta, let b, let noise, _), .sgdSDE(let eta, let b, let noise, _):
-            let s = try MinimumAction.steepness(on: landscape, minimum: minimum.point, saddles: [z], noise: noise)
+        case .sgd(let eta, let b, let law, let replacement), .sgdSDE(let eta, let b, let law, let replacement):
+            let s = try MinimumAction.steepness(on: landscape, minimum: minimum.point, saddles: [z], noise: law)
             barrier = s
             converged = true
-            let iterations = try EscapeTheory.sgdArrheniusIterations(quasiPotential: s, learningRate: eta, batchSize: b).value
+            let iterations: Double
+            if case .finiteSum = law, !replacement {
+                // ε = η·c_B with c_B = (n−B)/(B(n−1)), not η/B
+                iterations = exp(s / (eta * noise.minibatchFactor!)) / eta
+                formula = "E[iterations] ≍ η⁻¹·exp(s/(η·c_B)), c_B = (n−B)/(B(n−1)) (without replacement), s the steepness (action under Σ₁); no prefactor"
+            } else {
+                iterations = try EscapeTheory.sgdArrheniusIterations(quasiPotential: s, learningRate: eta, batchSize: b).value
+                formula = "E[iterations] ≍ η⁻¹·exp(B·s/η), s the steepness (action under Σ₁); no prefactor"
+            }
             if case .sgd = problem.dynamics { prediction = iterations } else { prediction = iterations * eta }
-            formula = "E[iterations] ≍ η⁻¹·exp(B·s/η), s the steepness (action under Σ₁); no prefactor"
         }
     }
 }

@@ -50,10 +50,9 @@ public struct MinibatchCurvature: Sendable {
         try self.init(sampleHessians: hessians, dimension: d)
     }
 
-    /// `c_B`: 1/B with replacement, (n−B)/(B(n−1)) without (0 for n = 1).
+    /// `c_B`: 1/B with replacement, (n−B)/(B(n−1)) without (0 for n = 1); `NoiseModel.minibatchFactor`.
     public static func samplingFactor(batchSize b: Int, sampleCount n: Int, withReplacement: Bool) -> Double {
-        if withReplacement { return 1 / Double(b) }
-        return n == 1 ? 0 : Double(n - b) / (Double(b) * Double(n - 1))
+        NoiseModel.minibatchFactor(batchSize: b, sampleCount: n, withReplacement: withReplacement)
     }
 
     func checkBatch(_ b: Int, _ withReplacement: Bool) throws(TheoryError) {

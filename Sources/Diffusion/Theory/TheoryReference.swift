@@ -33,13 +33,14 @@ public enum TheoryReference {
         return out
     }
 
-    /// The Langevin temperature ε of Gaussian dynamics: ε for `langevin`, ησ²/(2B) for SGD
-    /// with isotropic Gaussian noise (THEORY.md §0).
-    static func temperature(_ dynamics: Dynamics) throws(TheoryError) -> Double {
-        switch dynamics {
-        case .langevin(let eps): return eps
-        case .sgd(let eta, let b, .gaussian(let s), _), .sgdSDE(let eta, let b, .gaussian(let s), _):
-            return eta * s * s / (2 * Double(b))
+    /// The Langevin temperature ε of Gaussian dynamics, `NoiseModel.isotropicDiffusion`:
+    /// ε for `langevin`, ησ²/(2B) for SGD with isotropic Gaussian noise (THEORY.md §0).
+    static func temperature(_ problem: ExitProblem) throws(TheoryError) -> Double {
+        switch problem.dynamics {
+        case .langevin, .sgd(_, _, .gaussian, _), .sgdSDE(_, _, .gaussian, _):
+            let noise: NoiseModel
+            do { noise = try NoiseModel(dynamics: problem.dynamics, landscape: problem.landscape) } catch { throw TheoryError(error.message) }
+            return noise.isotropicDiffusion!
         default:
             throw TheoryError("this formula needs isotropic Gaussian noise (langevin, or sgd / sgd-sde with a gaussian law)")
         }
@@ -87,7 +88,7 @@ public enum TheoryReference {
                                                                                 lower: lo, upper: hi)
             }
         case "hu-saddle":
-            let eps = try temperature(problem.dynamics)
+            let eps = try temperature(problem)
             let eigen = CriticalPointFinder.hessianEigenvalues(landscape, at: problem.start)
             try require(landscape.gradient(at: problem.start).allSatisfy { abs($0) < 1e-10 } && eigen.first.map { $0 < 0 } == true,
                         "hu-saddle needs the start at a saddle (∇V = 0, one negative Hessian eigenvalue)")
@@ -125,7 +126,7 @@ public enum TheoryReference {
                     pathParameter: s, learningRate: eta * c, batchSize: b)
                 prediction = t
             } else {
-                let eps = try temperature(problem.dynamics)
+                let eps = try temperature(problem)
                 let full = try EscapeTheory.eyringKramers(on: landscape, minimum: minimum.point, saddle: z, epsilon: eps)
                 // exit through the dividing surface at the saddle: half the transition time
                 // (the committor there is ½); exit well beyond it: the whole transition time
