@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Spec errors that used to surface only when their cell ran: `run` and `check` refuse them
 /// before any cell runs, naming the key and its line, and `run` writes no results directory.
@@ -12,14 +13,8 @@ struct WholeSpecCheckTests {
         var testDescription: String { name }
     }
 
-    static let doubleWell = """
-        name = "t"
-        [landscape]
-        potential = "x^4/4 - x^2/2"
-        [start]
-        point = [-1.0]
-        [exit]
-        when = "x > 0"
+    static let doubleWell = SpecFixtures.doubleWell(name: "t") + """
+
         [[experiment]]
         name = "late"
         dynamics = "langevin"

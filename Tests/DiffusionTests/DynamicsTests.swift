@@ -4,7 +4,7 @@ import TestSupport
 @testable import Diffusion
 
 /// One step of each dynamics from a fixed point: the increment's mean and variance must be
-/// the ones THEORY.md §0 prescribes (exact for one step, so only Monte Carlo error enters).
+/// the ones docs/THEORY.md §0 prescribes (exact for one step, so only Monte Carlo error enters).
 @Suite struct OneStepLawTests {
     static let n = 40_000
 
@@ -136,7 +136,7 @@ import TestSupport
     }
 
     @Test func wuMaEGradientDescentStaysButSGDLeaves() throws {
-        // SGD with η = 0.7, B = 1 leaves the minimum at 1; GD (the full batch) does not (THEORY.md §3)
+        // SGD with η = 0.7, B = 1 leaves the minimum at 1; GD (the full batch) does not (docs/THEORY.md §3)
         let l = Landscape(finiteSum: WuMaEToy(), summary: "wu-ma-e")
         func run(_ batch: Int) throws -> ExitTimeEstimate {
             let p = try ExitProblem(landscape: l, dynamics: .sgd(learningRate: 0.7, batchSize: batch, noise: .finiteSum, withReplacement: false),

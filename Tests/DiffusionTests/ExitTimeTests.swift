@@ -4,7 +4,7 @@ import CGSL
 import TestSupport
 @testable import Diffusion
 
-/// Exit times of the 1-D double well V = x⁴/4 − x²/2 from −1 to 0 (THEORY.md §1) against
+/// Exit times of the 1-D double well V = x⁴/4 − x²/2 from −1 to 0 (docs/THEORY.md §1) against
 /// references exact for each scheme.
 @Suite struct DoubleWellExitTests {
     static let landscape = try! Landscape(expression: "x^4/4 - x^2/2")
@@ -23,7 +23,7 @@ import TestSupport
 
     @Test func quadratureReproducesTheoryValue() throws {
         let t = try MeanFirstPassage1D.meanExitTime(potential: Self.potential, epsilon: 0.1, start: -1, barrier: 0)
-        // THEORY.md quotes 6 significant digits
+        // docs/THEORY.md quotes 6 significant digits
         #expect(abs(t - References.doubleWellMFPT) < 5e-5)
     }
 

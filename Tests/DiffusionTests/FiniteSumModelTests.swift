@@ -134,7 +134,7 @@ import TestSupport
                                           labelNoise: 0, dataSeed: 9).minimumNormSolution() == nil)
     }
 
-    /// THEORY.md §3's worked 1-D least-squares example: features 1, 2, targets 1, 0 at
+    /// docs/THEORY.md §3's worked 1-D least-squares example: features 1, 2, targets 1, 0 at
     /// θ* = 1/5 give μ = 16/25 (see TheoryStabilityTests.wuWangSuAlignment); and a
     /// non-square-loss sum uses G := H.
     @Test func localGeometryHandComputed() throws {

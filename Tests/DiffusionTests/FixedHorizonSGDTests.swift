@@ -4,7 +4,7 @@ import TestSupport
 @testable import Diffusion
 
 /// Fixed-horizon SGD runs: determinism, divergence against the exact almost-sure threshold
-/// of Patel's quadratic sums (THEORY.md §3), which minimum of the sharp-flat sum SGD ends in,
+/// of Patel's quadratic sums (docs/THEORY.md §3), which minimum of the sharp-flat sum SGD ends in,
 /// and the end-point geometry summary.
 @Suite struct FixedHorizonSGDTests {
     static let a = [0.5, 1.0, 2.0, 4.0, 8.0]

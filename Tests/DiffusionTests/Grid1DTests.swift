@@ -48,7 +48,7 @@ enum Grid1DFixture {
 
     @Test func reproducesTheoryValue() throws {
         let t = try Grid1DFixture.mfptQuadrature(Grid1DFixture.doubleWell(0.1))
-        // THEORY.md quotes 6 significant digits
+        // docs/THEORY.md quotes 6 significant digits
         #expect(abs(t - References.doubleWellMFPT) < 5e-5)
     }
 
@@ -82,7 +82,7 @@ enum Grid1DFixture {
     }
 
     /// Kramers: the MFPT to the barrier top is ≈ 1/(2k), k = √(V''(a)|V''(b)|)/(2π)·e^{−ΔV/ε}
-    /// (THEORY.md §2). Laplace's method one order further (V = −1/4 + u² − u³ + u⁴/4 at the
+    /// (docs/THEORY.md §2). Laplace's method one order further (V = −1/4 + u² − u³ + u⁴/4 at the
     /// well, u = x + 1; V = −y²/2 + y⁴/4 at the barrier) gives each of the two integrals a
     /// factor 1 + (3/4)ε, so ratio = exact·2k = 1 + (3/2)ε + O(ε²) *(reconstructed)*.
     @Test func eyringKramersRatioTendsToOne() throws {

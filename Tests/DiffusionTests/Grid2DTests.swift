@@ -4,7 +4,7 @@ import Testing
 
 /// Backward-Kolmogorov grid solves (Grid2D) against exact references: the separable
 /// double well V = x⁴/4 − x²/2 + y²/2, whose exit time through x = 0 is the 1-D quadrature
-/// (THEORY.md §1, T(−1) = 30.8213 at ε = 0.1), and symmetry / linearity identities.
+/// (docs/THEORY.md §1, T(−1) = 30.8213 at ε = 0.1), and symmetry / linearity identities.
 @Suite struct Grid2DTests {
     static let quartic: @Sendable (Double) -> Double = { $0 * $0 * $0 * $0 / 4 - $0 * $0 / 2 }
     static func reference(epsilon: Double = 0.1) throws -> Double {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Diffusion
 
-/// Geometric minimum action method (THEORY.md §2) against closed forms. The reported
+/// Geometric minimum action method (docs/THEORY.md §2) against closed forms. The reported
 /// action is that of the spline through the nodes, an upper bound with error O(h⁴) in the
 /// spacing h (h ≈ 1/100 here, so ≈ 1e-8 × curvature terms); the 1e-4 relative tolerances
 /// the component must meet are therefore loose by orders of magnitude.

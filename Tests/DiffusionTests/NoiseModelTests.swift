@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Diffusion
 
-/// `NoiseModel` against closed forms (THEORY.md §0): D(θ) = ε·I or (η/2)·c_B·Σ₁(θ), the
+/// `NoiseModel` against closed forms (docs/THEORY.md §0): D(θ) = ε·I or (η/2)·c_B·Σ₁(θ), the
 /// minibatch factor c_B, Σ₁ of a finite sum against the covariance of its per-sample
 /// gradients computed here, and the step laws the engines draw.
 @Suite struct NoiseModelTests {

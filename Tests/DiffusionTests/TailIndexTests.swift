@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 @testable import Diffusion
 
-/// The block-sum tail-index estimator (THEORY.md §4) on exact SαS samples (GSL
+/// The block-sum tail-index estimator (docs/THEORY.md §4) on exact SαS samples (GSL
 /// `gsl_ran_levy`) and the minibatch gradient noise it is applied to.
 @Suite struct TailIndexTests {
     /// Hand-computable: samples (1, 1, 1, 1) with m = 2 give block sums (2, 2), so
@@ -68,7 +68,7 @@ import TestSupport
         #expect(pooled.alpha > 1.2 && pooled.alpha < 1.8)
     }
 
-    /// `minibatchGradientNoise` has mean 0 and covariance c_B·Σ(θ) (THEORY.md §0), per
+    /// `minibatchGradientNoise` has mean 0 and covariance c_B·Σ(θ) (docs/THEORY.md §0), per
     /// coordinate within 5 SE (the variance's SE from the sample fourth moment), for both
     /// samplings, on a two-layer network (non-trivial Σ).
     @Test func minibatchNoiseMoments() throws {

@@ -60,7 +60,7 @@ import Testing
     }
 }
 
-/// Closed-form escape-time formulas (THEORY.md §2, §4), checked against numbers worked out
+/// Closed-form escape-time formulas (docs/THEORY.md §2, §4), checked against numbers worked out
 /// by hand; the formulas are evaluated in a handful of floating-point operations, so the
 /// tolerances are a few ulp (1e-12 relative) unless a quadrature is involved.
 @Suite struct TheoryEscapeTimeTests {
@@ -75,7 +75,7 @@ import Testing
         let full = try EscapeTheory.kramersTransitionTime(curvatureAtMinimum: 2, curvatureAtBarrier: -1,
                                                           barrier: 0.25, epsilon: 0.1)
         #expect(Self.relative(full.value, 2 * half.value) < 1e-15)
-        // the asymptotic value sits below the exact MFPT 30.8213 (THEORY.md §1) by O(ε/ΔV) = O(40%)
+        // the asymptotic value sits below the exact MFPT 30.8213 (docs/THEORY.md §1) by O(ε/ΔV) = O(40%)
         #expect(half.value < 30.8213 && half.value > 0.6 * 30.8213)
     }
 
@@ -176,7 +176,7 @@ import Testing
     }
 }
 
-/// Stability thresholds (THEORY.md §3) on the quadratic sums a = [0.5, 1, 2, 4, 8]:
+/// Stability thresholds (docs/THEORY.md §3) on the quadratic sums a = [0.5, 1, 2, 4, 8]:
 /// ā = 3.1, σ_a² = 85.25/5 − 3.1² = 7.44.
 @Suite struct TheoryStabilityTests {
     static let a = [0.5, 1.0, 2.0, 4.0, 8.0]

@@ -83,7 +83,7 @@ import TestSupport
 
     @Test func backwardKolmogorovAndTheoryCells() throws {
         let results = try JobRunner(spec: try JobSpec.parse(Self.spec), threads: 1).run()
-        // grid solve vs THEORY.md's 30.8213 (6 digits quoted) and Richardson error below 1e-6 relative
+        // grid solve vs docs/THEORY.md's 30.8213 (6 digits quoted) and Richardson error below 1e-6 relative
         #expect(abs(results[0].mean! - 30.8213) < 5e-5)
         #expect(results[0].methodError! < 30.8213 * 1e-6)
         // metastable regime: escape rate × MFPT → 1; the deviation is of order λ₁/λ₂ with
@@ -108,7 +108,7 @@ import TestSupport
 @Suite struct TwoDimensionalGridCellTests {
     /// The separable 2-D well V = x⁴/4 − x²/2 + y²/2 exits through x ≥ 0 exactly as the 1-D well
     /// does: the 2-D grid cell must reproduce 30.8213 within its own Richardson error estimate
-    /// (plus THEORY.md's 6-digit rounding).
+    /// (plus docs/THEORY.md's 6-digit rounding).
     @Test func separableWellMatchesOneDimensionalMFPT() throws {
         let spec = try JobSpec.parse("""
         name = "bk2d"
@@ -181,7 +181,7 @@ import TestSupport
 
 @Suite struct QuantityCellTests {
     /// Linear-stability thresholds of SGD on the 1-D quadratic sums a = [0.5, 1, 2, 4, 8] at
-    /// B = 1 (THEORY.md §3 closed forms): GD 2/ā = 2/3.1, mean-square 2E[a]/E[a²] = 4/11, sure 2/max a.
+    /// B = 1 (docs/THEORY.md §3 closed forms): GD 2/ā = 2/3.1, mean-square 2E[a]/E[a²] = 4/11, sure 2/max a.
     @Test func stabilityThresholds() throws {
         let spec = try JobSpec.parse("""
         name = "stab"

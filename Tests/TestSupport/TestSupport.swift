@@ -36,7 +36,7 @@ public enum Statistics {
 
 /// References exact for the schemes the tests run.
 public enum References {
-    /// V = x⁴/4 − x²/2, ε = 0.1, from −1 to 0 (THEORY.md §1): 30.8213.
+    /// V = x⁴/4 − x²/2, ε = 0.1, from −1 to 0 (docs/THEORY.md §1): 30.8213.
     public static let doubleWellMFPT = 30.8213
 }
 
@@ -61,7 +61,7 @@ public struct SplitMix64 {
 
 /// Job-spec text shared by tests.
 public enum SpecFixtures {
-    /// The header of a job on the double well V = x⁴/4 − x²/2 (THEORY.md §1), started at the
+    /// The header of a job on the double well V = x⁴/4 − x²/2 (docs/THEORY.md §1), started at the
     /// left minimum and stopped at the barrier top: name, optional seed, landscape, start, exit.
     /// Append `[[experiment]]` tables.
     public static func doubleWell(name: String, seed: Int? = nil) -> String {

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Discrete minibatch SGD on a finite sum run for a fixed number of iterations — "where does
-/// SGD end up, and does it blow up?" rather than "when does it leave?" (THEORY.md §3 and §5.4:
+/// SGD end up, and does it blow up?" rather than "when does it leave?" (docs/THEORY.md §3 and §5.4:
 /// divergence probability against the linear-stability thresholds; the sharpness of the
 /// minima SGD converges to against Wu, Wang & Su's bound):
 ///
@@ -117,7 +117,7 @@ private struct ResultSlots<T>: @unchecked Sendable {
     let base: UnsafeMutablePointer<T?>
 }
 
-/// Per-cell statistics of fixed-horizon SGD paths (THEORY.md §3): the divergence fraction
+/// Per-cell statistics of fixed-horizon SGD paths (docs/THEORY.md §3): the divergence fraction
 /// with its binomial standard error `√(p(1−p)/N)`, and over the paths that did not diverge
 /// the means (± standard errors `s/√k`) of the final loss, `‖H‖_F`, `λ_max(H)` and the
 /// alignment μ (over the paths where μ is defined), with the Wu–Wang–Su bound

@@ -1,5 +1,5 @@
 /// Per-sample gradient-noise law for `sgd` on a landscape that is not a finite sum, and
-/// the diffusion it induces for `sgd-sde` (THEORY.md §0, §2, §4). Minibatch scaling with
+/// the diffusion it induces for `sgd-sde` (docs/THEORY.md §0, §2, §4). Minibatch scaling with
 /// batch size B is exact where the law is closed under averaging, as stated per case.
 /// `NoiseModel` derives the covariance, the diffusion and the step law from it.
 public enum NoiseLaw: Sendable, Equatable {
@@ -60,7 +60,7 @@ public enum DynamicsKind: String, Sendable, CaseIterable, Codable {
     public var isSGDFamily: Bool { self == .sgd || self == .sgdSDE }
 }
 
-/// What moves the state. Time conventions (THEORY.md §0): `sgd` counts iterations;
+/// What moves the state. Time conventions (docs/THEORY.md §0): `sgd` counts iterations;
 /// `sgd-sde` runs in t = kη so iterations = t/η; `langevin` and `levy` in their own time.
 public enum Dynamics: Sendable, Equatable {
     /// `dX = −∇V dt + √(2ε) dW` (physics convention, D = ε).
@@ -109,7 +109,7 @@ public enum Dynamics: Sendable, Equatable {
 /// How a path's exit is detected inside a step.
 public enum ExitTestKind: String, Sendable, CaseIterable, Codable {
     /// Checked at step ends only: what a discrete chain does. For Euler–Maruyama this
-    /// makes the mean exit time late by O(√dt) (THEORY.md §1).
+    /// makes the mean exit time late by O(√dt) (docs/THEORY.md §1).
     case step
     /// Also tests, inside each step, whether the Brownian bridge between the two step
     /// ends crossed the boundary: probability `exp(−2 d₀ d₁ / (nᵀCn))` for a half-space

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The exact mean exit time of a 1-D problem's diffusion — `langevin`, or the SDE of
-/// `sgd`/`sgd-sde` (`D(x) = η Σ_B(x)/2`, THEORY.md §0) — by the second-order grid solve
+/// `sgd`/`sgd-sde` (`D(x) = η Σ_B(x)/2`, docs/THEORY.md §0) — by the second-order grid solve
 /// of 𝓛T = −1 (`Grid1D.meanExitTime`), Richardson-extrapolated over grids of n, (n+1)/2
 /// and (n+3)/4 nodes with the error estimate of `Richardson.extrapolate`. For `sgd` this is the SDE's prediction converted to
 /// iterations t/η: what the discrete chain would do if the diffusion approximation held.
@@ -107,7 +107,7 @@ public struct BackwardKolmogorovReference: Sendable {
         }
     }
 
-    /// D(x) of the problem's diffusion (`NoiseModel.diffusionMatrix`, THEORY.md §0): ε for
+    /// D(x) of the problem's diffusion (`NoiseModel.diffusionMatrix`, docs/THEORY.md §0): ε for
     /// Langevin; η Σ_B(x)/2 for SGD's SDE.
     static func diffusion(_ problem: ExitProblem) throws -> @Sendable (Double) -> Double {
         let noise = try gaussianNoise(problem)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Which Fokker–Planck equation a state-dependent diffusion coefficient enters
-/// (THEORY.md §0). The two share the exponent of escape times and differ in the prefactor.
+/// (docs/THEORY.md §0). The two share the exponent of escape times and differ in the prefactor.
 public enum FokkerPlanckForm: String, Sendable, CaseIterable {
     /// Itô: `∂P/∂t = (V'P)' + (D P)''`, backward generator `𝓛f = D f'' − V' f'`: the law of
     /// `dX = −V'(X) dt + √(2D(X)) dW` read in the Itô sense.

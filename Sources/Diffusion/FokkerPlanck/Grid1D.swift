@@ -36,7 +36,7 @@ public struct GridFunction1D: Sendable {
 }
 
 /// Exact-in-the-limit solvers for a 1-D diffusion `dX = −V'(X) dt + √(2D(X)) dW` on an
-/// interval `[a, b]` (THEORY.md §1), in the Fokker–Planck form the `Diffusion1D` names.
+/// interval `[a, b]` (docs/THEORY.md §1), in the Fokker–Planck form the `Diffusion1D` names.
 ///
 /// Grid solvers use n uniform nodes, spacing h = (b − a)/(n − 1), and second-order
 /// central differences for `𝓛f = D f'' + β f'` (β = −V' Itô, D' − V' divergence):
@@ -60,7 +60,7 @@ public enum Grid1D {
     ///   divergence: s'(x) = exp(∫ (V' − D')/D) = e^{Φ}/D,  m = e^{−Φ};
     /// reflecting a, absorbing b: `T(x₀) = ∫_{x₀}^{b} s'(y) ∫_{a}^{y} m(z) dz dy`;
     /// absorbing a, reflecting b: `T(x₀) = ∫_{a}^{x₀} s'(y) ∫_{y}^{b} m(z) dz dy`
-    /// (Gardiner §5.2.7). For constant D both forms give THEORY.md §1's formula. The
+    /// (Gardiner §5.2.7). For constant D both forms give docs/THEORY.md §1's formula. The
     /// exponents are combined as `Φ(y) − Φ(z) = ∫_z^y V'/D` (GSL QAG, Gauss–Kronrod 21,
     /// tolerance 1e-13; exactly `(V(y) − V(z))/ε` for `Diffusion1D.constant`) so nothing
     /// overflows while that difference stays below ≈ 700. Inner integral GSL QAGS (QAGIL /

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Backward-Kolmogorov solves on a uniform grid over a rectangle (THEORY.md §1): mean exit
+/// Backward-Kolmogorov solves on a uniform grid over a rectangle (docs/THEORY.md §1): mean exit
 /// time `𝓛T = −1`, committor `𝓛u = 0`, principal eigenvalue of `−𝓛`, for
 /// `dX = −∇V dt + √(2D(X)) dW` with `D` a 2×2 symmetric positive-(semi)definite field.
 ///
@@ -38,7 +38,7 @@ import Foundation
 /// of `principalEigenvalue` at one triangular solve per step. Memory: n·(2·bw + 7) doubles
 /// (≈ 280 MB at 257×257).
 public enum Grid2D {
-    /// Which second-order operator the diffusion matrix enters (THEORY.md §0).
+    /// Which second-order operator the diffusion matrix enters (docs/THEORY.md §0).
     public enum Form: String, Sendable {
         /// `Σᵢⱼ Dᵢⱼ ∂ᵢ∂ⱼ f` (Itô; the SDE's own generator).
         case ito
@@ -94,7 +94,7 @@ public enum Grid2D {
                       advection: advection, box: box, nx: nx, ny: ny)
         }
 
-        /// The SGD diffusion approximation of a finite sum (THEORY.md §0):
+        /// The SGD diffusion approximation of a finite sum (docs/THEORY.md §0):
         /// `D(θ) = (η/2)·Σ_B(θ)`, `Σ_B = c_B·Σ`, `Σ` the per-sample gradient covariance and
         /// `c_B` the minibatch factor (`NoiseModel.diffusionMatrix`). `D` is singular
         /// wherever all per-sample gradients agree (e.g. a shared minimiser); such nodes must

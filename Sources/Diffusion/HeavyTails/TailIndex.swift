@@ -4,7 +4,7 @@ import Foundation
 /// Mohammadpour & Ohta (2015, "On estimating the tail index and the spectral measure of
 /// multivariate α-stable distributions", Metrika 78), as used on gradient noise by Şimşekli,
 /// Sagun & Gürbüzbalaban (ICML 2019, "A tail-index analysis of stochastic gradient noise in
-/// deep neural networks") — THEORY.md §4:
+/// deep neural networks") — docs/THEORY.md §4:
 ///
 /// for K = m·n samples Xⱼ and block sums `Yᵢ = Σ_{j=1}^{m} X_{(i−1)m+j}`,
 /// `1/α̂ = ((1/n) Σᵢ log|Yᵢ| − (1/K) Σⱼ log|Xⱼ|) / log m`.

@@ -32,7 +32,7 @@ extension Landscape {
     }
 
     /// `double-well`: `V(x) = ΔV (x⁴ − 2x²)`. Minima at ±1 (V = −ΔV, V'' = 8ΔV), barrier
-    /// at 0 (V = 0, V'' = −4ΔV). ΔV = 1/4 gives THEORY.md's `x⁴/4 − x²/2`.
+    /// at 0 (V = 0, V'' = −4ΔV). ΔV = 1/4 gives docs/THEORY.md's `x⁴/4 − x²/2`.
     public static func doubleWell(barrier: Double = 0.25) throws(LandscapeError) -> Landscape {
         try require(barrier > 0 && barrier.isFinite, "barrier must be > 0, got \(barrier)")
         let t = "\(text(barrier))*(x^4 - 2*x^2)"
@@ -95,7 +95,7 @@ extension Landscape {
     }
 
     /// `saddle`: `V = −(λ/2) x² + (μ/2) y²` (2-D), an index-1 saddle at the origin with
-    /// unstable eigenvalue λ (Hu et al.'s saddle escape, THEORY.md §2).
+    /// unstable eigenvalue λ (Hu et al.'s saddle escape, docs/THEORY.md §2).
     public static func saddle(lambda: Double, mu: Double) throws(LandscapeError) -> Landscape {
         try require(lambda > 0 && lambda.isFinite, "lambda must be > 0, got \(lambda)")
         try require(mu > 0 && mu.isFinite, "mu must be > 0, got \(mu)")

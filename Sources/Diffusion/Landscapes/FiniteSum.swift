@@ -1,4 +1,4 @@
-/// A finite-sum loss `L(θ) = (1/n) Σᵢ ℓᵢ(θ)` (THEORY.md §0) with exact per-sample
+/// A finite-sum loss `L(θ) = (1/n) Σᵢ ℓᵢ(θ)` (docs/THEORY.md §0) with exact per-sample
 /// gradients and Hessians, so discrete SGD samples real minibatches and the SDE can use
 /// the true gradient covariance `Σ(θ) = (1/n) Σᵢ ∇ℓᵢ∇ℓᵢᵀ − ∇L∇Lᵀ`.
 ///
@@ -117,7 +117,7 @@ public struct QuadraticSums: FiniteSum {
 /// The Wu–Ma–E (2018) toy: `f₁ = min{x², 0.1(x−1)²}`, `f₂ = min{x², 1.9(x−1)²}`,
 /// `f = (f₁ + f₂)/2`. Minima at 0 (sharpness 2, non-uniform: both samples agree) and at 1
 /// (sharpness 2·(0.1+1.9)/2 = 2, non-uniformity s = 1.8). SGD with η = 0.7, B = 1 leaves
-/// the minimum at 1; GD does not (THEORY.md §3).
+/// the minimum at 1; GD does not (docs/THEORY.md §3).
 public struct WuMaEToy: FiniteSum {
     public let dimension = 1
     public let sampleCount = 2

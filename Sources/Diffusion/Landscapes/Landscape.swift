@@ -2,7 +2,7 @@
 ///
 /// Two kinds: an expression (`x^4/4 - x^2/2`), differentiated symbolically and compiled
 /// to a vectorised register program, or a finite sum `L = (1/n) Σ ℓᵢ` whose per-sample
-/// gradients let discrete SGD sample real minibatches (THEORY.md §0).
+/// gradients let discrete SGD sample real minibatches (docs/THEORY.md §0).
 public struct Landscape: Sendable {
     public let dimension: Int
     public let variables: [String]

@@ -1,11 +1,11 @@
 import Foundation
 
-/// Sharpness and SGD-noise alignment of a finite sum at a point (THEORY.md §3).
+/// Sharpness and SGD-noise alignment of a finite sum at a point (docs/THEORY.md §3).
 ///
 /// - Sharpness: `‖H‖_F` (Wu, Wang & Su 2022, seed 001) and `λ_max(H)` (Wu, Ma & E 2018).
-/// - Alignment factor (Wu, Wang & Su 2022, as THEORY.md §3 reconstructs it):
+/// - Alignment factor (Wu, Wang & Su 2022, as docs/THEORY.md §3 reconstructs it):
 ///   `μ(θ) = Tr(Σ(θ) G(θ)) / (2 L(θ) ‖G(θ)‖²_F)`, Σ the per-sample gradient covariance
-///   `(1/n) Σ ∇ℓᵢ∇ℓᵢᵀ − ∇L∇Lᵀ` (THEORY.md §0) and G the Gauss–Newton matrix
+///   `(1/n) Σ ∇ℓᵢ∇ℓᵢᵀ − ∇L∇Lᵀ` (docs/THEORY.md §0) and G the Gauss–Newton matrix
 ///   `(1/n) Σ ∇uᵢ∇uᵢᵀ` of a square loss `ℓᵢ = ½(uᵢ − yᵢ)²` (`SquareLossFiniteSum`); for
 ///   other finite sums G := H (stated in `gaussNewtonIsHessian`). For square loss the noise is
 ///   `Σ ≈ 2L·G`-shaped when residuals and output gradients decouple, giving `μ ≈ 1`; the
@@ -13,7 +13,7 @@ import Foundation
 /// - Linear-stability bound: a minimum that SGD stays at has `‖H‖_F ≤ √(B/μ)/η`
 ///   (with replacement; here in general `1/(η√(c_B μ))` with the minibatch factor
 ///   `c_B` = 1/B with replacement, (n−B)/(B(n−1)) without — the same substitution
-///   THEORY.md §0 makes for Σ_B) — `hessianBound(learningRate:batchSize:withReplacement:)`.
+///   docs/THEORY.md §0 makes for Σ_B) — `hessianBound(learningRate:batchSize:withReplacement:)`.
 ///
 /// μ is undefined where L = 0 (an interpolating minimum: Σ = 0 there too); it is then nil,
 /// and also where L < `alignmentLossFloor` = 1e-24: residuals below ~1e-12 are dominated by

@@ -1,5 +1,5 @@
 /// Draws SGD minibatches of a finite sum and their gradient `∇L_B(θ) = (1/B) Σ_{i∈B} ∇ℓᵢ(θ)`
-/// (THEORY.md §0) with the same draws as the ensemble engine: with replacement B indices
+/// (docs/THEORY.md §0) with the same draws as the ensemble engine: with replacement B indices
 /// `gsl_rng_uniform_int(n)`; without, a partial Fisher–Yates shuffle of a permutation that
 /// persists between batches (positions 0..<B become a uniform B-subset whatever the
 /// permutation's current order). Minibatch covariance `c_B·Σ`, `c_B` = 1/B with
@@ -61,9 +61,9 @@ public struct MinibatchSampler {
 
 extension FiniteSum {
     /// `count` independent draws of the minibatch gradient noise `ζ = ∇L_B(θ) − ∇L(θ)` at
-    /// `point` (THEORY.md §0: mean 0, covariance `c_B·Σ(θ)`, `NoiseModel.minibatchFactor`),
+    /// `point` (docs/THEORY.md §0: mean 0, covariance `c_B·Σ(θ)`, `NoiseModel.minibatchFactor`),
     /// as `count × d` row-major values — e.g. for the tail-index
-    /// estimator (THEORY.md §4; Şimşekli et al. 2019 apply it to exactly this noise).
+    /// estimator (docs/THEORY.md §4; Şimşekli et al. 2019 apply it to exactly this noise).
     public func minibatchGradientNoise(at point: [Double], batchSize: Int, withReplacement: Bool,
                                        count: Int, stream: RandomStream) -> [Double] {
         let d = dimension

@@ -1,5 +1,5 @@
 /// A one-dimensional finite sum with a sharp and a flat minimum shared by every sample —
-/// the nonconvex analogue of Patel's quadratic sums (seeds 000/003; THEORY.md §3) for
+/// the nonconvex analogue of Patel's quadratic sums (seeds 000/003; docs/THEORY.md §3) for
 /// asking which minimum SGD ends in as η and B vary:
 ///
 /// `ℓᵢ(x) = (x−s)²(x−t)² [hᵢˢ (x−t)² + hᵢᶠ (x−s)²] / (2Δ⁴)`, `Δ = t − s`,

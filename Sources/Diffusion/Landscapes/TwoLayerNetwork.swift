@@ -2,7 +2,7 @@ import Foundation
 
 /// A finite sum of squared residuals `ℓᵢ(θ) = ½ rᵢ(θ)²`, `rᵢ = uᵢ(θ) − yᵢ`, exposing the
 /// model output's gradient `∇uᵢ` so the Gauss–Newton matrix `G = (1/n) Σ ∇uᵢ∇uᵢᵀ` of Wu,
-/// Wang & Su's alignment factor (seed 001; THEORY.md §3) is available. For models linear in
+/// Wang & Su's alignment factor (seed 001; docs/THEORY.md §3) is available. For models linear in
 /// θ, `G = H`.
 public protocol SquareLossFiniteSum: FiniteSum {
     /// `rᵢ(θ) = uᵢ(θ) − yᵢ`.

@@ -5,7 +5,7 @@ import Foundation
 /// are derived. Monte Carlo (`EnsembleSimulator`), the backward-Kolmogorov grids, minimum
 /// action and the theory formulas all read them from here.
 ///
-/// Conventions (THEORY.md §0). A diffusion is `dX = −∇L(X) dt + √(2D(X)) dW`.
+/// Conventions (docs/THEORY.md §0). A diffusion is `dX = −∇L(X) dt + √(2D(X)) dW`.
 /// - `langevin(ε)`: `D = ε·I`.
 /// - `sgd`, `sgd-sde` with a per-sample gradient-noise covariance `Σ₁(θ)` (`NoiseLaw`):
 ///   `D(θ) = η·Σ_B(θ)/2`, `Σ_B = c_B·Σ₁`, time `t = kη` (Li, Tai & E 2017; Hu et al. 2019).
@@ -13,7 +13,7 @@ import Foundation
 ///   and a finite sum sampled with replacement — and `(n−B)/(B(n−1))` for a finite sum of
 ///   n samples sampled without replacement (0 at B = n: the full gradient).
 /// - `levy(ε, α)` and α-stable laws have no covariance: their step is `scale·h^{1/α}·ζ`
-///   with ζ standard symmetric α-stable (THEORY.md §4; Şimşekli et al. 2019).
+///   with ζ standard symmetric α-stable (docs/THEORY.md §4; Şimşekli et al. 2019).
 ///
 /// Evaluation order. Products are evaluated left to right as written in each doc comment
 /// (e.g. `D = (η/2)/B·σ·σ`), and `x·c_B` as `x/B` with replacement (one rounding), so
@@ -119,7 +119,7 @@ public struct NoiseModel: Sendable {
     /// The index α and scale of α-stable noise, nil otherwise. The scale multiplies a
     /// standard symmetric α-stable variable (`E e^{itζ} = e^{−|t|^α}`) per coordinate:
     /// per unit time for `levy` (ε) and `sgd-sde` (`η^{(α−1)/α}·σ_B`, σ_B = σ·B^{1/α−1}, the
-    /// mean of B per-sample draws being exactly σ_B·ζ; Şimşekli et al. 2019, THEORY.md §4),
+    /// mean of B per-sample draws being exactly σ_B·ζ; Şimşekli et al. 2019, docs/THEORY.md §4),
     /// per iteration for `sgd` (`η·σ·B^{1/α−1}`).
     public var alphaStable: (index: Double, scale: Double)? {
         switch dynamics {
@@ -153,7 +153,7 @@ public struct NoiseModel: Sendable {
 
     // MARK: - Minibatch factor
 
-    /// `c_B`, with `Σ_B = c_B·Σ₁` (THEORY.md §0): `1/B` with replacement, `(n−B)/(B(n−1))`
+    /// `c_B`, with `Σ_B = c_B·Σ₁` (docs/THEORY.md §0): `1/B` with replacement, `(n−B)/(B(n−1))`
     /// without (0 for n = 1, where B = n).
     public static func minibatchFactor(batchSize b: Int, sampleCount n: Int, withReplacement: Bool) -> Double {
         if withReplacement { return 1 / Double(b) }
@@ -192,7 +192,7 @@ public struct NoiseModel: Sendable {
 
     // MARK: - Covariance and diffusion
 
-    /// `k·Σ₁(θ)` (row-major d×d) for the law's per-sample covariance (`NoiseLaw`; THEORY.md
+    /// `k·Σ₁(θ)` (row-major d×d) for the law's per-sample covariance (`NoiseLaw`; docs/THEORY.md
     /// §0, §2), with the prefactor applied first: `k·σ·σ·I` (Gaussian), `k·σ·σ·ν/(ν−2)·I`
     /// (Student t, ν > 2), `(k·c)·H⁺` (Hessian), `(k·2·c·L⁺)·H⁺` (loss-proportional; L⁺ =
     /// max(L, 0)), `k·Σ(θ)` (finite sum, `FiniteSum.gradientCovariance`). H⁺ is
@@ -250,7 +250,7 @@ public struct NoiseModel: Sendable {
         return minibatch(eta / 2)
     }
 
-    /// The diffusion matrix `D(θ)` (row-major d×d; THEORY.md §0): `ε·I` for `langevin`,
+    /// The diffusion matrix `D(θ)` (row-major d×d; docs/THEORY.md §0): `ε·I` for `langevin`,
     /// `η·Σ_B(θ)/2 = ((η/2)·c_B)·Σ₁(θ)` for `sgd` (its diffusion approximation) and
     /// `sgd-sde`. Precondition: `hasDiffusion`.
     public func diffusionMatrix(at point: [Double]) -> [Double] {
@@ -260,7 +260,7 @@ public struct NoiseModel: Sendable {
     }
 
     /// `D` when `D(θ) = D·I` everywhere: ε (`langevin`), `(η/2)/B·σ·σ` (Gaussian law; the
-    /// Langevin temperature `ε = ησ²/(2B)` of THEORY.md §0), `(η/2)/B·σ·σ·ν/(ν−2)` (Student
+    /// Langevin temperature `ε = ησ²/(2B)` of docs/THEORY.md §0), `(η/2)/B·σ·σ·ν/(ν−2)` (Student
     /// t, ν > 2); nil otherwise.
     public var isotropicDiffusion: Double? {
         switch dynamics {
@@ -276,7 +276,7 @@ public struct NoiseModel: Sendable {
         landscape.gradient(at: point).map { -$0 }
     }
 
-    /// Small-noise form `dX = −∇L dt + √(ε·Σ(X)) dW` for large deviations (THEORY.md §2):
+    /// Small-noise form `dX = −∇L dt + √(ε·Σ(X)) dW` for large deviations (docs/THEORY.md §2):
     /// Σ(θ) with ε factored out — `2I` for `langevin` (ε the temperature), Σ₁ for `sgd` and
     /// `sgd-sde` (ε = η·c_B). nil where there is no diffusion.
     public var largeDeviationCovariance: MinimumAction.Covariance? {
@@ -306,7 +306,7 @@ public struct NoiseModel: Sendable {
     }
 
     /// One step's noise for step size `h` (`dt` of continuous dynamics; for `sgd` the step is
-    /// η and `h` is ignored). Continuous dynamics (Euler–Maruyama, THEORY.md §1): covariance
+    /// η and `h` is ignored). Continuous dynamics (Euler–Maruyama, docs/THEORY.md §1): covariance
     /// `2D·h` — `√(2·ε·h)` (Langevin), `η·h·c_B·Σ₁` (SGD's SDE, written as
     /// `√((η·h)/B·σ·σ)` for Gaussian and Student-t laws), α-stable `scale·h^{1/α}`. The
     /// discrete chain: the minibatch mean of B per-sample draws times η — `η·σ/√B·ξ`

@@ -1,7 +1,7 @@
 import Foundation
 internal import CGSL
 
-/// Exact mean first-passage time in one dimension by adaptive quadrature (THEORY.md §1):
+/// Exact mean first-passage time in one dimension by adaptive quadrature (docs/THEORY.md §1):
 /// for `dX = −V'(X) dt + √(2ε) dW`, reflecting far to the left and absorbing at `b`,
 ///
 ///   T(x₀) = (1/ε) ∫_{x₀}^{b} ∫_{−∞}^{y} e^{(V(y) − V(z))/ε} dz dy

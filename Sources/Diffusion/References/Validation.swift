@@ -38,9 +38,9 @@ public enum Validation {
         let v: @Sendable (Double) -> Double = { $0 * $0 * $0 * $0 / 4 - $0 * $0 / 2 }
         let slope: @Sendable (Double) -> Double = { $0 * $0 * $0 - $0 }
 
-        // 1. quadrature against THEORY.md's value
+        // 1. quadrature against docs/THEORY.md's value
         let t01 = try MeanFirstPassage1D.meanExitTime(potential: v, epsilon: 0.1, start: -1, barrier: 0)
-        checks.append(deterministic("MFPT quadrature, double well ε=0.1 vs 30.8213 (THEORY.md)", t01, 30.8213, tolerance: 2e-6))
+        checks.append(deterministic("MFPT quadrature, double well ε=0.1 vs 30.8213 (docs/THEORY.md)", t01, 30.8213, tolerance: 2e-6))
 
         // 2. grid backward Kolmogorov against quadrature, several ε
         for eps in [0.25, 0.1, 0.05] {

@@ -3,7 +3,7 @@ internal import CGSL
 
 /// One theoretical number with everything needed to report it honestly: the formula as
 /// evaluated, where it comes from, the unit of `value`, and the assumptions under which it
-/// holds (THEORY.md §0 conventions; "reconstructed" / "recalled" where THEORY.md says so).
+/// holds (docs/THEORY.md §0 conventions; "reconstructed" / "recalled" where docs/THEORY.md says so).
 public struct TheoryPrediction: Sendable, Equatable, CustomStringConvertible {
     public let value: Double
     public let formula: String
@@ -22,9 +22,9 @@ public struct TheoryPrediction: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(value) [\(timeUnit)] = \(formula) (\(reference); \(assumptions))" }
 }
 
-/// Escape-time formulas of THEORY.md §2 (Gaussian noise) and §4 (heavy tails), each a
+/// Escape-time formulas of docs/THEORY.md §2 (Gaussian noise) and §4 (heavy tails), each a
 /// `TheoryPrediction`. Unless a function says otherwise the convention is the physics one,
-/// `dX = −∇V(X) dt + √(2ε) dW` (THEORY.md §0), and times are in SDE continuous time
+/// `dX = −∇V(X) dt + √(2ε) dW` (docs/THEORY.md §0), and times are in SDE continuous time
 /// (iterations of SGD = t/η).
 public enum EscapeTheory {
     static let continuousTime = "continuous time (SDE; SGD iterations = t/η)"
@@ -63,7 +63,7 @@ public enum EscapeTheory {
 
     /// Mean first-passage time to the barrier top itself, asymptotically `1/(2k)` (a path at the top
     /// falls back or crosses with probability ½; Gardiner, *Handbook of Stochastic Methods*, ch. 5).
-    /// Compare with `MeanFirstPassage1D` (THEORY.md §1: 30.8213 vs this 27.06 at ε = 0.1).
+    /// Compare with `MeanFirstPassage1D` (docs/THEORY.md §1: 30.8213 vs this 27.06 at ε = 0.1).
     public static func kramersFirstPassageToBarrier(curvatureAtMinimum hA: Double, curvatureAtBarrier hB: Double,
                                                     barrier deltaV: Double, epsilon: Double) throws(TheoryError) -> TheoryPrediction {
         let k = try kramersRate(curvatureAtMinimum: hA, curvatureAtBarrier: hB, barrier: deltaV, epsilon: epsilon)
@@ -142,14 +142,14 @@ public enum EscapeTheory {
 
     /// SGD iterations to escape, `N ≈ η⁻¹ exp(B·V̄₁/η)`, with `V̄₁` the quasi-potential for
     /// batch size 1 (`Σ_B = Σ/B` multiplies the barrier by B): the Arrhenius law in `B/η`
-    /// (THEORY.md §2). Unit: iterations; leading exponential order only (prefactor 1).
+    /// (docs/THEORY.md §2). Unit: iterations; leading exponential order only (prefactor 1).
     public static func sgdArrheniusIterations(quasiPotential v1: Double, learningRate eta: Double,
                                               batchSize b: Int) throws(TheoryError) -> TheoryPrediction {
         try positive("quasi-potential", v1)
         try positive("learning rate", eta)
         try TheoryNumerics.require(b >= 1, "batch size must be ≥ 1, got \(b)")
         return TheoryPrediction(value: exp(Double(b) * v1 / eta) / eta, formula: "N ≈ η⁻¹·exp(B·V̄₁/η)",
-                                reference: "Hu et al. (2019), seed 002; THEORY.md §2",
+                                reference: "Hu et al. (2019), seed 002; docs/THEORY.md §2",
                                 timeUnit: "iterations",
                                 assumptions: "log-asymptotics only (unknown sub-exponential prefactor), Σ_B = Σ/B, η → 0")
     }
@@ -157,7 +157,7 @@ public enum EscapeTheory {
     // MARK: - Saddle escape
 
     /// Escape from an unstable direction: for `dX = λX dt + √(2D) dW` on `(−r, r)` from 0,
-    /// `E τ = (1/(2λ))[ln(2λr²/D) + γ_E] + O(D)` *(reconstructed constant, THEORY.md §2)*; with
+    /// `E τ = (1/(2λ))[ln(2λr²/D) + γ_E] + O(D)` *(reconstructed constant, docs/THEORY.md §2)*; with
     /// SGD noise `D = ησ²/(2B)` this is `≈ (1/(2λ)) ln(1/η)`. Unit: continuous time.
     public static func saddleEscapeTime(unstableEigenvalue lambda: Double, halfWidth r: Double,
                                         diffusion d: Double) throws(TheoryError) -> TheoryPrediction {
@@ -167,7 +167,7 @@ public enum EscapeTheory {
         let eulerGamma = 0.57721566490153286061
         let value = (log(2 * lambda * r * r / d) + eulerGamma) / (2 * lambda)
         return TheoryPrediction(value: value, formula: "(1/(2λ))·[ln(2λr²/D) + γ_E]",
-                                reference: "Hu et al. (2019) saddle escape; constant reconstructed (THEORY.md §2)",
+                                reference: "Hu et al. (2019) saddle escape; constant reconstructed (docs/THEORY.md §2)",
                                 timeUnit: continuousTime,
                                 assumptions: "reconstructed; linear unstable direction, exit from (−r, r) started at 0, D → 0 (error O(D))")
     }
@@ -179,7 +179,7 @@ public enum EscapeTheory {
     /// curvature along the path (`D(θ) = η h(θ)/(2B)`). Quadrature by GSL QAGS; `breakpoint`
     /// (e.g. where `h` switches) splits the integral. Throws when `H_a = |H_b|` (then every
     /// `s` solves it) or `s ∉ [0, 1]` (the profile does not interpolate the end curvatures).
-    /// *(recalled; exponent re-derived — THEORY.md §2)*
+    /// *(recalled; exponent re-derived — docs/THEORY.md §2)*
     public static func xieSatoSugiyamaPathParameter(derivative: (Double) -> Double, noiseCurvature: (Double) -> Double,
                                                     minimum a: Double, saddle b: Double, lossBarrier deltaL: Double,
                                                     curvatureAtMinimum hA: Double, curvatureAtSaddle hB: Double,
@@ -227,7 +227,7 @@ public enum EscapeTheory {
     /// Xie–Sato–Sugiyama escape time with Hessian-shaped noise `D = ηH/(2B)`:
     /// `τ = (2π/|H_b|) · exp[(2BΔL/η)(s/H_a + (1−s)/|H_b|)]` (ICLR 2021, in the
     /// `∇·(D∇P)` Fokker–Planck form). Sharp minima (large `H_a`) escape exponentially faster.
-    /// Unit: continuous time. *(recalled; exponent re-derived — THEORY.md §2)*
+    /// Unit: continuous time. *(recalled; exponent re-derived — docs/THEORY.md §2)*
     public static func xieSatoSugiyamaEscapeTime(lossBarrier deltaL: Double, curvatureAtMinimum hA: Double,
                                                  curvatureAtSaddle hB: Double, pathParameter s: Double,
                                                  learningRate eta: Double, batchSize b: Int) throws(TheoryError) -> TheoryPrediction {
@@ -250,7 +250,7 @@ public enum EscapeTheory {
     /// Power-law escape rate for square loss with `Σ_B ≈ 2L(θ)H(θ)/B` (Mori, Liu, Ueda &
     /// Ziyin, ICML 2022): `κ ∝ (L(θ*)/L(θ_s))^{p}`, `p = B/(η h*) + 1 − n/2`, `h*` the
     /// curvature at the minimum, `n` the dimension. Returns the exponent `p`.
-    /// *(reconstructed exponent, THEORY.md §2)*
+    /// *(reconstructed exponent, docs/THEORY.md §2)*
     public static func moriRateExponent(batchSize b: Int, learningRate eta: Double, curvatureAtMinimum hStar: Double,
                                         dimension n: Int) throws(TheoryError) -> TheoryPrediction {
         try TheoryNumerics.require(b >= 1 && n >= 1, "batch size and dimension must be ≥ 1")

@@ -30,7 +30,7 @@ public struct MinimumActionPath: Sendable {
 /// equals the minimum over curves of the time-free geometric action
 /// `S[φ] = ∫₀¹ (|φ'|_A |b|_A − ⟨φ', b⟩_A) ds`, `A = Σ(φ)⁻¹`, `|v|_A² = vᵀAv` (the
 /// optimal time parametrisation has been eliminated; curves starting at a fixed point
-/// need no infinite time). THEORY.md §2: `lim ε log E τ = V̄`.
+/// need no infinite time). docs/THEORY.md §2: `lim ε log E τ = V̄`.
 ///
 /// **Scheme.** The curve is `nodes` points with fixed ends, started as the straight line.
 /// The discrete action is the midpoint rule on each chord,
@@ -93,7 +93,7 @@ public enum MinimumAction {
         return best!
     }
 
-    /// Steepness in the SGD scaling (THEORY.md §2, reconstructed definition): the basin
+    /// Steepness in the SGD scaling (docs/THEORY.md §2, reconstructed definition): the basin
     /// barrier under the per-sample covariance Σ₁, so that for `dΘ = −∇L dt + √(ηΣ₁/B) dW`
     /// (ε = η/B) `log E[iterations] ≈ (B/η)·s` (with replacement; without, Σ_B carries the
     /// extra factor (n−B)/(n−1)). Σ₁ is `covariance` when given, else the law `noise`

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A problem's large-deviation prediction from its minimum-action path (THEORY.md §2):
+/// A problem's large-deviation prediction from its minimum-action path (docs/THEORY.md §2):
 /// the quasi-potential barrier from the minimum reached from the start to the saddle (given,
 /// or in 1-D the first maximum towards the exit region), under the problem's own noise
 /// geometry, and the log-asymptotic exit time it implies — no prefactor, so only its

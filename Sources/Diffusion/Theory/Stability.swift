@@ -3,7 +3,7 @@ internal import CGSL
 
 /// The per-sample Hessians `Aᵢ = ∇²ℓᵢ(θ*)` of a finite sum at a minimum: the linearisation
 /// of SGD there is `e_{k+1} = (I − ηM_k) e_k`, `M_k = (1/B) Σ_{i∈B_k} Aᵢ` the minibatch mean
-/// (exact for Patel's quadratic sums, THEORY.md §3). Everything below is a deterministic
+/// (exact for Patel's quadratic sums, docs/THEORY.md §3). Everything below is a deterministic
 /// function of `(η, B, {Aᵢ})`.
 ///
 /// Minibatch covariance (derivation, used by the mean-square and Wu–Ma–E criteria): with
@@ -170,7 +170,7 @@ public struct MinibatchCurvature: Sendable {
 }
 
 /// Linear-stability learning-rate thresholds of SGD at a minimum of a finite sum
-/// (THEORY.md §3): SGD's linearised error `e_{k+1} = (I − ηM_k) e_k` is stable in the
+/// (docs/THEORY.md §3): SGD's linearised error `e_{k+1} = (I − ηM_k) e_k` is stable in the
 /// respective sense for `η` below each threshold. Computed from the exact per-sample
 /// Hessians (`MinibatchCurvature`). Criteria *(reconstructed, Patel seeds 000/003)*:
 ///

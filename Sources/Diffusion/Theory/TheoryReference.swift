@@ -9,7 +9,7 @@ public enum TheoryReference {
     public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie", "stability"]
 
     /// Linear-stability thresholds of SGD at the minimum reached by Newton from the start of
-    /// a finite-sum problem (THEORY.md §3): the largest stable learning rate under each
+    /// a finite-sum problem (docs/THEORY.md §3): the largest stable learning rate under each
     /// criterion, for the problem's batch size and sampling, as named quantities.
     public static func stability(problem: ExitProblem) throws(TheoryError) -> [(String, Double)] {
         guard let sum = problem.landscape.finiteSum else {
@@ -34,7 +34,7 @@ public enum TheoryReference {
     }
 
     /// The Langevin temperature ε of Gaussian dynamics, `NoiseModel.isotropicDiffusion`:
-    /// ε for `langevin`, ησ²/(2B) for SGD with isotropic Gaussian noise (THEORY.md §0).
+    /// ε for `langevin`, ησ²/(2B) for SGD with isotropic Gaussian noise (docs/THEORY.md §0).
     static func temperature(_ problem: ExitProblem) throws(TheoryError) -> Double {
         switch problem.dynamics {
         case .langevin, .sgd(_, _, .gaussian, _), .sgdSDE(_, _, .gaussian, _):

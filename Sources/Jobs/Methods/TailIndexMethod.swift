@@ -46,7 +46,7 @@ public struct TailIndexMethod: ExperimentMethod {
         guard let (estimate, _) = TailIndex.estimate(vectors: draws, dimension: d, pooling: pooling, blockSize: blockSize) else {
             throw CellFailure("tail index: \(paths) noise vectors (\(pooling == .flattened ? paths * d : paths) samples per estimate) do not fill two blocks\(blockSize.map { " of \($0)" } ?? ""), or a draw is exactly 0 (noise-free at the start point?)")
         }
-        let estimator = "tail index α̂ by the block-sum estimator of Mohammadi, Mohammadpour & Ohta (2015), as in Şimşekli et al. (2019) (THEORY.md §4): 1/α̂ = (mean log|block sums| − mean log|samples|)/log m, m = \(estimate.blockSize), \(estimate.blocks) blocks; \(pooling == .flattened ? "all coordinates pooled" : "per coordinate, averaged"); of \(source); 1/α̂ is unbiased for 1/α on SαS samples, SE from the i.i.d. block statistics, α̂'s by the delta method"
+        let estimator = "tail index α̂ by the block-sum estimator of Mohammadi, Mohammadpour & Ohta (2015), as in Şimşekli et al. (2019) (docs/THEORY.md §4): 1/α̂ = (mean log|block sums| − mean log|samples|)/log m, m = \(estimate.blockSize), \(estimate.blocks) blocks; \(pooling == .flattened ? "all coordinates pooled" : "per coordinate, averaged"); of \(source); 1/α̂ is unbiased for 1/α on SαS samples, SE from the i.i.d. block statistics, α̂'s by the delta method"
         return MethodOutput(
             estimate: ExitTimeEstimate(endStates: ExitSamples(dimension: d, count: 0), termCount: problem.exitTerms.count, estimator: estimator),
             quantities: [("tail_index", estimate.alpha), ("tail_index_standard_error", estimate.alphaStandardError),

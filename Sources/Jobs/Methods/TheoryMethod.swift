@@ -67,7 +67,7 @@ public struct TheoryMethod: ExperimentMethod {
         if formula == Self.stability {
             let quantities = try TheoryReference.stability(problem: cell.problem)
             return MethodOutput(
-                estimate: ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov, Wu–Wang–Su); no exit time", termCount: terms),
+                estimate: ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (docs/THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov, Wu–Wang–Su); no exit time", termCount: terms),
                 quantities: quantities)
         }
         let prediction = try predict(cell)

@@ -3,7 +3,7 @@ import Jobs
 import Diffusion
 
 /// One cell of a Monte Carlo experiment set beside the matching cell of another experiment
-/// (the same parameter names — hence the same noise law — with equal values, integration
+/// (the same noise law, as the cells record it, and the same parameters with equal values, integration
 /// keys `dt`, `dt_fraction`, `nodes` aside): discrete SGD against its SDE, a simulation against its exact grid or chain, or
 /// against a theory formula.
 ///
@@ -89,8 +89,9 @@ public struct Comparison: Sendable {
         let aKeys = a.parameters.filter { !integrationKeys.contains($0.key) }
         let bKeys = Set(b.parameters.map(\.key)).subtracting(integrationKeys)
         let shared = aKeys.filter { bKeys.contains($0.key) }
-        // the same model: the same parameter names (so the same noise law) with equal values
-        guard !shared.isEmpty, Set(aKeys.map(\.key)) == bKeys, shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
+        // the same model: the same noise law (as the cells record it) and the same parameters with equal values
+        guard a.noiseLaw == b.noiseLaw, !shared.isEmpty, Set(aKeys.map(\.key)) == bKeys,
+              shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
         let unit: String
         if a.meanIterations != nil && b.meanIterations != nil { unit = "iterations" }
         else if a.timeUnit == b.timeUnit { unit = a.timeUnit.rawValue }

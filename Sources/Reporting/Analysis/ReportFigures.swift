@@ -204,7 +204,7 @@ enum ReportFigures {
     }
 
     /// Sharpness of the minima fixed-horizon SGD reached (mean ‖H‖_F with its 95 % interval)
-    /// against the alignment bound √(B/μ)/η of the same cell (Wu, Wang & Su; THEORY.md §3),
+    /// against the alignment bound √(B/μ)/η of the same cell (Wu, Wang & Su; docs/THEORY.md §3),
     /// with the line sharpness = bound: points below it respect the bound.
     static func sharpness(_ input: ReportInput) -> [Figure] {
         let cells = input.cells.filter {

@@ -56,7 +56,7 @@ public struct ScalingFitResult: Sendable {
     }
 }
 
-/// Scaling-law fits of a job's mean exit times (THEORY.md §5, item 2):
+/// Scaling-law fits of a job's mean exit times (docs/THEORY.md §5, item 2):
 ///
 /// - **Arrhenius** `log E τ = a + S·x`, `x ∈ {1/ε, 1/η, B/η}` — chosen by `[report]
 ///   arrhenius_x` or inferred from the swept axis (ε swept → 1/ε; η or B swept → B/η, or 1/η
@@ -90,7 +90,7 @@ public enum ScalingAnalysis {
 
     static func inferredAxis(_ cells: [ReportCell], options: ReportOptions) -> String? {
         let swept = Set(sweptKeys(cells))
-        // heavy-tailed noise escapes by jumps (a power law in ε, THEORY.md §4): no Arrhenius
+        // heavy-tailed noise escapes by jumps (a power law in ε, docs/THEORY.md §4): no Arrhenius
         // law unless asked for
         let heavyTailed = cells.first?.dynamics == .levy || cells.first?.parameter("noise.alpha") != nil
         if heavyTailed && options.arrheniusX == nil { return nil }
@@ -250,7 +250,7 @@ public enum ScalingAnalysis {
         if let p = input.spec.report.predictedPower { return (p, "[report] predicted_power") }
         if cells.first?.dynamics == .levy, let alpha = cells.first?.parameter("alpha"),
            cells.allSatisfy({ $0.parameter("alpha") == alpha }) {
-            return (-alpha, "Imkeller–Pavlyukevich: E τ ∝ ε^(−α) (THEORY.md §4)")
+            return (-alpha, "Imkeller–Pavlyukevich: E τ ∝ ε^(−α) (docs/THEORY.md §4)")
         }
         return nil
     }

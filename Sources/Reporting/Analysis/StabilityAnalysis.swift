@@ -3,7 +3,7 @@ import Jobs
 import Diffusion
 
 /// Measured divergence probabilities of discrete SGD set against the linear-stability
-/// thresholds of the same job (`theory = "stability"` cells, THEORY.md §3): for each Monte
+/// thresholds of the same job (`theory = "stability"` cells, docs/THEORY.md §3): for each Monte
 /// Carlo cell, P(diverged) with a 95 % Wilson interval (Wilson 1927, exact enough at the
 /// 0 and 1 ends where the normal interval collapses) and, for each criterion, whether η lies
 /// above the largest stable learning rate at that batch size.

@@ -5,7 +5,7 @@ internal import CGSL
 /// (GSL `gsl_multifit_wlinear`, weights 1/σᵢ²), covariance (XᵀWX)⁻¹ inflated by the Birge
 /// ratio χ²/(n−p) when it exceeds 1, 95 % intervals with z = 1.96 and a χ² goodness of fit
 /// (Bevington & Robinson ch. 7). Used for the Arrhenius law with its first-order prefactor
-/// correction, `log τ = a + S·x + c/x` (Kramers' series τ = τ_K(1 + c₁ε + …), THEORY.md §2).
+/// correction, `log τ = a + S·x + c/x` (Kramers' series τ = τ_K(1 + c₁ε + …), docs/THEORY.md §2).
 public struct MultiLinearFit: Sendable, Equatable {
     public let coefficients: [Double]
     public let standardErrors: [Double]

@@ -70,7 +70,7 @@ public struct FitError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Scaling laws of mean exit times (THEORY.md §5): Arrhenius `log E τ = a + S·x` with
+/// Scaling laws of mean exit times (docs/THEORY.md §5): Arrhenius `log E τ = a + S·x` with
 /// x = 1/ε, 1/η or B/η, and power laws `log E τ = a + p·log x`. Points carry the Monte Carlo
 /// standard error of E τ; on the log scale σ_{log τ} = SE/τ (delta method, first order — its
 /// bias is O((SE/τ)²), below 10⁻⁴ for the ≥ 10³-path cells these fits are meant for).
