@@ -45,23 +45,17 @@ public struct ExperimentSpec: Sendable {
         return SpecError("experiment[\(index + 1)].\(key) \(message) (\(at.joined(separator: ", ")))")
     }
 
-    /// Keys each dynamics accepts; anything else in the table is an error.
-    static let keysByDynamics: [DynamicsKind: [String]] = [
-        .langevin: ["epsilon", "dt"],
-        .levy: ["epsilon", "alpha", "dt"],
-        .sgd: ["learning_rate", "batch_size", "replacement", "noise"],
-        .sgdSDE: ["learning_rate", "batch_size", "replacement", "noise", "dt", "dt_fraction"],
-    ]
+    /// Keys each dynamics accepts (declared by the dynamics); anything else in the table is an error.
+    static let keysByDynamics: [DynamicsKind: [String]] = Dictionary(uniqueKeysWithValues: DynamicsKind.allCases.map { ($0, $0.keys) })
     /// Keys every experiment takes, whatever its method and dynamics.
     public static let commonKeys = ["name", "dynamics", "method"]
     /// Keys of the simulation that a method may or may not read.
     static let simulationKeys = ["paths", "max_steps", "exit_test"]
     static let timeStepKeys = ["dt", "dt_fraction"]
-    /// Keys of each noise law (inside `noise = { law = …, … }`).
-    public static let noiseKeys: [NoiseLawKind: [String]] = [
-        .gaussian: ["sigma"], .studentT: ["sigma", "nu"], .alphaStable: ["sigma", "alpha"],
-        .hessian: ["scale"], .lossProportional: ["scale"], .finiteSum: [],
-    ]
+    /// Keys of each noise law (inside `noise = { law = …, … }`), as the laws declare them.
+    public static let noiseKeys: [NoiseLawKind: [String]] = Dictionary(uniqueKeysWithValues: NoiseLawKind.allCases.map {
+        ($0, $0.parameters(for: .sgd).map(\.key))
+    })
     public static func keys(of dynamics: DynamicsKind) -> [String] { keysByDynamics[dynamics]! }
 
     init(_ table: SpecTable, index: Int, landscape: Landscape) throws(SpecError) {
@@ -104,27 +98,17 @@ public struct ExperimentSpec: Sendable {
         var keyLines: [String: Int] = [:]
         for (key, node) in table.entries { if let l = node.line { keyLines[key] = l } }
 
-        let alphaRange: (Double) -> String? = { $0 > 0 && $0 <= 2 ? nil : "in (0, 2]" }
-        let integerAtLeastOne: (Double) -> String? = { $0 >= 1 && $0 == $0.rounded() && $0 < 1e15 ? nil : "an integer ≥ 1" }
         let positive = ExperimentDraft.positive
         var x = ExperimentDraft(index: index, name: name, dynamics: dynamics, noiseLaw: nil, landscape: landscape, parameters: [])
-        let noiseLaw: NoiseLawKind?
-        switch dynamics {
-        case .langevin, .levy:
-            guard let eps = try r.sweep("epsilon") else { throw r.error("epsilon", "is required (noise strength, a number > 0)") }
-            try x.axis("epsilon", eps, r, positive)
-            if dynamics == .levy {
-                guard let alpha = try r.sweep("alpha") else { throw r.error("alpha", "is required (stability index in (0, 2])") }
-                try x.axis("alpha", alpha, r, alphaRange)
+        for parameter in dynamics.parameters {
+            guard let values = try r.sweep(parameter.key) ?? parameter.defaultValue.map({ [$0] }) else {
+                throw r.error(parameter.key, "is required (\(parameter.meaning))")
             }
-            if methodType.usesTimeStep { try x.axis("dt", try r.sweep("dt") ?? [1e-3], r, positive) }
-            noiseLaw = nil
-            self.withReplacement = true
-        case .sgd, .sgdSDE:
-            guard let eta = try r.sweep("learning_rate") else { throw r.error("learning_rate", "is required (a number > 0)") }
-            try x.axis("learning_rate", eta, r, positive)
-            try x.axis("batch_size", try r.sweep("batch_size") ?? [1], r, integerAtLeastOne)
-            self.withReplacement = try r.bool("replacement") ?? true
+            try x.axis(parameter.key, values, r, parameter.violation)
+        }
+        var noiseLaw: NoiseLawKind? = nil
+        self.withReplacement = dynamics.hasNoiseLaw ? try r.bool("replacement") ?? true : true
+        if dynamics.hasNoiseLaw {
             let finiteSum = landscape.finiteSum
             var law: NoiseLawKind
             if var noise = try r.table("noise") {
@@ -133,27 +117,16 @@ public struct ExperimentSpec: Sendable {
                 if law == .finiteSum && finiteSum == nil {
                     throw noise.error("law", "\(law.quoted) needs a finite-sum landscape (\(JobSpec.finiteSumBuiltins.joined(separator: ", "))); this landscape is an expression")
                 }
-                let keys = ExperimentSpec.noiseKeys[law]!
-                for key in keys {
-                    let values = try noise.sweep(key)
-                    let line = noise.table[key]?.line
-                    if let line { keyLines["noise.\(key)"] = line }
-                    switch key {
-                    case "sigma", "scale":
-                        guard let values else { throw noise.error(key, "is required for noise law \(law.quoted) (a number > 0)") }
-                        try x.axis("noise.\(key)", values, r, line: line, positive)
-                    case "nu":
-                        guard let values else { throw noise.error(key, "is required for noise law \(law.quoted) (degrees of freedom > 0)") }
-                        // the SDE of Student-t noise is the Gaussian of the same covariance: it needs one
-                        let finite: (Double) -> String? = { $0 > 2 && $0.isFinite ? nil : "> 2 for dynamics \(DynamicsKind.sgdSDE.quoted) (the diffusion has the noise's covariance, finite only for nu > 2)" }
-                        try x.axis("noise.nu", values, r, line: line, dynamics == .sgdSDE ? finite : positive)
-                    case "alpha":
-                        guard let values else { throw noise.error(key, "is required for noise law \(law.quoted) (in (0, 2])") }
-                        try x.axis("noise.alpha", values, r, line: line, alphaRange)
-                    default: break
+                let parameters = law.parameters(for: dynamics)
+                for parameter in parameters {
+                    let line = noise.table[parameter.key]?.line
+                    if let line { keyLines["noise.\(parameter.key)"] = line }
+                    guard let values = try noise.sweep(parameter.key) ?? parameter.defaultValue.map({ [$0] }) else {
+                        throw noise.error(parameter.key, "is required for noise law \(law.quoted) (\(parameter.meaning))")
                     }
+                    try x.axis("noise.\(parameter.key)", values, r, line: line, parameter.violation)
                 }
-                try noise.rejectUnknown(allowed: ["law"] + keys)
+                try noise.rejectUnknown(allowed: ["law"] + parameters.map(\.key))
             } else {
                 guard finiteSum != nil else {
                     throw r.error("noise", "is required for dynamics \(dynamics.quoted) on an expression landscape, e.g. noise = { law = \(NoiseLawKind.gaussian.quoted), sigma = 1.0 }")
@@ -162,16 +135,20 @@ public struct ExperimentSpec: Sendable {
             }
             // a synthetic noise law on a finite sum is allowed: it adds to the full gradient
             noiseLaw = law
-            if dynamics == .sgdSDE {
-                let dt = try r.sweep("dt")
-                let fraction = try r.sweep("dt_fraction")
-                if dt != nil && fraction != nil {
-                    throw r.error("dt_fraction", "cannot be combined with dt; give one (dt_fraction sets dt = dt_fraction·learning_rate)")
-                }
-                if !methodType.usesTimeStep {
-                } else if let dt { try x.axis("dt", dt, r, positive) } else {
-                    try x.axis("dt_fraction", fraction ?? [0.1], r, { $0 > 0 && $0 <= 1 ? nil : "in (0, 1]" })
-                }
+        }
+        switch dynamics.timeStep {
+        case .learningRate: break
+        case .dt(let defaultStep):
+            if methodType.usesTimeStep { try x.axis("dt", try r.sweep("dt") ?? [defaultStep], r, positive) }
+        case .dtOrFraction(let defaultFraction):
+            let dt = try r.sweep("dt")
+            let fraction = try r.sweep("dt_fraction")
+            if dt != nil && fraction != nil {
+                throw r.error("dt_fraction", "cannot be combined with dt; give one (dt_fraction sets dt = dt_fraction·learning_rate)")
+            }
+            if !methodType.usesTimeStep {
+            } else if let dt { try x.axis("dt", dt, r, positive) } else {
+                try x.axis("dt_fraction", fraction ?? [defaultFraction], r, { $0 > 0 && $0 <= 1 ? nil : "in (0, 1]" })
             }
         }
         self.noiseLaw = noiseLaw

@@ -9,32 +9,14 @@ extension JobSpec {
         let experiment = experiments[e]
         let values = experiment.cellParameters(c)
         func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
-        let dynamics: Dynamics
-        var dt = value("dt") ?? 0
-        switch experiment.dynamics {
-        case .langevin:
-            dynamics = .langevin(epsilon: value("epsilon")!)
-        case .levy:
-            dynamics = .levy(epsilon: value("epsilon")!, alpha: value("alpha")!)
-        case .sgd, .sgdSDE:
-            let eta = value("learning_rate")!
-            let batch = Int(value("batch_size")!)
-            let noise: NoiseLaw
-            switch experiment.noiseLaw ?? .finiteSum {
-            case .gaussian: noise = .gaussian(sigma: value("noise.sigma")!)
-            case .studentT: noise = .studentT(sigma: value("noise.sigma")!, degreesOfFreedom: value("noise.nu")!)
-            case .alphaStable: noise = .alphaStable(sigma: value("noise.sigma")!, alpha: value("noise.alpha")!)
-            case .hessian: noise = .hessian(scale: value("noise.scale")!)
-            case .lossProportional: noise = .lossProportional(scale: value("noise.scale")!)
-            case .finiteSum: noise = .finiteSum
-            }
-            if experiment.dynamics == .sgd {
-                dynamics = .sgd(learningRate: eta, batchSize: batch, noise: noise, withReplacement: experiment.withReplacement)
-                dt = eta
-            } else {
-                dynamics = .sgdSDE(learningRate: eta, batchSize: batch, noise: noise, withReplacement: experiment.withReplacement)
-                if let fraction = value("dt_fraction") { dt = fraction * eta }
-            }
+        let noise = experiment.noiseLaw.map { law in NoiseLaw(kind: law) { value("noise.\($0)")! } } ?? .finiteSum
+        let dynamics = Dynamics(kind: experiment.dynamics, value: { value($0)! }, noise: noise,
+                                withReplacement: experiment.withReplacement)
+        let dt: Double
+        switch experiment.dynamics.timeStep {
+        case .learningRate: dt = value("learning_rate")!
+        case .dt: dt = value("dt") ?? 0
+        case .dtOrFraction: dt = value("dt") ?? value("dt_fraction").map { $0 * value("learning_rate")! } ?? 0
         }
         let maxSteps = Int(value("max_steps") ?? 1)
         let problem: ExitProblem
