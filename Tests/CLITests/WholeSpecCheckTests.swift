@@ -181,5 +181,13 @@ struct WholeSpecCheckTests {
         let mcPart = { (s: String) in s.components(separatedBy: "\"experiment\": \"tail\"")[0] }
         #expect(mcPart(resumed) == mcPart(summary))
         #expect(resumed.contains("\"status\": \"failed\""))
+
+        // the report lists the failed cell and uses it in no analysis
+        let reportDir = dir.appendingPathComponent("report")
+        let report = try CLI.run(["report", out.path, "--out", reportDir.path, "--quiet"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let markdown = try String(contentsOf: reportDir.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("## Failed cells") && markdown.contains("| 3 | tail | η = 0.1, B = 1 | tail index:"), "\(markdown)")
+        #expect(markdown.contains("2 of 3 finished, 1 failed"))
     }
 }

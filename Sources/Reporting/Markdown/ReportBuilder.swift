@@ -112,11 +112,11 @@ public enum ReportBuilder {
 
         // Cells whose method failed: outcomes, listed, in no fit or comparison.
         if !input.failedCells.isEmpty {
-            var text = "\(input.failedCells.count) cell\(input.failedCells.count == 1 ? "" : "s") failed numerically and enter no analysis; `run --resume` computes them again.\n\n"
+            let one = input.failedCells.count == 1
+            var text = "\(input.failedCells.count) cell\(one ? "" : "s") failed numerically and \(one ? "enters" : "enter") no analysis; `run --resume` computes \(one ? "it" : "them") again.\n\n"
             text += "| Cell | Experiment | Parameters | Reason |\n|---|---|---|---|\n"
             for f in input.failedCells {
-                let parameters = f.parameters.map { "\($0.key) = \(Format.number($0.value))" }.joined(separator: ", ")
-                text += "| \(f.global + 1) | \(f.experiment) | \(parameters) | \(f.reason.replacingOccurrences(of: "|", with: "\\|")) |\n"
+                text += "| \(f.global + 1) | \(f.experiment) | \(Format.parameters(f.parameters)) | \(f.reason.replacingOccurrences(of: "|", with: "\\|")) |\n"
             }
             md += "## Failed cells\n\n" + text + "\n"
             sections.append(.init(heading: "Failed cells", text: text, tables: [], figures: []))
