@@ -1,7 +1,7 @@
 import Foundation
 
 /// One thread's bookkeeping for simulating chunks, reused across the chunks it takes: which
-/// path each lane of the stepper's block holds, its step count, censoring at `maxSteps`,
+/// path each lane of the stepper's block holds, its steps taken, censoring at `maxSteps`,
 /// retirement of finished paths into the chunk's samples and refilling of their lanes.
 /// The steps and exit tests are `EulerMaruyamaStepper`'s.
 final class ChunkRunner {
@@ -14,9 +14,9 @@ final class ChunkRunner {
     let width = EnsembleSimulator.blockWidth
 
     let pathIndex: UnsafeMutablePointer<Int>
-    let stepCount: UnsafeMutablePointer<Int>
-    /// The stepper's outcome, censored where the cap is reached.
-    let status: UnsafeMutablePointer<Int>
+    /// The block's step count when the lane's path was loaded: the path has taken
+    /// `clock − loadedAt` steps, so no per-lane counter is incremented in the step loop.
+    let loadedAt: UnsafeMutablePointer<Int>
 
     init(simulator: EnsembleSimulator) {
         self.simulator = simulator
@@ -25,51 +25,49 @@ final class ChunkRunner {
         let w = width
         pathIndex = .allocate(capacity: w)
         pathIndex.initialize(repeating: 0, count: w)
-        stepCount = .allocate(capacity: w)
-        stepCount.initialize(repeating: 0, count: w)
-        status = .allocate(capacity: w)
-        status.initialize(repeating: ChunkRunner.running, count: w)
+        loadedAt = .allocate(capacity: w)
+        loadedAt.initialize(repeating: 0, count: w)
     }
 
     deinit {
-        pathIndex.deallocate(); stepCount.deallocate(); status.deallocate()
+        pathIndex.deallocate(); loadedAt.deallocate()
     }
 
-    @inline(__always) private func load(slot i: Int, path: Int) {
+    @inline(__always) private func load(slot i: Int, path: Int, clock: Int) {
         stepper.loadStart(lane: i, start: simulator.problem.start)
         pathIndex[i] = path
-        stepCount[i] = 0
-        status[i] = ChunkRunner.running
+        loadedAt[i] = clock
     }
 
     @inline(__always) private func move(from a: Int, to b: Int) {
         stepper.copy(lane: a, to: b)
         pathIndex[b] = pathIndex[a]
-        stepCount[b] = stepCount[a]
-        status[b] = status[a]
+        loadedAt[b] = loadedAt[a]
     }
 
     func run(firstPath: Int, count: Int, stream: RandomStream, sink: SampleSink) {
         let w = width
         let maxSteps = simulator.problem.maxSteps
-        let x = stepper.x, outcome = stepper.outcome
-        let status = self.status, stepCount = self.stepCount
+        // the stepper's outcome per lane, censored here in place where the cap is reached
+        let x = stepper.x, status = stepper.outcome
+        let loadedAt = self.loadedAt
         // The stream's taus2 state stays in a register-held copy for the whole chunk (see
         // InlineZiggurat); the stepper syncs it around its GSL draws.
         var state = stream.taus2State
         var active = 0
         var nextPath = 0
+        var clock = 0  // steps of the block so far
         while active < w && nextPath < count {
-            load(slot: active, path: firstPath + nextPath)
+            load(slot: active, path: firstPath + nextPath, clock: clock)
             active += 1; nextPath += 1
         }
         while active > 0 {
             stepper.step(count: active, stream: stream, state: &state)
             let running = ChunkRunner.running, censored = ChunkRunner.censored
+            clock += 1
+            let capped = clock - maxSteps  // lanes loaded at or before this have taken maxSteps
             for i in 0..<active {  // censoring comes last: a crossing in the final step is an exit
-                stepCount[i] += 1
-                let o = outcome[i]
-                status[i] = o == running && stepCount[i] >= maxSteps ? censored : o
+                status[i] = status[i] == running && loadedAt[i] <= capped ? censored : status[i]
             }
 
             // Retire finished paths, refill or compact.
@@ -78,11 +76,11 @@ final class ChunkRunner {
                 let st = status[i]
                 if st == ChunkRunner.running { i += 1; continue }
                 let p = pathIndex[i] - sink.firstPath
-                sink.steps[p] = stepCount[i]
+                sink.steps[p] = clock - loadedAt[i]
                 sink.outcomes[p] = Int32(truncatingIfNeeded: st)
                 for j in 0..<d { sink.points[p * d + j] = x[j * w + i] }
                 if nextPath < count {
-                    load(slot: i, path: firstPath + nextPath)
+                    load(slot: i, path: firstPath + nextPath, clock: clock)
                     nextPath += 1
                     i += 1
                 } else {

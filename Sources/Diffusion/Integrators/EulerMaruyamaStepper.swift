@@ -71,7 +71,8 @@ final class EulerMaruyamaStepper {
 
     /// State, `x[j*width + i]`.
     let x: UnsafeMutablePointer<Double>
-    /// After each step: `running`, an exit term index or `diverged`.
+    /// After each step: `running`, an exit term index or `diverged`. Each step rewrites it;
+    /// a caller may overwrite it in between (the ensemble marks censored lanes there).
     let outcome: UnsafeMutablePointer<Int>
     /// The standard normals of the last step of a Gaussian law, `normals[k*width + i]`.
     let normals: UnsafeMutablePointer<Double>
@@ -209,6 +210,7 @@ final class EulerMaruyamaStepper {
     /// One step of lanes `0..<count`, then the exit test. Draws come from `state`, the
     /// stream's taus2 state held by the caller (`stream`'s own state is stale until the
     /// caller stores `state` back); GSL draws sync through `stream`.
+    @inline(__always)
     func step(count n: Int, stream: RandomStream, state: inout Taus2State) {
         let rng = stream.pointer
         let w = width, h = stepSize
@@ -268,6 +270,7 @@ final class EulerMaruyamaStepper {
     /// The standard normals of one step of a Gaussian law, into `normals[k*width + i]`, in
     /// the law's drawing order: coordinate by coordinate for additive noise (through the
     /// inlined ziggurat), lane by lane for state-dependent noise.
+    @inline(__always)
     func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State) {
         let rng = stream.pointer, w = width, z = normals
         switch increment {
@@ -301,6 +304,7 @@ final class EulerMaruyamaStepper {
     /// The deterministic part of a step of a Gaussian law: x ← x − h ∇V(x) + √v S(x) ξ for
     /// lanes `0..<count`, with the standard normals ξ given at `normals[k*width + i]` (ξ =
     /// ΔW/√h: a test can feed the increments of a Brownian path it chose). No exit test.
+    @inline(__always)
     func advance(count n: Int, normals z: UnsafePointer<Double>) {
         let w = width, h = stepSize
         let x = self.x, grad = self.grad
@@ -359,10 +363,13 @@ final class EulerMaruyamaStepper {
     /// `outcome` for lanes `0..<count` at their new states: the first exit term that holds,
     /// divergence over everything, then (bridge) crossings inside the step, which draw
     /// uniforms from `state`.
+    @inline(__always)
     func detectExits(count n: Int, state: inout Taus2State) {
         let w = width, x = self.x, outcome = self.outcome
         // branch-free selects over the block
-        exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
+        if terms > 0 {
+            exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
+        }
         let running = EulerMaruyamaStepper.running, diverged = EulerMaruyamaStepper.diverged
         for i in 0..<n { outcome[i] = running }
         var t = terms
@@ -411,6 +418,7 @@ final class EulerMaruyamaStepper {
     /// A uniform is drawn only when the crossing probability exceeds 2⁻³³: below that,
     /// a uniform on (0, 1) drawn as `gsl_rng_uniform_pos` does (smallest value 2⁻³² for
     /// taus2's 32-bit output) is never below p, so skipping the draw changes no outcome.
+    @inline(__always)
     private func bridgeTest(_ levels: CompiledProgram, count active: Int, state: inout Taus2State) {
         let w = width, status = outcome
         var state0 = state  // register-held for the loops below
