@@ -91,6 +91,9 @@ final class EulerMaruyamaStepper {
     private let scratch: UnsafeMutablePointer<Double>
     /// Minibatches without replacement: a permutation that persists between batches.
     private let permutation: UnsafeMutablePointer<Int>
+    /// The landscape's finite sum held where a step reads it without copying the existential
+    /// (`landscape.finiteSum!` copies it, once per step: costly for one-lane blocks).
+    private let samples: FiniteSumReference?
     private let sampleCount: Int
     /// Only for the state-dependent laws (its GSL workspace is O(d²)).
     private let eigen: SymmetricSquareRoot?
@@ -138,6 +141,7 @@ final class EulerMaruyamaStepper {
         factor = doubles(matrices ? d * d * w : 0)
         scratch = doubles(matrices ? 4 * d + 3 * d * d + 8 : 2 * d + 8)
         sampleCount = landscape.finiteSum?.sampleCount ?? 0
+        samples = landscape.finiteSum.map(FiniteSumReference.init)
         permutation = .allocate(capacity: max(sampleCount, 1))
         for i in 0..<max(sampleCount, 1) { (permutation + i).initialize(to: i) }
         eigen = matrices ? SymmetricSquareRoot(dimension: d) : nil
@@ -242,7 +246,7 @@ final class EulerMaruyamaStepper {
             state = stream.taus2State
         case .finiteSumMinibatch(let batch, let replacement):
             stream.store(state)
-            let fs = landscape.finiteSum!
+            let fs = samples.unsafelyUnwrapped
             let theta = scratch, g = scratch + d
             let inverse = 1.0 / Double(batch)
             let m = sampleCount
@@ -258,7 +262,7 @@ final class EulerMaruyamaStepper {
                         let tmp = permutation[k]; permutation[k] = permutation[r]; permutation[r] = tmp
                         index = permutation[k]
                     }
-                    fs.addSampleGradient(index, at: theta, scale: inverse, into: g)
+                    fs.sum.addSampleGradient(index, at: theta, scale: inverse, into: g)
                 }
                 for j in 0..<d { x[j * w + i] = theta[j] - h * g[j] }
             }
@@ -504,4 +508,10 @@ final class EulerMaruyamaStepper {
             }
         }
     }
+}
+
+/// A finite sum behind a class reference: an immutable stored existential that calls open in place.
+final class FiniteSumReference: Sendable {
+    let sum: any FiniteSum
+    init(_ sum: any FiniteSum) { self.sum = sum }
 }
