@@ -196,12 +196,6 @@ final class EulerMaruyamaStepper {
         outcome[b] = outcome[a]
     }
 
-    /// Starts minibatches without replacement from the identity permutation again (a new
-    /// path that must not depend on the batches of the paths before it).
-    func resetPermutation() {
-        for i in 0..<max(sampleCount, 1) { permutation[i] = i }
-    }
-
     // MARK: - Steps
 
     /// One step of lanes `0..<count` with the stream's draws, then the exit test.
