@@ -156,7 +156,7 @@ import TestSupport
         for _ in 0..<1_000_000 {
             let e = -40 * stream.uniform() * stream.uniform()
             let u = stream.uniform() < 0.5 ? stream.uniformPositive() : exp(e) * (1 + (stream.uniform() - 0.5) * 1e-12)
-            #expect(ChunkRunner.below(u, expOf: e) == (u < exp(e)))
+            #expect(EulerMaruyamaStepper.below(u, expOf: e) == (u < exp(e)))
         }
     }
 }

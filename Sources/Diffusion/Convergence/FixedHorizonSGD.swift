@@ -12,6 +12,12 @@ import Synchronization
 /// beyond `divergenceBound` in absolute value or not finite; it stops there. Otherwise it
 /// runs all N steps.
 ///
+/// Not stepped by `EulerMaruyamaStepper`: one stream per path makes each path a one-lane
+/// block, whose per-step costs of the block machinery (exit and divergence selects, stream
+/// syncs around GSL draws, opening the finite sum's existential) are not amortised — the
+/// same bits, but 4–8 % slower on the fixed-horizon reports; blocks of many paths would
+/// share a stream and change the results.
+///
 /// Randomness: path p draws from the stream `(seed, experiment, cell, chunk: p)` — one
 /// stream per path (ξ first, then the minibatch indices) — so a path's result does not depend
 /// on the number of paths or threads. Reductions run in path order: same seed ⇒ same bits.

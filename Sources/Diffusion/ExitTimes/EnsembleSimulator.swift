@@ -24,43 +24,21 @@ public struct EnsembleSimulator: Sendable {
 
     public let problem: ExitProblem
     public let integrator: EulerMaruyama
-    let mode: StepMode
+    /// The step's noise law, resolved from the dynamics.
+    let increment: EulerMaruyamaStepper.Increment
     let exitTest: CompiledExitTest
-
-    /// How one step moves a path: x ← x − h·g + noise, h the step size.
-    enum StepMode: Sendable {
-        case additive(scale: Double)
-        case stable(alpha: Double, scale: Double)
-        case studentMean(degreesOfFreedom: Double, scale: Double, batch: Int)
-        /// noise = √variance · S ξ with S Sᵀ = c·H⁺ (or 2c·L⁺·H⁺ when `loss`).
-        case stateDependent(loss: Bool, c: Double, variance: Double)
-        case finiteSumMinibatch(batch: Int, withReplacement: Bool)
-        /// noise = √variance · S ξ with S Sᵀ = Σ(x), the finite sum's covariance.
-        case finiteSumCovariance(variance: Double)
-
-        var usesFullGradient: Bool {
-            if case .finiteSumMinibatch = self { return false }
-            return true
-        }
-        var isGaussian: Bool {
-            switch self {
-            case .additive, .stateDependent, .finiteSumCovariance: true
-            default: false
-            }
-        }
-    }
 
     public init(problem: ExitProblem, integrator: EulerMaruyama) throws(DynamicsError) {
         self.problem = problem
         self.integrator = integrator
-        self.mode = try EnsembleSimulator.resolve(problem)
+        self.increment = try EnsembleSimulator.resolve(problem)
         self.exitTest = CompiledExitTest(terms: problem.exitTerms, dimension: problem.landscape.dimension,
                                          start: problem.start, bridge: integrator.exitTest == .bridge)
         if integrator.exitTest == .bridge {
             if case .sgd = problem.dynamics {
                 throw DynamicsError("exit_test = \"bridge\" does not apply to dynamics \"sgd\": the discrete chain is checked at its iterates; use \"step\"")
             }
-            guard mode.isGaussian else {
+            guard increment.isGaussian else {
                 throw DynamicsError("exit_test = \"bridge\" needs Gaussian noise; \(problem.dynamics.name) here has \(EnsembleSimulator.noiseName(problem.dynamics)) noise; use \"step\"")
             }
         }
@@ -74,19 +52,12 @@ public struct EnsembleSimulator: Sendable {
         }
     }
 
-    static func resolve(_ problem: ExitProblem) throws(DynamicsError) -> StepMode {
+    static func resolve(_ problem: ExitProblem) throws(DynamicsError) -> EulerMaruyamaStepper.Increment {
         let noise = try NoiseModel(dynamics: problem.dynamics, landscape: problem.landscape)
         if !noise.isDiscrete {
             guard problem.dt > 0, problem.dt.isFinite else { throw DynamicsError("dt must be > 0, got \(problem.dt)") }
         }
-        switch noise.stepNoise(stepSize: problem.dt) {
-        case .gaussian(let s): return .additive(scale: s)
-        case .alphaStable(let alpha, let s): return .stable(alpha: alpha, scale: s)
-        case .studentTMean(let nu, let s, let b): return .studentMean(degreesOfFreedom: nu, scale: s, batch: b)
-        case .stateDependent(let loss, let c, let v): return .stateDependent(loss: loss, c: c, variance: v)
-        case .minibatch(let b, let replacement): return .finiteSumMinibatch(batch: b, withReplacement: replacement)
-        case .finiteSumCovariance(let v): return .finiteSumCovariance(variance: v)
-        }
+        return noise.stepNoise(stepSize: problem.dt)
     }
 
     /// Simulates paths `0..<paths` with streams `(seed, experiment, cell, chunk)` and hands

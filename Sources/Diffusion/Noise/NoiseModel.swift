@@ -303,6 +303,14 @@ public struct NoiseModel: Sendable {
         case minibatch(batchSize: Int, withReplacement: Bool)
         /// `√variance·S(x)ξ` with `S Sᵀ = Σ(x)`, the finite sum's covariance.
         case finiteSumCovariance(variance: Double)
+
+        /// Gaussian given the state (the Brownian-bridge exit test applies to continuous time).
+        public var isGaussian: Bool {
+            switch self {
+            case .gaussian, .stateDependent, .finiteSumCovariance: true
+            case .alphaStable, .studentTMean, .minibatch: false
+            }
+        }
     }
 
     /// One step's noise for step size `h` (`dt` of continuous dynamics; for `sgd` the step is

@@ -1,0 +1,58 @@
+import Foundation
+
+/// The exit test compiled once per ensemble: one program for all term indicators, one
+/// for the level functions and their gradients (bridge test).
+struct CompiledExitTest: Sendable {
+    let indicators: CompiledProgram
+    /// For each term with a level function: g and ∂g/∂xⱼ, i.e. 1 + d outputs per term.
+    let levels: CompiledProgram?
+    /// Term index of each level function.
+    let levelTerms: [Int]
+    /// Distance −g/‖∇g‖ of the start point to each level boundary.
+    let startDistances: [Double]
+    /// 1/‖∇g‖ per level when every level function is affine (constant gradient): then
+    /// `levels` outputs only the g values, one per term.
+    let constantInverseNorms: [Double]?
+
+    init(terms: [ConditionTerm], dimension d: Int, start: [Double], bridge: Bool) {
+        indicators = CompiledProgram(outputs: terms.map(\.expression), dimension: d)
+        guard bridge else {
+            levels = nil; levelTerms = []; startDistances = []; constantInverseNorms = nil
+            return
+        }
+        var outputs: [Expression] = []
+        var which: [Int] = []
+        var values: [Expression] = []
+        var norms: [Double]? = []
+        for (t, term) in terms.enumerated() {
+            guard let g = term.level else { continue }
+            which.append(t)
+            outputs.append(g)
+            values.append(g)
+            let gradient = (0..<d).map { g.derivative(withRespectTo: $0) }
+            outputs += gradient
+            let constants = gradient.compactMap(\.constantValue)
+            if constants.count == d, norms != nil {
+                let n = constants.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                norms!.append(n > 0 ? 1 / n : 0)
+            } else { norms = nil }
+        }
+        levelTerms = which
+        if which.isEmpty {
+            levels = nil; startDistances = []; constantInverseNorms = nil
+            return
+        }
+        let full = CompiledProgram(outputs: outputs, dimension: d).evaluate(at: start)
+        startDistances = which.indices.map { l in
+            CompiledExitTest.distance(full, base: l * (1 + d), dimension: d)
+        }
+        constantInverseNorms = norms
+        levels = CompiledProgram(outputs: norms == nil ? outputs : values, dimension: d)
+    }
+
+    static func distance(_ v: [Double], base: Int, dimension d: Int) -> Double {
+        var n2 = 0.0
+        for j in 0..<d { n2 += v[base + 1 + j] * v[base + 1 + j] }
+        return n2 > 0 ? -v[base] / n2.squareRoot() : .infinity
+    }
+}

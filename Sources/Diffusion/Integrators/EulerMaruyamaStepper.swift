@@ -1,0 +1,491 @@
+import Foundation
+internal import CGSL
+
+/// Euler–Maruyama (`EulerMaruyama`: strong order 1/2, 1 for additive noise, weak order 1)
+/// on a block of paths in lockstep, followed by the exit test:
+///
+///     X_{k+1} = X_k − h ∇V(X_k) + ΔN_k,
+///
+/// h the step in the dynamics' own time (dt, or η for `sgd`) and ΔN_k the step's noise as
+/// `Increment` states it for each law (for Gaussian laws ΔN_k = √v · S(X_k) ξ_k with ξ_k
+/// standard normal, i.e. σ(X_k) ΔW_k with ΔW_k = √h ξ_k).
+///
+/// Layout (structure-of-arrays, `width` lanes): coordinate j of lane i is `x[j*width + i]`;
+/// lanes `0..<count` are stepped, the others are left alone. After `step`, `outcome[i]` is
+/// `running`, the index of the first exit term that holds (at the step end, or for the
+/// `bridge` test on the Brownian bridge inside the step) or `diverged` (a coordinate
+/// beyond the divergence bound, or NaN, whatever else holds).
+///
+/// Randomness: a block draws from one stream, in a fixed order (the law's increments lane
+/// by lane or coordinate by coordinate, then the bridge uniforms), so the same lanes in the
+/// same states with the same stream state give the same bits. `step(count:stream:)` reads
+/// and writes the stream's state, so a caller may hand a block any stream between steps;
+/// the ensemble loop keeps the state in registers with `step(count:stream:state:)`.
+///
+/// For rare-event splitting and the like: `load(lane:from:)` starts a lane at any state,
+/// `copy(lane:to:)` clones one, and `x`/`outcome` may be read after every step. A lane
+/// restarted from a state read after a step continues with the same bits as one that was
+/// never stopped (the bridge's boundary distances are recomputed from the state exactly as
+/// a step computes them), given the same stream state.
+///
+/// Nothing is allocated after `init`. Not `Sendable`: one stepper per thread.
+final class EulerMaruyamaStepper {
+    /// How one step moves a path, x ← x − h·g + noise with h the step size: the noise
+    /// law's step law, as `NoiseModel.stepNoise(stepSize:)` derives it (one derivation).
+    typealias Increment = NoiseModel.StepNoise
+
+    /// Outcome codes (64-bit so the selects over a block vectorise with the doubles).
+    static let running: Int = .min
+    static let diverged = Int(ExitSamples.diverged)
+
+    let landscape: Landscape
+    let increment: Increment
+    /// h.
+    let stepSize: Double
+    let divergenceBound: Double
+    let exitTest: CompiledExitTest
+    let bridge: Bool
+    let d: Int
+    let width: Int
+    let terms: Int
+
+    /// State, `x[j*width + i]`.
+    let x: UnsafeMutablePointer<Double>
+    /// After each step: `running`, an exit term index or `diverged`. Each step rewrites it;
+    /// a caller may overwrite it in between (the ensemble marks censored lanes there).
+    let outcome: UnsafeMutablePointer<Int>
+    /// The standard normals of the last step of a Gaussian law, `normals[k*width + i]`.
+    let normals: UnsafeMutablePointer<Double>
+
+    private let grad: UnsafeMutablePointer<Double>
+    private let workspace: UnsafeMutablePointer<Double>
+    private let indicator: UnsafeMutablePointer<Double>
+    private let levelOut: UnsafeMutablePointer<Double>
+    /// Signed distance of each lane to each level boundary at its current state (bridge).
+    private let distance: UnsafeMutablePointer<Double>
+    private let hess: UnsafeMutablePointer<Double>
+    private let values: UnsafeMutablePointer<Double>
+    private let candidates: UnsafeMutablePointer<Int>
+    /// The last step's noise factor S per lane (state-dependent laws), d×d row-major.
+    private let factor: UnsafeMutablePointer<Double>
+    private let scratch: UnsafeMutablePointer<Double>
+    /// Minibatches without replacement: a permutation that persists between batches.
+    private let permutation: UnsafeMutablePointer<Int>
+    /// The landscape's finite sum held where a step reads it without copying the existential
+    /// (`landscape.finiteSum!` copies it, once per step: costly for one-lane blocks).
+    private let samples: FiniteSumReference?
+    private let sampleCount: Int
+    /// Only for the state-dependent laws (its GSL workspace is O(d²)).
+    private let eigen: SymmetricSquareRoot?
+
+    init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
+         exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth) {
+        precondition(width >= 1)
+        precondition(!bridge || increment.isGaussian, "the bridge test needs Gaussian noise")
+        self.landscape = landscape
+        self.increment = increment
+        self.stepSize = stepSize
+        self.divergenceBound = divergenceBound
+        self.exitTest = exitTest
+        self.bridge = bridge
+        self.width = width
+        d = landscape.dimension
+        terms = exitTest.indicators.outputCount
+        let w = width
+        let registers = max(landscape.registerCount, exitTest.indicators.registerCount,
+                            exitTest.levels?.registerCount ?? 0)
+        func doubles(_ n: Int) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        x = doubles(d * w)
+        outcome = .allocate(capacity: w)
+        outcome.initialize(repeating: EulerMaruyamaStepper.running, count: w)
+        normals = doubles(d * w)
+        grad = doubles(d * w)
+        workspace = doubles(registers * w)
+        indicator = doubles(terms * w)
+        levelOut = doubles(exitTest.levelTerms.count * (1 + d) * w)
+        distance = doubles(exitTest.levelTerms.count * w)
+        // the d×d buffers only where the law needs them (finite sums may have many parameters)
+        let matrices: Bool
+        switch increment {
+        case .stateDependent, .finiteSumCovariance: matrices = true
+        default: matrices = false
+        }
+        hess = doubles(matrices ? d * d * w : 0)
+        values = doubles(w)
+        candidates = .allocate(capacity: w)
+        candidates.initialize(repeating: 0, count: w)
+        factor = doubles(matrices ? d * d * w : 0)
+        scratch = doubles(matrices ? 4 * d + 3 * d * d + 8 : 2 * d + 8)
+        sampleCount = landscape.finiteSum?.sampleCount ?? 0
+        samples = landscape.finiteSum.map(FiniteSumReference.init)
+        permutation = .allocate(capacity: max(sampleCount, 1))
+        for i in 0..<max(sampleCount, 1) { (permutation + i).initialize(to: i) }
+        eigen = matrices ? SymmetricSquareRoot(dimension: d) : nil
+    }
+
+    /// The ensemble's stepper for `simulator`'s problem and integrator.
+    convenience init(simulator: EnsembleSimulator, width: Int = EnsembleSimulator.blockWidth) {
+        let problem = simulator.problem
+        self.init(landscape: problem.landscape, increment: simulator.increment, stepSize: problem.stepSize,
+                  divergenceBound: problem.divergenceBound, exitTest: simulator.exitTest,
+                  bridge: simulator.integrator.exitTest == .bridge, width: width)
+    }
+
+    deinit {
+        for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
+        outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
+    }
+
+    // MARK: - Lanes
+
+    /// Lane `i` at the problem's start, with the boundary distances `exitTest` computed there.
+    @inline(__always) func loadStart(lane i: Int, start: [Double]) {
+        let w = width
+        for j in 0..<d { x[j * w + i] = start[j] }
+        for l in 0..<exitTest.levelTerms.count { distance[l * w + i] = exitTest.startDistances[l] }
+        outcome[i] = EulerMaruyamaStepper.running
+    }
+
+    /// Lane `i` at `point` (d values); the bridge's boundary distances are computed there
+    /// as a step computes them at its end.
+    func load(lane i: Int, from point: UnsafePointer<Double>) {
+        let w = width
+        for j in 0..<d { x[j * w + i] = point[j] }
+        outcome[i] = EulerMaruyamaStepper.running
+        guard bridge, let levels = exitTest.levels else { return }
+        // one lane: the block layout with its base shifted to lane i
+        levels.evaluate(count: 1, stride: w, inputs: x + i, outputs: levelOut + i, workspace: workspace + i)
+        for l in exitTest.levelTerms.indices {
+            if let inverseNorm = exitTest.constantInverseNorms?[l] {
+                distance[l * w + i] = -levelOut[l * w + i] * inverseNorm
+            } else {
+                distance[l * w + i] = levelDistance(base: l * (1 + d), lane: i)
+            }
+        }
+    }
+
+    /// Copies lane `a` (state, boundary distances, outcome) to lane `b`.
+    @inline(__always) func copy(lane a: Int, to b: Int) {
+        let w = width
+        for j in 0..<d { x[j * w + b] = x[j * w + a] }
+        for l in 0..<exitTest.levelTerms.count { distance[l * w + b] = distance[l * w + a] }
+        outcome[b] = outcome[a]
+    }
+
+    // MARK: - Steps
+
+    /// One step of lanes `0..<count` with the stream's draws, then the exit test.
+    func step(count: Int, stream: RandomStream) {
+        var state = stream.taus2State
+        step(count: count, stream: stream, state: &state)
+        stream.store(state)
+    }
+
+    /// One step of lanes `0..<count`, then the exit test. Draws come from `state`, the
+    /// stream's taus2 state held by the caller (`stream`'s own state is stale until the
+    /// caller stores `state` back); GSL draws sync through `stream`.
+    @inline(__always)
+    func step(count n: Int, stream: RandomStream, state: inout Taus2State) {
+        let rng = stream.pointer
+        let w = width, h = stepSize
+        let x = self.x, grad = self.grad
+        switch increment {
+        case .gaussian, .stateDependent, .finiteSumCovariance:
+            drawNormals(count: n, stream: stream, state: &state)
+            advance(count: n, normals: normals)
+        case .alphaStable(let alpha, let s):
+            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            stream.store(state)
+            for j in 0..<d {
+                let xr = x + j * w, gr = grad + j * w
+                for i in 0..<n { xr[i] = xr[i] - h * gr[i] + s * gsl_ran_levy(rng, 1.0, alpha) }
+            }
+            state = stream.taus2State
+        case .studentTMean(let nu, let s, let batch):
+            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            stream.store(state)
+            let inverse = 1.0 / Double(batch)
+            for j in 0..<d {
+                let xr = x + j * w, gr = grad + j * w
+                for i in 0..<n {
+                    var sum = 0.0
+                    for _ in 0..<batch { sum += gsl_ran_tdist(rng, nu) }
+                    xr[i] = xr[i] - h * gr[i] + s * sum * inverse
+                }
+            }
+            state = stream.taus2State
+        case .minibatch(let batch, let replacement):
+            stream.store(state)
+            let fs = samples.unsafelyUnwrapped
+            let theta = scratch, g = scratch + d
+            let inverse = 1.0 / Double(batch)
+            let m = sampleCount
+            for i in 0..<n {
+                for j in 0..<d { theta[j] = x[j * w + i]; g[j] = 0 }
+                for k in 0..<batch {
+                    let index: Int
+                    if replacement {
+                        index = Int(gsl_rng_uniform_int(rng, UInt(m)))
+                    } else {
+                        // partial Fisher–Yates: positions 0..<batch become a uniform sample
+                        let r = k + Int(gsl_rng_uniform_int(rng, UInt(m - k)))
+                        let tmp = permutation[k]; permutation[k] = permutation[r]; permutation[r] = tmp
+                        index = permutation[k]
+                    }
+                    fs.sum.addSampleGradient(index, at: theta, scale: inverse, into: g)
+                }
+                for j in 0..<d { x[j * w + i] = theta[j] - h * g[j] }
+            }
+            state = stream.taus2State
+        }
+        detectExits(count: n, state: &state)
+    }
+
+    /// The standard normals of one step of a Gaussian law, into `normals[k*width + i]`, in
+    /// the law's drawing order: coordinate by coordinate for additive noise (through the
+    /// inlined ziggurat), lane by lane for state-dependent noise.
+    @inline(__always)
+    func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State) {
+        let rng = stream.pointer, w = width, z = normals
+        switch increment {
+        case .gaussian:
+            if let tables = InlineZiggurat.tables {
+                var s = state  // a local copy stays in registers across the loop
+                for j in 0..<d {
+                    let zr = z + j * w
+                    for i in 0..<n { zr[i] = InlineZiggurat.normal(&s, tables: tables, fallback: rng) }
+                }
+                state = s
+            } else {
+                stream.store(state)
+                for j in 0..<d {
+                    let zr = z + j * w
+                    for i in 0..<n { zr[i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                }
+                state = stream.taus2State
+            }
+        case .stateDependent, .finiteSumCovariance:
+            stream.store(state)
+            for i in 0..<n {
+                for k in 0..<d { z[k * w + i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+            }
+            state = stream.taus2State
+        default:
+            preconditionFailure("drawNormals: \(increment) is not Gaussian")
+        }
+    }
+
+    /// The deterministic part of a step of a Gaussian law: x ← x − h ∇V(x) + √v S(x) ξ for
+    /// lanes `0..<count`, with the standard normals ξ given at `normals[k*width + i]` (ξ =
+    /// ΔW/√h: a test can feed the increments of a Brownian path it chose). No exit test.
+    @inline(__always)
+    func advance(count n: Int, normals z: UnsafePointer<Double>) {
+        let w = width, h = stepSize
+        let x = self.x, grad = self.grad
+        switch increment {
+        case .gaussian(let s):
+            // vectorisable: the noise is drawn already
+            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            for j in 0..<d {
+                let xr = x + j * w, gr = grad + j * w, zr = z + j * w
+                for i in 0..<n { xr[i] = xr[i] - h * gr[i] + s * zr[i] }
+            }
+        case .stateDependent(let loss, let c, let variance):
+            let eigen = self.eigen!
+            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
+            if loss {
+                landscape.value(count: n, stride: w, inputs: x, outputs: values, workspace: workspace, scratch: scratch)
+            }
+            let root = variance.squareRoot()
+            let matrix = scratch
+            for i in 0..<n {
+                let ci = loss ? 2 * c * max(values[i], 0) : c
+                for k in 0..<(d * d) { matrix[k] = ci * hess[k * w + i] }
+                let s = factor + i * d * d
+                eigen.positivePartRoot(matrix, into: s)
+                for r in 0..<d {
+                    var noise = 0.0
+                    for k in 0..<d { noise += s[r * d + k] * z[k * w + i] }
+                    x[r * w + i] = x[r * w + i] - h * grad[r * w + i] + root * noise
+                }
+            }
+        case .finiteSumCovariance(let variance):
+            let eigen = self.eigen!
+            let fs = landscape.finiteSum!
+            let theta = scratch, mean = scratch + d
+            let cov = scratch + 3 * d, tmp = scratch + 3 * d + d * d
+            let root = variance.squareRoot()
+            for i in 0..<n {
+                for j in 0..<d { theta[j] = x[j * w + i] }
+                fs.gradientCovariance(at: theta, mean: mean, covariance: cov, scratch: tmp)
+                let s = factor + i * d * d
+                eigen.positivePartRoot(cov, into: s)
+                for r in 0..<d {
+                    var noise = 0.0
+                    for k in 0..<d { noise += s[r * d + k] * z[k * w + i] }
+                    x[r * w + i] = theta[r] - h * mean[r] + root * noise
+                }
+            }
+        default:
+            preconditionFailure("advance(count:normals:): \(increment) is not Gaussian")
+        }
+    }
+
+    // MARK: - Exit test
+
+    /// `outcome` for lanes `0..<count` at their new states: the first exit term that holds,
+    /// divergence over everything, then (bridge) crossings inside the step, which draw
+    /// uniforms from `state`.
+    @inline(__always)
+    func detectExits(count n: Int, state: inout Taus2State) {
+        let w = width, x = self.x, outcome = self.outcome
+        // branch-free selects over the block
+        if terms > 0 {
+            exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
+        }
+        let running = EulerMaruyamaStepper.running, diverged = EulerMaruyamaStepper.diverged
+        for i in 0..<n { outcome[i] = running }
+        var t = terms
+        while t > 0 {  // from the last term back, so the first term that holds wins
+            t -= 1
+            let row = indicator + t * w, code = t
+            for i in 0..<n { outcome[i] = row[i] != 0 ? code : outcome[i] }
+        }
+        let bound = divergenceBound
+        for j in 0..<d {  // NaN or beyond the bound: diverged, whatever else holds
+            let row = x + j * w
+            for i in 0..<n { outcome[i] = abs(row[i]) <= bound ? outcome[i] : diverged }
+        }
+        if bridge, let levels = exitTest.levels { bridgeTest(levels, count: n, state: &state) }
+    }
+
+    /// `u < exp(e)` for e ≤ 0, the same outcome as computing exp, but exp is evaluated only
+    /// when u falls between cheap bounds on e^{−a}, a = −e ≥ 0: above 1/Σ_{k≤6} aᵏ/k!
+    /// (a partial sum of eᵃ) it is certainly false; for a < 1, below the alternating
+    /// partial sum Σ_{k≤7} (−a)ᵏ/k! it is certainly true (Taylor remainders). The 10⁻¹⁴
+    /// margins exceed the bounds' rounding error plus exp's, so no decision changes.
+    @inline(__always)
+    static func below(_ u: Double, expOf e: Double) -> Bool {
+        let a = -e
+        // Σ_{k≤6} aᵏ/k! ≤ eᵃ: all terms positive, so well conditioned
+        let series = 1 + a * (1 + a * (0.5 + a * (1.0 / 6 + a * (1.0 / 24 + a * (1.0 / 120 + a * (1.0 / 720))))))
+        if u >= (1 / series) * (1 + 1e-14) { return false }
+        if a < 1 {
+            // alternating partial sum to k = 7 ≤ e^{−a}; terms ≤ 1, so the rounding error is ≤ 1e-15
+            let lower = 1 - a * (1 - a * (0.5 - a * (1.0 / 6 - a * (1.0 / 24 - a * (1.0 / 120 - a * (1.0 / 720 - a / 5040))))))
+            if u < lower - 1e-14 { return true }
+        }
+        return u < exp(e)
+    }
+
+    /// −g/‖∇g‖ of lane i from `levelOut` (g at row `base`, its gradient in the next d rows).
+    @inline(__always)
+    private func levelDistance(base: Int, lane i: Int) -> Double {
+        let w = width
+        var n2 = 0.0
+        for j in 0..<d { let gj = levelOut[(base + 1 + j) * w + i]; n2 += gj * gj }
+        return n2 > 0 ? -levelOut[base * w + i] / n2.squareRoot() : .infinity
+    }
+
+    /// Brownian-bridge crossing test for each level boundary (see `ExitTestKind.bridge`).
+    /// A uniform is drawn only when the crossing probability exceeds 2⁻³³: below that,
+    /// a uniform on (0, 1) drawn as `gsl_rng_uniform_pos` does (smallest value 2⁻³² for
+    /// taus2's 32-bit output) is never below p, so skipping the draw changes no outcome.
+    @inline(__always)
+    private func bridgeTest(_ levels: CompiledProgram, count active: Int, state: inout Taus2State) {
+        let w = width, status = outcome
+        var state0 = state  // register-held for the loops below
+        defer { state = state0 }
+        levels.evaluate(count: active, stride: w, inputs: x, outputs: levelOut, workspace: workspace)
+        // exp(e) > 2⁻³³ ⇔ d₀d₁/v < 33·ln2/2
+        let limit = 16.5 * M_LN2
+        var additiveVariance = 0.0
+        if case .gaussian(let s) = increment { additiveVariance = s * s }
+        let product = values  // W scratch doubles: d₀d₁ where both ends are inside, else +∞
+        for (l, term) in exitTest.levelTerms.enumerated() {
+            let base = exitTest.constantInverseNorms == nil ? l * (1 + d) : l
+            let g = levelOut + base * w
+            let dist = distance + l * w
+            // pass 1 (vectorisable): new distances −g/‖∇g‖ and the products d₀d₁
+            var near = active  // paths that may need a uniform; counted exactly on the fast path
+            if let inverseNorm = exitTest.constantInverseNorms?[l] {
+                let cut = additiveVariance > 0 ? limit * additiveVariance : .infinity
+                for i in 0..<active {  // branch-free, so it vectorises
+                    let d1 = -g[i] * inverseNorm
+                    let d0 = dist[i]
+                    dist[i] = d1
+                    product[i] = Swift.min(d0, d1) > 0 ? d0 * d1 : .infinity
+                }
+                // the few lanes near the boundary, compacted branch-free
+                near = 0
+                for i in 0..<active {
+                    candidates[near] = i
+                    near &+= product[i] < cut ? 1 : 0
+                }
+                if near == 0 { continue }
+                if additiveVariance > 0 {
+                    let scale = -2 / additiveVariance
+                    for k in 0..<near {
+                        let i = candidates[k]
+                        if status[i] == EulerMaruyamaStepper.running
+                            && EulerMaruyamaStepper.below(state0.uniformPositive(), expOf: scale * product[i]) {
+                            status[i] = term
+                        }
+                    }
+                    continue
+                }
+            } else {
+                for i in 0..<active {
+                    let d1 = levelDistance(base: base, lane: i)
+                    let d0 = dist[i]
+                    dist[i] = d1
+                    product[i] = d0 > 0 && d1 > 0 ? d0 * d1 : .infinity
+                }
+            }
+            // pass 2: the few paths near the boundary draw a uniform
+            if near == 0 { continue }
+            if additiveVariance > 0 {
+                let cut = limit * additiveVariance, scale = -2 / additiveVariance
+                for i in 0..<active where product[i] < cut && status[i] == EulerMaruyamaStepper.running {
+                    if EulerMaruyamaStepper.below(state0.uniformPositive(), expOf: scale * product[i]) { status[i] = term }
+                }
+                continue
+            }
+            for i in 0..<active where product[i].isFinite && status[i] == EulerMaruyamaStepper.running {
+                let variance: Double
+                do {
+                    // variance of the step's noise along n = ∇g/‖∇g‖: v·‖Sᵀn‖², S the step's factor
+                    var v = 0.0
+                    switch increment {
+                    case .stateDependent(_, _, let c), .finiteSumCovariance(let c): v = c
+                    default: break
+                    }
+                    let s = factor + i * d * d
+                    var total = 0.0, n2 = 0.0
+                    for r in 0..<d { let gr = levelOut[(base + 1 + r) * w + i]; n2 += gr * gr }
+                    for k in 0..<d {
+                        var proj = 0.0
+                        for r in 0..<d { proj += levelOut[(base + 1 + r) * w + i] * s[r * d + k] }
+                        total += proj * proj
+                    }
+                    variance = n2 > 0 ? v * total / n2 : 0
+                }
+                guard variance > 0, product[i] < limit * variance else { continue }
+                if EulerMaruyamaStepper.below(state0.uniformPositive(), expOf: -2 * product[i] / variance) {
+                    status[i] = term
+                }
+            }
+        }
+    }
+}
+
+/// A finite sum behind a class reference: an immutable stored existential that calls open in place.
+final class FiniteSumReference: Sendable {
+    let sum: any FiniteSum
+    init(_ sum: any FiniteSum) { self.sum = sum }
+}
