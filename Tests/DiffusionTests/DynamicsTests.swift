@@ -13,7 +13,7 @@ import TestSupport
         let far = landscape.dimension == 1 ? "x > 1e9" : "x > 1e9 || y > 1e9"
         let problem = try ExitProblem(landscape: landscape, dynamics: dynamics, dt: dt, start: start,
                                       exit: .condition(far), maxSteps: 1)
-        let samples = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama()).run(paths: Self.n, seed: 21, threads: 2)
+        let samples = try EnsembleSimulator(problem: problem, integrator: Integrator()).run(paths: Self.n, seed: 21, threads: 2)
         #expect(samples.outcomes.allSatisfy { $0 == ExitSamples.censored })
         return stride(from: 0, to: samples.finalPoints.count, by: landscape.dimension).map { samples.finalPoints[$0] }
     }
@@ -74,7 +74,7 @@ import TestSupport
         let eta = 0.1
         let problem = try ExitProblem(landscape: landscape, dynamics: .sgd(learningRate: eta, batchSize: 1, noise: .hessian(scale: 1), withReplacement: true),
                                       dt: 0, start: [0, 0], exit: .condition("x > 1e9"), maxSteps: 1)
-        let s = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama()).run(paths: Self.n, seed: 4, threads: 2)
+        let s = try EnsembleSimulator(problem: problem, integrator: Integrator()).run(paths: Self.n, seed: 4, threads: 2)
         let xs = stride(from: 0, to: s.finalPoints.count, by: 2).map { s.finalPoints[$0] }
         let ys = stride(from: 1, to: s.finalPoints.count, by: 2).map { s.finalPoints[$0] }
         expectMoments(xs, mean: 0, variance: eta * eta * 2)
@@ -141,7 +141,7 @@ import TestSupport
         func run(_ batch: Int) throws -> ExitTimeEstimate {
             let p = try ExitProblem(landscape: l, dynamics: .sgd(learningRate: 0.7, batchSize: batch, noise: .finiteSum, withReplacement: false),
                                     dt: 0, start: [1.01], exit: .interval(lower: 0.5, upper: 1.5), maxSteps: 10_000)
-            let s = try EnsembleSimulator(problem: p, integrator: EulerMaruyama()).run(paths: 500, seed: 1, threads: 2)
+            let s = try EnsembleSimulator(problem: p, integrator: Integrator()).run(paths: 500, seed: 1, threads: 2)
             return ExitTimeEstimate(samples: s, termCount: 2, timeScale: 1)
         }
         #expect(try run(1).exited == 500)

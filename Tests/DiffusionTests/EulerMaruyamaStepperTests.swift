@@ -39,7 +39,7 @@ import TestSupport
         let h = horizon / Double(steps)
         let problem = try ExitProblem(landscape: landscape, dynamics: dynamics, dt: h, start: [start],
                                       exit: .condition("x > 1e9"), maxSteps: steps)
-        let stepper = EulerMaruyamaStepper(simulator: try EnsembleSimulator(problem: problem, integrator: EulerMaruyama()),
+        let stepper = EulerMaruyamaStepper(simulator: try EnsembleSimulator(problem: problem, integrator: Integrator()),
                                            width: paths)
         for i in 0..<paths { stepper.loadStart(lane: i, start: problem.start) }
         let m = fine / steps
@@ -174,7 +174,7 @@ import TestSupport
         let landscape = try Landscape(expression: "x^4/4 - x^2/2 + y^2/2")
         let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.3), dt: 0.01,
                                       start: [-1, 0], exit: .condition(exit), maxSteps: 1000)
-        let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: .bridge))
+        let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .bridge))
         let w = 32
         let straight = EulerMaruyamaStepper(simulator: simulator, width: w)
         let first = EulerMaruyamaStepper(simulator: simulator, width: w)

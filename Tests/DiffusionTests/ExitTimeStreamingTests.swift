@@ -8,7 +8,7 @@ import Testing
         let landscape = try Landscape(expression: "x^4/4 - x^2/2 + y^2")
         let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.15), dt: 1e-3,
                                       start: [-1, 0], exit: .condition("x > 0 || y > 1"), maxSteps: maxSteps)
-        return try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: .bridge))
+        return try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .bridge))
     }
 
     /// Chunks arrive in index order with contiguous paths, and together equal the collected

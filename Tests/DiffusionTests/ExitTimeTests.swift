@@ -15,7 +15,7 @@ import TestSupport
         throws -> ExitTimeEstimate {
         let problem = try ExitProblem(landscape: Self.landscape, dynamics: dynamics, dt: dt, start: [-1],
                                       exit: .condition("x > 0"), maxSteps: 100_000_000)
-        let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: exitTest))
+        let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: exitTest))
         let samples = simulator.run(paths: paths, seed: seed, threads: 2)
         let isSGD: Bool = if case .sgd = dynamics { true } else { false }
         return ExitTimeEstimate(samples: samples, termCount: 1, timeScale: isSGD ? 1 : dt)
@@ -95,7 +95,7 @@ import TestSupport
         let dt = 1e-4
         let problem = try ExitProblem(landscape: landscape, dynamics: .levy(epsilon: 1, alpha: alpha), dt: dt,
                                       start: [0], exit: .interval(lower: -1, upper: 1), maxSteps: 100_000_000)
-        let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: .step))
+        let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .step))
         let samples = simulator.run(paths: 10_000, seed: 11, cell: Int(alpha * 10), threads: 2)
         let e = ExitTimeEstimate(samples: samples, termCount: 2, timeScale: dt)
         let exact = 1 / gsl_sf_gamma(1 + alpha)
@@ -113,7 +113,7 @@ import TestSupport
         let landscape = try Landscape(expression: "x^4/4 - x^2/2 + y^2")
         let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.15), dt: 1e-3,
                                       start: [-1, 0], exit: .condition("x > 0 || y > 1"), maxSteps: 20_000)
-        let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: .bridge))
+        let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .bridge))
         let one = simulator.run(paths: 1500, seed: 5, threads: 1)
         let two = simulator.run(paths: 1500, seed: 5, threads: 2)
         let four = simulator.run(paths: 1500, seed: 5, threads: 4)

@@ -48,7 +48,7 @@ enum ReportFixtures {
         let iterations = parameters.first { $0.0 == "learning_rate" }.map { eta in estimate.mean.map { $0 / eta.1 } } ?? nil
         let cell = Cell(global: 0, experiment: experiment, experimentIndex: e, cellIndex: c,
                         dynamics: DynamicsKind(rawValue: dynamics)!, noiseLaw: nil, method: MonteCarloMethod.name,
-                        methodKind: .simulation, exitTest: .bridge, parameters: parameters.map { (key: $0.0, value: $0.1) },
+                        methodKind: .simulation, exitTest: .bridge, integrator: .eulerMaruyama, parameters: parameters.map { (key: $0.0, value: $0.1) },
                         sweptAxes: [], paths: paths, maxSteps: 1_000_000, exited: estimate.exited, censored: estimate.censored,
                         diverged: 0, mean: estimate.mean, standardError: estimate.standardError, ci95: estimate.ci95,
                         lowerBound: estimate.lowerBound.isFinite ? estimate.lowerBound : nil, estimator: estimate.estimator,
@@ -63,7 +63,7 @@ enum ReportFixtures {
         let iterations = parameters.first { $0.0 == "learning_rate" }.map { value / $0.1 }
         return Cell(global: 0, experiment: experiment, experimentIndex: e, cellIndex: c,
                     dynamics: DynamicsKind(rawValue: dynamics)!, noiseLaw: nil, method: method,
-                    methodKind: MethodRegistry.kind(of: method)!, exitTest: .step,
+                    methodKind: MethodRegistry.kind(of: method)!, exitTest: .step, integrator: .eulerMaruyama,
                     parameters: parameters.map { (key: $0.0, value: $0.1) }, sweptAxes: [], paths: 0, maxSteps: 0,
                     exited: 0, censored: 0, diverged: 0, mean: value, standardError: 0, ci95: [value, value], lowerBound: value,
                     estimator: "\(method) (synthetic)", methodError: methodError, quantities: [], timeUnit: .time,

@@ -3,13 +3,14 @@ import Foundation
 /// One thread's bookkeeping for simulating chunks, reused across the chunks it takes: which
 /// path each lane of the stepper's block holds, its steps taken, censoring at `maxSteps`,
 /// retirement of finished paths into the chunk's samples and refilling of their lanes.
-/// The steps and exit tests are `EulerMaruyamaStepper`'s.
+/// The steps and exit tests are the integrator's stepper's (one dynamic call per block step;
+/// its loops are its own).
 final class ChunkRunner {
-    static let running = EulerMaruyamaStepper.running
-    static let diverged = EulerMaruyamaStepper.diverged, censored = Int(ExitSamples.censored)
+    static let running = StepOutcome.running
+    static let diverged = StepOutcome.diverged, censored = Int(ExitSamples.censored)
 
     let simulator: EnsembleSimulator
-    let stepper: EulerMaruyamaStepper
+    let stepper: any BlockStepper
     let d: Int
     let width = EnsembleSimulator.blockWidth
 
@@ -21,7 +22,7 @@ final class ChunkRunner {
     init(simulator: EnsembleSimulator) {
         self.simulator = simulator
         d = simulator.problem.landscape.dimension
-        stepper = EulerMaruyamaStepper(simulator: simulator, width: width)
+        stepper = simulator.integrator.kind.makeStepper(simulator: simulator, width: width)
         let w = width
         pathIndex = .allocate(capacity: w)
         pathIndex.initialize(repeating: 0, count: w)

@@ -23,12 +23,12 @@ public struct EnsembleSimulator: Sendable {
     public static let blockWidth = 64
 
     public let problem: ExitProblem
-    public let integrator: EulerMaruyama
+    public let integrator: Integrator
     /// The step's noise law, resolved from the dynamics.
     let increment: EulerMaruyamaStepper.Increment
     let exitTest: CompiledExitTest
 
-    public init(problem: ExitProblem, integrator: EulerMaruyama) throws(DynamicsError) {
+    public init(problem: ExitProblem, integrator: Integrator) throws(DynamicsError) {
         self.problem = problem
         self.integrator = integrator
         self.increment = try EnsembleSimulator.resolve(problem)
@@ -37,6 +37,9 @@ public struct EnsembleSimulator: Sendable {
         if integrator.exitTest == .bridge {
             if case .sgd = problem.dynamics {
                 throw DynamicsError("exit_test = \"bridge\" does not apply to dynamics \"sgd\": the discrete chain is checked at its iterates; use \"step\"")
+            }
+            guard integrator.kind.supportsBridge else {
+                throw DynamicsError("exit_test = \"bridge\" is not available with integrator \"\(integrator.kind.rawValue)\"; use \"step\"")
             }
             guard increment.isGaussian else {
                 throw DynamicsError("exit_test = \"bridge\" needs Gaussian noise; \(problem.dynamics.name) here has \(EnsembleSimulator.noiseName(problem.dynamics)) noise; use \"step\"")

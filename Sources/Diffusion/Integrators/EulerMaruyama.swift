@@ -18,10 +18,8 @@ public enum ExitTestKind: String, Sendable, CaseIterable, Codable {
 /// SDEs, Protter & Talay 1997). Strong order 1/2 (1 for additive noise), weak order 1.
 /// Discrete `sgd` is this map with h = η by definition, not an approximation.
 /// `EulerMaruyamaStepper` takes the steps (a block of paths at a time).
-public struct EulerMaruyama: Sendable, Equatable {
+public enum EulerMaruyama {
     public static let strongOrder = 0.5
     public static let strongOrderAdditiveNoise = 1.0
     public static let weakOrder = 1.0
-    public var exitTest: ExitTestKind
-    public init(exitTest: ExitTestKind = .step) { self.exitTest = exitTest }
 }

@@ -29,14 +29,14 @@ internal import CGSL
 /// a step computes them), given the same stream state.
 ///
 /// Nothing is allocated after `init`. Not `Sendable`: one stepper per thread.
-final class EulerMaruyamaStepper {
+final class EulerMaruyamaStepper: BlockStepper {
     /// How one step moves a path, x ← x − h·g + noise with h the step size: the noise
     /// law's step law, as `NoiseModel.stepNoise(stepSize:)` derives it (one derivation).
     typealias Increment = NoiseModel.StepNoise
 
     /// Outcome codes (64-bit so the selects over a block vectorise with the doubles).
-    static let running: Int = .min
-    static let diverged = Int(ExitSamples.diverged)
+    static let running = StepOutcome.running
+    static let diverged = StepOutcome.diverged
 
     let landscape: Landscape
     let increment: Increment

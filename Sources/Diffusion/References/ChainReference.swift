@@ -18,7 +18,7 @@ public struct ChainReference: Sendable {
         guard landscape.dimension == 1, landscape.finiteSum == nil else {
             throw DynamicsError("method \"chain\" needs a 1-D expression landscape (the chain's kernel must be Gaussian)")
         }
-        let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: .step))
+        let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .step))
         guard case .gaussian(let s) = simulator.increment else {
             throw DynamicsError("method \"chain\" needs Gaussian additive noise (langevin, or sgd / sgd-sde with a gaussian law); \(EnsembleSimulator.noiseName(problem.dynamics)) noise has no Gaussian kernel")
         }

@@ -72,7 +72,7 @@ public enum Validation {
                       test: ExitTestKind, paths: Int, seed: UInt64, scale: Double) throws -> ExitTimeEstimate {
             let problem = try ExitProblem(landscape: landscape, dynamics: dynamics, dt: dt, start: start, exit: exit, maxSteps: 100_000_000)
             var sums = ExitTimeAccumulator(termCount: problem.exitTerms.count)
-            try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: test))
+            try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: test))
                 .run(paths: paths, seed: seed, threads: threads) { sums.add($0.samples) }
             return ExitTimeEstimate(sums, timeScale: scale)
         }

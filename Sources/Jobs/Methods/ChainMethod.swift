@@ -26,7 +26,7 @@ public struct ChainMethod: ExperimentMethod {
     }
 
     public func check(_ cell: MethodCell) throws(SpecError) {
-        do { _ = try EnsembleSimulator(problem: cell.problem, integrator: EulerMaruyama(exitTest: .step)) }
+        do { _ = try EnsembleSimulator(problem: cell.problem, integrator: Integrator(exitTest: .step)) }
         catch { throw cell.error(cell.experiment.noiseLaw == nil ? "dynamics" : "noise", error.message) }
         do { _ = try TheoryReference.boundaries(cell.problem) }
         catch { throw cell.error("method", "\(Self.quoted) \(error)") }

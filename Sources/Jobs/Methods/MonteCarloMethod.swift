@@ -9,7 +9,7 @@ public struct MonteCarloMethod: ExperimentMethod {
     public static let name = "monte-carlo"
     public static let kind = MethodKind.simulation
     public static let summary = "independent paths until exit; sample mean (censoring-aware) ± SE"
-    public static let keys = ["paths", "max_steps", "exit_test"]
+    public static let keys = ["paths", "max_steps", "exit_test", "integrator"]
     public static let usesTimeStep = true
     public static let simulationKeysNotApplicable = ""
 
@@ -17,7 +17,7 @@ public struct MonteCarloMethod: ExperimentMethod {
 
     func simulator(_ cell: MethodCell) throws(SpecError) -> EnsembleSimulator {
         do {
-            return try EnsembleSimulator(problem: cell.problem, integrator: EulerMaruyama(exitTest: cell.experiment.exitTest))
+            return try EnsembleSimulator(problem: cell.problem, integrator: Integrator(cell.experiment.integrator, exitTest: cell.experiment.exitTest))
         } catch {
             throw cell.error(cell.experiment.noiseLaw == nil ? "dynamics" : "noise", "\(error)")
         }

@@ -33,6 +33,7 @@ public struct Cell: Sendable, Equatable, Codable {
     public var method: String
     public var methodKind: MethodKind
     public var exitTest: ExitTestKind
+    public var integrator: IntegratorKind
     /// Swept and fixed parameters shown to the user (paths, max_steps and steps are separate).
     public var parameters: [(key: String, value: Double)]
     /// The keys of the experiment's sweep axes (more than one value), in spec order.
@@ -66,7 +67,7 @@ public struct Cell: Sendable, Equatable, Codable {
     public var status: Status
     public var failure: String?
 
-    public init(global: Int, experiment: String, experimentIndex: Int, cellIndex: Int, dynamics: DynamicsKind, noiseLaw: NoiseLawKind?, method: String, methodKind: MethodKind, exitTest: ExitTestKind, parameters: [(key: String, value: Double)], sweptAxes: [String], paths: Int, maxSteps: Int, exited: Int, censored: Int, diverged: Int, mean: Double?, standardError: Double?, ci95: [Double]?, lowerBound: Double?, estimator: String, methodError: Double?, quantities: [(key: String, value: Double)], timeUnit: TimeUnit, meanIterations: Double?, exitSides: [(label: String, count: Int)], wallSeconds: Double, pathSteps: Int, timeScale: Double, status: Status, failure: String?) {
+    public init(global: Int, experiment: String, experimentIndex: Int, cellIndex: Int, dynamics: DynamicsKind, noiseLaw: NoiseLawKind?, method: String, methodKind: MethodKind, exitTest: ExitTestKind, integrator: IntegratorKind, parameters: [(key: String, value: Double)], sweptAxes: [String], paths: Int, maxSteps: Int, exited: Int, censored: Int, diverged: Int, mean: Double?, standardError: Double?, ci95: [Double]?, lowerBound: Double?, estimator: String, methodError: Double?, quantities: [(key: String, value: Double)], timeUnit: TimeUnit, meanIterations: Double?, exitSides: [(label: String, count: Int)], wallSeconds: Double, pathSteps: Int, timeScale: Double, status: Status, failure: String?) {
         self.global = global
         self.experiment = experiment
         self.experimentIndex = experimentIndex
@@ -76,6 +77,7 @@ public struct Cell: Sendable, Equatable, Codable {
         self.method = method
         self.methodKind = methodKind
         self.exitTest = exitTest
+        self.integrator = integrator
         self.parameters = parameters
         self.sweptAxes = sweptAxes
         self.paths = paths
@@ -110,7 +112,7 @@ public struct Cell: Sendable, Equatable, Codable {
             ("experiment", .string(experiment)),
             ("dynamics", .string(dynamics.rawValue)),
             ("method", .string(method)),
-            ("integrator", .string("euler-maruyama")),
+            ("integrator", .string(integrator.rawValue)),
             ("exit_test", .string(exitTest.rawValue)),
             ("parameters", .object(parameters.map { ($0.key, .double($0.value)) })),
             ("paths", .int(paths)),
@@ -179,7 +181,7 @@ extension Cell {
 
     enum CodingKeys: String, CodingKey {
         case global, experiment, experimentIndex = "experiment_index", cellIndex = "cell_index", dynamics
-        case noiseLaw = "noise_law", method, methodKind = "method_kind", exitTest = "exit_test", parameters
+        case noiseLaw = "noise_law", method, methodKind = "method_kind", exitTest = "exit_test", integrator, parameters
         case sweptAxes = "swept_axes", paths, maxSteps = "max_steps", exited, censored, diverged
         case mean = "mean_exit_time", standardError = "standard_error", ci95, lowerBound = "lower_bound", estimator
         case methodError = "method_error", quantities, timeUnit = "time_unit", meanIterations = "mean_exit_iterations"
@@ -198,6 +200,7 @@ extension Cell {
         method = try c.decode(String.self, forKey: .method)
         methodKind = try c.decode(MethodKind.self, forKey: .methodKind)
         exitTest = try c.decode(ExitTestKind.self, forKey: .exitTest)
+        integrator = try c.decode(IntegratorKind.self, forKey: .integrator)
         parameters = try c.decode([Pair].self, forKey: .parameters).map { (key: $0.key, value: $0.value) }
         sweptAxes = try c.decode([String].self, forKey: .sweptAxes)
         paths = try c.decode(Int.self, forKey: .paths)
@@ -236,6 +239,7 @@ extension Cell {
         try c.encode(method, forKey: .method)
         try c.encode(methodKind, forKey: .methodKind)
         try c.encode(exitTest, forKey: .exitTest)
+        try c.encode(integrator, forKey: .integrator)
         try c.encode(parameters.map { Pair(key: $0.key, value: $0.value) }, forKey: .parameters)
         try c.encode(sweptAxes, forKey: .sweptAxes)
         try c.encode(paths, forKey: .paths)

@@ -90,7 +90,7 @@ public struct JobRunner: Sendable {
         let hidden: Set<String> = ["paths", "max_steps", "steps"]
         return Cell(global: globalIndex(experiment: e, cell: c), experiment: experiment.name, experimentIndex: e, cellIndex: c,
                     dynamics: experiment.dynamics, noiseLaw: experiment.noiseLaw, method: experiment.methodName,
-                    methodKind: experiment.methodKind, exitTest: experiment.exitTest, parameters: parameters,
+                    methodKind: experiment.methodKind, exitTest: experiment.exitTest, integrator: experiment.integrator, parameters: parameters,
                     sweptAxes: experiment.parameters.filter { $0.values.count > 1 && !hidden.contains($0.key) }.map(\.key),
                     paths: sampled ? paths : 0, maxSteps: output.maxSteps ?? problem.maxSteps,
                     exited: estimate.exited, censored: estimate.censored, diverged: estimate.diverged,

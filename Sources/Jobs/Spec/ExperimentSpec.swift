@@ -16,6 +16,8 @@ public struct ExperimentSpec: Sendable {
     public let noiseLaw: NoiseLawKind?
     public let withReplacement: Bool
     public let exitTest: ExitTestKind
+    /// Monte Carlo's integrator (`integrator = "…"`, default Euler–Maruyama).
+    public let integrator: IntegratorKind
     public let line: Int?
     /// The line of each key of the experiment table (and of `noise.KEY`), for errors found later.
     let keyLines: [String: Int]
@@ -50,7 +52,7 @@ public struct ExperimentSpec: Sendable {
     /// Keys every experiment takes, whatever its method and dynamics.
     public static let commonKeys = ["name", "dynamics", "method"]
     /// Keys of the simulation that a method may or may not read.
-    static let simulationKeys = ["paths", "max_steps", "exit_test"]
+    static let simulationKeys = ["paths", "max_steps", "exit_test", "integrator"]
     static let timeStepKeys = ["dt", "dt_fraction"]
     /// Keys of each noise law (inside `noise = { law = …, … }`), as the laws declare them.
     public static let noiseKeys: [NoiseLawKind: [String]] = Dictionary(uniqueKeysWithValues: NoiseLawKind.allCases.map {
@@ -163,6 +165,11 @@ public struct ExperimentSpec: Sendable {
         self.method = method
         let exitTest = try r.string("exit_test", allowed: ExitTestKind.allCases.map(\.rawValue)) ?? ExitTestKind.step.rawValue
         self.exitTest = ExitTestKind(rawValue: exitTest)!
+        let integrator = try r.string("integrator", allowed: IntegratorKind.allCases.map(\.rawValue)) ?? IntegratorKind.eulerMaruyama.rawValue
+        self.integrator = IntegratorKind(rawValue: integrator)!
+        if self.exitTest == .bridge && !self.integrator.supportsBridge {
+            throw r.error("exit_test", "\"bridge\" is not available with integrator \"\(integrator)\"; use \"step\"")
+        }
         if self.exitTest == .bridge {
             if dynamics == .sgd {
                 throw r.error("exit_test", "\"bridge\" does not apply to dynamics \(dynamics.quoted): the discrete chain is checked at its iterates; use \"step\"")

@@ -1,0 +1,56 @@
+/// The integrators, by the name job specs (`integrator = "…"`) and results give them. Each
+/// declares its orders and names the block stepper that takes its steps; the ensemble loop
+/// (`ChunkRunner`) knows steppers only through `BlockStepper`. Adding an integrator means
+/// its stepper's file and its case here.
+public enum IntegratorKind: String, Sendable, CaseIterable, Codable {
+    case eulerMaruyama = "euler-maruyama"
+
+    /// Strong order for multiplicative noise, for additive noise, and weak order, as declared
+    /// (the convergence tests check these, never copied literals).
+    public var strongOrder: Double { switch self { case .eulerMaruyama: EulerMaruyama.strongOrder } }
+    public var strongOrderAdditiveNoise: Double { switch self { case .eulerMaruyama: EulerMaruyama.strongOrderAdditiveNoise } }
+    public var weakOrder: Double { switch self { case .eulerMaruyama: EulerMaruyama.weakOrder } }
+
+    /// Whether the stepper can test a Brownian-bridge crossing inside a step.
+    public var supportsBridge: Bool { switch self { case .eulerMaruyama: true } }
+
+    /// A stepper for `simulator`'s problem, `width` lanes.
+    func makeStepper(simulator: EnsembleSimulator, width: Int) -> any BlockStepper {
+        switch self {
+        case .eulerMaruyama: EulerMaruyamaStepper(simulator: simulator, width: width)
+        }
+    }
+}
+
+/// How a Monte Carlo cell integrates: which integrator, and how exits are detected.
+public struct Integrator: Sendable, Equatable {
+    public var kind: IntegratorKind
+    public var exitTest: ExitTestKind
+    public init(_ kind: IntegratorKind = .eulerMaruyama, exitTest: ExitTestKind = .step) {
+        self.kind = kind
+        self.exitTest = exitTest
+    }
+}
+
+/// Outcome codes of a block stepper's lanes (64-bit so selects over a block vectorise with
+/// the coordinates): running, an exit term's index (≥ 0), or diverged.
+enum StepOutcome {
+    static let running: Int = .min
+    static let diverged = Int(ExitSamples.diverged)
+}
+
+/// A block integrator: `width` paths in lockstep, structure-of-arrays (coordinate j of lane
+/// i at `x[j*width + i]`), advanced one step at a time with the exit test applied, each
+/// lane's `outcome` a `StepOutcome` code after every step. Its steps allocate nothing; its
+/// inner loops run inside `step`, so callers pay one dynamic call per block step.
+protocol BlockStepper: AnyObject {
+    var x: UnsafeMutablePointer<Double> { get }
+    var outcome: UnsafeMutablePointer<Int> { get }
+    /// Lane `i` at the problem's start.
+    func loadStart(lane i: Int, start: [Double])
+    /// Lane `b` becomes a copy of lane `a`.
+    func copy(lane a: Int, to b: Int)
+    /// One step of lanes `0..<count`, drawing from `stream` whose taus2 state the caller
+    /// holds in `state` (the draw order is the stepper's, fixed: same state, same bits).
+    func step(count: Int, stream: RandomStream, state: inout Taus2State)
+}
