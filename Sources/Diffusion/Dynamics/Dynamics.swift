@@ -94,14 +94,13 @@ public enum Dynamics: Sendable, Equatable {
         }
     }
 
-    /// True when the driving noise is Gaussian, so a Brownian-bridge exit test applies.
-    public var hasGaussianNoise: Bool {
+    /// The law of the driving noise: Gaussian for `langevin`, α-stable for `levy`, the
+    /// noise law's for the SGD dynamics.
+    public var noiseLawKind: NoiseLawKind {
         switch self {
-        case .langevin: true
-        case .levy: false
-        case .sgd: false
-        case .sgdSDE(_, _, let noise, _):
-            if case .alphaStable = noise { false } else { true }
+        case .langevin: .gaussian
+        case .levy: .alphaStable
+        case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _): noise.kind
         }
     }
 }

@@ -42,16 +42,8 @@ public struct EnsembleSimulator: Sendable {
                 throw DynamicsError("exit_test = \"bridge\" is not available with integrator \"\(integrator.kind.rawValue)\"; use \"step\"")
             }
             guard increment.isGaussian else {
-                throw DynamicsError("exit_test = \"bridge\" needs Gaussian noise; \(problem.dynamics.name) here has \(EnsembleSimulator.noiseName(problem.dynamics)) noise; use \"step\"")
+                throw DynamicsError("exit_test = \"bridge\" needs Gaussian noise; \(problem.dynamics.name) here has \(problem.dynamics.noiseLawKind.rawValue) noise; use \"step\"")
             }
-        }
-    }
-
-    static func noiseName(_ dynamics: Dynamics) -> String {
-        switch dynamics {
-        case .levy: NoiseLawKind.alphaStable.rawValue
-        case .sgd(_, _, let n, _), .sgdSDE(_, _, let n, _): n.kind.rawValue
-        case .langevin: NoiseLawKind.gaussian.rawValue
         }
     }
 

@@ -369,3 +369,61 @@ public struct NoiseModel: Sendable {
         return out
     }
 }
+
+// MARK: - I.i.d. minibatch noise (the discrete chain's sampler where the law does not depend on the point)
+
+extension NoiseLaw {
+    /// `count` i.i.d. draws of the minibatch gradient noise of this law in `dimension`
+    /// coordinates (count × dimension, row-major), as `sgd` adds it (`NoiseLaw`'s cases):
+    /// gaussian `σξ/√B`; student-t `σ·(1/B)Σ t_ν` per coordinate; alpha-stable
+    /// `σ B^{1/α−1} ζ`, ζ standard SαS (`gsl_ran_levy`, E e^{itζ} = e^{−|t|^α}). nil for the
+    /// state-dependent laws (hessian, loss-proportional, finite-sum), whose noise depends on
+    /// the point: use `FiniteSum.minibatchGradientNoise` for a finite sum's own.
+    public func minibatchNoise(dimension d: Int, batchSize b: Int, count: Int, stream: RandomStream) -> [Double]? {
+        precondition(d >= 1 && b >= 1 && count >= 0)
+        let total = count * d
+        switch self {
+        case .gaussian(let sigma):
+            let s = sigma / Double(b).squareRoot()
+            return (0..<total).map { _ in s * stream.normal() }
+        case .studentT(let sigma, let nu):
+            let s = sigma / Double(b)
+            return (0..<total).map { _ in
+                var sum = 0.0
+                for _ in 0..<b { sum += stream.studentT(degreesOfFreedom: nu) }
+                return s * sum
+            }
+        case .alphaStable(let sigma, let alpha):
+            let s = sigma * pow(Double(b), 1 / alpha - 1)
+            return (0..<total).map { _ in s * stream.symmetricStable(alpha: alpha) }
+        case .hessian, .lossProportional, .finiteSum:
+            return nil
+        }
+    }
+}
+
+extension NoiseModel {
+    /// Throws when `noise` has no finite per-sample covariance Σ₁ on `landscape`: α-stable
+    /// noise, Student t with ν ≤ 2, a non-positive scale, or a finite-sum law on a landscape
+    /// that is not a finite sum (what a Gaussian quasi-potential needs, `MinimumAction`).
+    public static func requireFiniteCovariance(_ noise: NoiseLaw, on landscape: Landscape) throws(MinimumActionError) {
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) throws(MinimumActionError) {
+            if !ok { throw MinimumActionError(message()) }
+        }
+        switch noise {
+        case .gaussian(let sigma):
+            try require(sigma > 0 && sigma.isFinite, "sigma must be > 0, got \(sigma)")
+        case .studentT(let sigma, let nu):
+            try require(sigma > 0 && sigma.isFinite, "sigma must be > 0, got \(sigma)")
+            try require(nu > 2, "Student t noise needs nu > 2 for a finite covariance, got \(nu)")
+        case .alphaStable:
+            throw MinimumActionError("alpha-stable noise has no Gaussian quasi-potential (no finite covariance)")
+        case .hessian(let c):
+            try require(c > 0 && c.isFinite, "hessian noise scale must be > 0, got \(c)")
+        case .lossProportional(let c):
+            try require(c > 0 && c.isFinite, "loss-proportional noise scale must be > 0, got \(c)")
+        case .finiteSum:
+            try require(landscape.finiteSum != nil, "finite-sum noise needs a finite-sum landscape; pass noise or covariance")
+        }
+    }
+}

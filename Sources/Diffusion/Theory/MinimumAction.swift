@@ -117,21 +117,7 @@ public enum MinimumAction {
     /// Gaussian quasi-potential. The Hessian laws are singular where H has a non-positive
     /// eigenvalue (e.g. at a saddle), so a path there throws "not positive definite".
     public static func covariance(for noise: NoiseLaw, on landscape: Landscape) throws -> Covariance {
-        switch noise {
-        case .gaussian(let sigma):
-            try require(sigma > 0 && sigma.isFinite, "sigma must be > 0, got \(sigma)")
-        case .studentT(let sigma, let nu):
-            try require(sigma > 0 && sigma.isFinite, "sigma must be > 0, got \(sigma)")
-            try require(nu > 2, "Student t noise needs nu > 2 for a finite covariance, got \(nu)")
-        case .alphaStable:
-            throw MinimumActionError("alpha-stable noise has no Gaussian quasi-potential (no finite covariance)")
-        case .hessian(let c):
-            try require(c > 0 && c.isFinite, "hessian noise scale must be > 0, got \(c)")
-        case .lossProportional(let c):
-            try require(c > 0 && c.isFinite, "loss-proportional noise scale must be > 0, got \(c)")
-        case .finiteSum:
-            try require(landscape.finiteSum != nil, "finite-sum noise needs a finite-sum landscape; pass noise or covariance")
-        }
+        try NoiseModel.requireFiniteCovariance(noise, on: landscape)
         return { x in NoiseModel.scaledCovariance(noise, on: landscape, prefactor: 1, at: x) }
     }
 

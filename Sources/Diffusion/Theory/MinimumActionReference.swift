@@ -34,15 +34,6 @@ public struct MinimumActionReference: Sendable {
         let noise: NoiseModel
         do { noise = try NoiseModel(dynamics: problem.dynamics, landscape: landscape) } catch { throw TheoryError(error.message) }
         switch problem.dynamics {
-        case .langevin(let eps):
-            let path = try MinimumAction.basinBarrier(on: landscape, minimum: minimum.point, saddles: [z],
-                                                      covariance: noise.largeDeviationCovariance!)
-            barrier = path.action
-            converged = path.converged
-            prediction = exp(barrier / eps)
-            formula = "E τ ≍ exp(V̄/ε), V̄ the action with Σ = 2I (= ΔV for a gradient system); no prefactor"
-        case .levy:
-            throw TheoryError("minimum-action needs Gaussian-type noise; Lévy exits are by jumps (use theory = \"imkeller-pavlyukevich\")")
         case .sgd(let eta, let b, let law, let replacement), .sgdSDE(let eta, let b, let law, let replacement):
             let s = try MinimumAction.steepness(on: landscape, minimum: minimum.point, saddles: [z], noise: law)
             barrier = s
@@ -57,6 +48,16 @@ public struct MinimumActionReference: Sendable {
                 formula = "E[iterations] ≍ η⁻¹·exp(B·s/η), s the steepness (action under Σ₁); no prefactor"
             }
             if case .sgd = problem.dynamics { prediction = iterations } else { prediction = iterations * eta }
+        default:
+            // isotropic dynamics dX = −∇V dt + √(2ε) dW: Σ = 2I, E τ ≍ exp(V̄/ε)
+            guard let sigma = noise.largeDeviationCovariance, let eps = noise.isotropicDiffusion else {
+                throw TheoryError("minimum-action needs Gaussian-type noise; Lévy exits are by jumps (use theory = \"imkeller-pavlyukevich\")")
+            }
+            let path = try MinimumAction.basinBarrier(on: landscape, minimum: minimum.point, saddles: [z], covariance: sigma)
+            barrier = path.action
+            converged = path.converged
+            prediction = exp(barrier / eps)
+            formula = "E τ ≍ exp(V̄/ε), V̄ the action with Σ = 2I (= ΔV for a gradient system); no prefactor"
         }
     }
 }
