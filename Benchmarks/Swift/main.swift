@@ -40,7 +40,7 @@ let landscape = try Landscape(expression: "x^4/4 - x^2/2")
 for (test, threads) in [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.bridge, 2)] {
     let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.1), dt: 1e-3, start: [-1],
                                   exit: .condition("x > 0"), maxSteps: 100_000_000)
-    let simulator = try EnsembleSimulator(problem: problem, integrator: EulerMaruyama(exitTest: test))
+    let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: test))
     var fastest = Double.infinity
     var steps = 0
     for r in 0..<repeats {
