@@ -55,7 +55,7 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .long, help: "Quick scale: a tenth of each Monte Carlo cell's paths (at least 100), for smoke tests.")
     var quick = false
 
-    @Option(name: .long, help: "text (a table) or json (DESIGN.md's object on stdout).")
+    @Option(name: .long, help: "text (a table) or json (the job object of docs/output.md on stdout).")
     var format: OutputFormat = .text
 
     func validate() throws {

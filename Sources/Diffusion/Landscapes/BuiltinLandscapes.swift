@@ -46,7 +46,7 @@ extension Landscape {
     /// One half of `sharp-flat`: the quartic `W(x) = k (x⁴/4 − (a+c)x³/3 + a c x²/2)`,
     /// `W'(x) = k x (x−a)(x−c)`, with its minimum at `a < 0` of curvature `h` and depth
     /// `−W(a) = ΔV`, and `W''(0) = −κ` at the barrier. Solving: `r = c/|a| = 1/(h/κ − 1)`,
-    /// `a² = 12 ΔV (1+r) / (h (1+2r))`, `k = h / (a² (1+r))` (derivation in the README).
+    /// `a² = 12 ΔV (1+r) / (h (1+2r))`, `k = h / (a² (1+r))` (derivation in docs/reference.md, `sharp-flat`).
     static func quarticWell(curvature h: Double, depth: Double, barrierCurvature kappa: Double)
         -> (a: Double, c: Double, k: Double) {
         let r = 1 / (h / kappa - 1)

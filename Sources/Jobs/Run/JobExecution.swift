@@ -129,7 +129,7 @@ public final class JobExecution {
         return .completed
     }
 
-    /// The job object of DESIGN.md over the selected finished cells (`run --format json`).
+    /// The job object of docs/output.md over the selected finished cells (`run --format json`).
     public func summary() -> JSONValue {
         jobJSON(name: spec.name, seed: spec.seed, cells: selectedFinished)
     }
@@ -148,7 +148,7 @@ public final class JobExecution {
         catch { throw Failure("cannot write summary.json: \(error.localizedDescription)") }
     }
 
-    /// DESIGN.md's job object from cell JSON values (the same bytes as `jobJSON`).
+    /// The job object of docs/output.md from cell JSON values (the same bytes as `jobJSON`).
     public static func summaryJSON(name: String, seed: UInt64, cells: [JSONValue]) -> JSONValue {
         .object([("job", .string(name)), ("seed", .int(Int(truncatingIfNeeded: seed))), ("cells", .array(cells))])
     }
