@@ -103,8 +103,6 @@ public struct Cell: Sendable, Equatable, Codable {
     }
 
     public var failed: Bool { status == .failed }
-    /// Exit-term labels in term order.
-    public var exitLabels: [String] { exitSides.map(\.label) }
 
     /// The cell as in the JSON contract; `wall_seconds` omitted when `timings` is false.
     public func json(timings: Bool = true) -> JSONValue {

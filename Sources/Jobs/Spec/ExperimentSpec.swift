@@ -148,9 +148,10 @@ public struct ExperimentSpec: Sendable {
             if dt != nil && fraction != nil {
                 throw r.error("dt_fraction", "cannot be combined with dt; give one (dt_fraction sets dt = dt_fraction·learning_rate)")
             }
-            if !methodType.usesTimeStep {
-            } else if let dt { try x.axis("dt", dt, r, positive) } else {
-                try x.axis("dt_fraction", fraction ?? [defaultFraction], r, { $0 > 0 && $0 <= 1 ? nil : "in (0, 1]" })
+            if methodType.usesTimeStep {
+                if let dt { try x.axis("dt", dt, r, positive) } else {
+                    try x.axis("dt_fraction", fraction ?? [defaultFraction], r, { $0 > 0 && $0 <= 1 ? nil : "in (0, 1]" })
+                }
             }
         }
         self.noiseLaw = noiseLaw

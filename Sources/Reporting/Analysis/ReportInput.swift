@@ -6,8 +6,6 @@ import Diffusion
 public typealias ReportCell = Cell
 
 extension Cell {
-    /// The method's kind (the cell records it).
-    public var kind: MethodKind { methodKind }
     public var isMonteCarlo: Bool { methodKind == .simulation }
     public var isDeterministic: Bool { !isMonteCarlo }
 

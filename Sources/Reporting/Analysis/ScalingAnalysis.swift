@@ -146,7 +146,7 @@ public enum ScalingAnalysis {
         for e in byExperiment.keys.sorted() {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
             guard let first = cells.first, first.method != MinimumActionMethod.name,
-                  !(first.kind == .theory && first.mean == nil) else { continue }
+                  !(first.methodKind == .theory && first.mean == nil) else { continue }
             if let axis = inferredAxis(cells, options: input.spec.report) {
                 out += try fitGroups(input, cells: cells, axis: axis, kind: .arrhenius)
             }
