@@ -94,33 +94,11 @@ public struct FixedHorizonSGD: Sendable {
     public func run(paths: Int, from start: [Double], seed: UInt64, experiment: Int = 0, cell: Int = 0,
                     threads: Int = 1) -> [Outcome] {
         precondition(paths >= 1 && threads >= 1)
-        return Self.parallelMap(count: paths, threads: threads) { p in
+        return Parallel.map(count: paths, threads: threads) { p in
             run(from: start, stream: RandomStream(key: StreamKey(seed: seed, experiment: experiment, cell: cell, chunk: p)))
         }
     }
 
-    /// `body(0..<count)` on up to `threads` threads, results in index order.
-    static func parallelMap<T: Sendable>(count: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        if threads == 1 || count == 1 { return (0..<count).map(body) }
-        let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-        slots.initialize(repeating: nil)
-        defer { slots.deinitialize(); slots.deallocate() }
-        let next = Atomic<Int>(0)
-        let sink = ResultSlots(base: slots.baseAddress!)
-        DispatchQueue.concurrentPerform(iterations: min(threads, count)) { _ in
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= count { break }
-                sink.base[i] = body(i)
-            }
-        }
-        return slots.map { $0! }
-    }
-}
-
-/// Disjoint per-index destinations; each index is written by exactly one worker.
-private struct ResultSlots<T>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<T?>
 }
 
 /// Per-cell statistics of fixed-horizon SGD paths (docs/THEORY.md §3): the divergence fraction
@@ -167,7 +145,7 @@ public struct FixedHorizonSummary: Sendable, Equatable {
     public init(outcomes: [FixedHorizonSGD.Outcome], run: FixedHorizonSGD, threads: Int = 1) {
         let finished = outcomes.filter { !$0.diverged }
         let sum = run.finiteSum
-        let geometry = FixedHorizonSGD.parallelMap(count: finished.count, threads: max(threads, 1)) { k in
+        let geometry = Parallel.map(count: finished.count, threads: max(threads, 1)) { k in
             sum.localGeometry(at: finished[k].finalPoint)
         }
         paths = outcomes.count

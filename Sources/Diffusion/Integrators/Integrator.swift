@@ -48,9 +48,20 @@ protocol BlockStepper: AnyObject {
     var outcome: UnsafeMutablePointer<Int> { get }
     /// Lane `i` at the problem's start.
     func loadStart(lane i: Int, start: [Double])
+    /// Lane `i` at `point` (d values), set up exactly as a step leaves a lane there.
+    func load(lane i: Int, from point: UnsafePointer<Double>)
     /// Lane `b` becomes a copy of lane `a`.
     func copy(lane a: Int, to b: Int)
     /// One step of lanes `0..<count`, drawing from `stream` whose taus2 state the caller
     /// holds in `state` (the draw order is the stepper's, fixed: same state, same bits).
     func step(count: Int, stream: RandomStream, state: inout Taus2State)
+}
+
+extension BlockStepper {
+    /// One step of lanes `0..<count` with `stream`'s state read and written around it.
+    func step(count: Int, stream: RandomStream) {
+        var state = stream.taus2State
+        step(count: count, stream: stream, state: &state)
+        stream.store(state)
+    }
 }

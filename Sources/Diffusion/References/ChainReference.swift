@@ -13,7 +13,7 @@ public struct ChainReference: Sendable {
     public let lower: Double
     public let upper: Double
 
-    public init(problem: ExitProblem, maxNodes: Int = 2001) throws {
+    public init(problem: ExitProblem, maxNodes: Int = 100_001) throws {
         let landscape = problem.landscape
         guard landscape.dimension == 1, landscape.finiteSum == nil else {
             throw DynamicsError("method \"chain\" needs a 1-D expression landscape (the chain's kernel must be Gaussian)")
@@ -29,7 +29,7 @@ public struct ChainReference: Sendable {
         let lo = try lower ?? problem.truncation(direction: -1, temperature: s * s / (2 * h), minimumStep: s)
         let hi = try upper ?? problem.truncation(direction: 1, temperature: s * s / (2 * h), minimumStep: s)
         guard lo < x0, x0 < hi else { throw DynamicsError("method \"chain\": the start must lie strictly inside the exit boundaries") }
-        let wanted = Int(((hi - lo) / (s / 10)).rounded(.up)) + 1  // Δ = s/10: kernel well resolved
+        let wanted = Int(((hi - lo) / (s / 40)).rounded(.up)) + 1  // Δ = s/40: the kernel resolved (banded solve, O(nodes·(480 + shift/Δ)²))
         let nodes = min(max(wanted, 201), maxNodes) | 1
         let slope = { (x: Double) in landscape.gradient(at: [x])[0] }
         let result = try DiscreteChain1D.meanExitSteps(slope: slope, stepSize: h, noise: s, start: x0,

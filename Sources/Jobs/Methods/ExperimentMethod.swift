@@ -96,6 +96,9 @@ public struct MethodCell {
     public let paths: Int
     public let threads: Int
     public let histogramLimit: Int
+    /// `run --quick`'s factor on ensemble sizes (1 otherwise): methods with ensembles of
+    /// their own (splitting's runs and loops) scale them by it.
+    public var scale: Double = 1
 
     public func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
     /// Steps of the discrete chain count as iterations (time unit 1); continuous time otherwise.

@@ -9,6 +9,7 @@ public enum MethodRegistry {
         MinimumActionMethod.self,
         ConvergenceMethod.self,
         TailIndexMethod.self,
+        SplittingMethod.self,
     ]
 
     /// The method run when an experiment names none.

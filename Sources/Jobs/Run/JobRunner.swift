@@ -60,7 +60,8 @@ public struct JobRunner: Sendable {
         let paths = scaledPaths(Int(values.first { $0.key == "paths" }?.value ?? 0))
         let (problem, parameters) = try spec.cellProblem(experiment: e, cell: c)
         let cell = MethodCell(spec: spec, experiment: experiment, experimentIndex: e, cellIndex: c, problem: problem,
-                              values: values, paths: paths, threads: threads, histogramLimit: histogramLimit)
+                              values: values, paths: paths, threads: threads, histogramLimit: histogramLimit,
+                              scale: pathsScale)
         let clock = ContinuousClock()
         let start = clock.now
         let terms = problem.exitTerms.count

@@ -42,10 +42,11 @@ extension JobSpec {
         }
     }
 
-    func methodCell(experiment e: Int, cell c: Int, paths: Int, threads: Int, histogramLimit: Int) throws(SpecError) -> MethodCell {
+    func methodCell(experiment e: Int, cell c: Int, paths: Int, threads: Int, histogramLimit: Int,
+                    scale: Double = 1) throws(SpecError) -> MethodCell {
         let (problem, _) = try cellProblem(experiment: e, cell: c)
         return MethodCell(spec: self, experiment: experiments[e], experimentIndex: e, cellIndex: c, problem: problem,
                           values: experiments[e].cellParameters(c), paths: paths, threads: threads,
-                          histogramLimit: histogramLimit)
+                          histogramLimit: histogramLimit, scale: scale)
     }
 }

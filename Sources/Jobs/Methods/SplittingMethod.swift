@@ -1,0 +1,137 @@
+import Foundation
+import Diffusion
+
+/// `method = "splitting"`: the mean first-exit time of exits too rare for Monte Carlo, by
+/// generalized adaptive multilevel splitting (Bréhier et al. 2016) for p = P(exit before
+/// returning to A | Σ-entry) and the loop decomposition of Cérou et al. (2011),
+/// E[T] = E[τ₀] + (1/p − 1)·E[loop] + E[reactive] (`AdaptiveMultilevelSplitting`,
+/// docs/THEORY.md §6). Same dynamics, integrator, exit test, start, exit region and streams as
+/// Monte Carlo: with `exit_test = "step"` it targets the same discrete chain, with `"bridge"`
+/// the diffusion. `max_steps` caps each simulated segment (a loop or a replica); a segment that
+/// reaches it fails the cell.
+public struct SplittingMethod: ExperimentMethod {
+    public static let name = "splitting"
+    public static let kind = MethodKind.simulation
+    public static let summary = "rare exits: adaptive multilevel splitting (gAMS) + loop decomposition; mean ± SE from R runs"
+    public static let keys = ["max_steps", "exit_test", "integrator", "replicas", "kill", "runs", "loops",
+                              "reaction_coordinate", "start_level", "sigma_level"]
+    public static let usesTimeStep = true
+    public static let simulationKeysNotApplicable = "splitting sizes its ensembles by replicas, runs and loops"
+
+    public let replicas: Int
+    public let kill: Int
+    public let runs: Int
+    public let loops: Int
+    /// The user's ξ with its source text (nil: the default from the exit region).
+    public let reactionCoordinate: (expression: Diffusion.Expression, text: String)?
+    public let startLevel: Double?
+    public let sigmaLevel: Double?
+
+    public init(reading r: inout TableReader, landscape: Landscape) throws(SpecError) {
+        let replicas = try r.integer("replicas") ?? SplittingSettings.defaultReplicas
+        guard (2...1_000_000).contains(replicas) else { throw r.error("replicas", "must be an integer in 2...1000000, got \(replicas)") }
+        let kill = try r.integer("kill") ?? SplittingSettings.defaultKill(replicas: replicas)
+        guard kill >= 1, kill < replicas else { throw r.error("kill", "must be an integer in 1...\(replicas - 1) (below replicas), got \(kill)") }
+        let runs = try r.integer("runs") ?? SplittingSettings.defaultRuns
+        guard (2...100_000).contains(runs) else { throw r.error("runs", "must be an integer in 2...100000 (the error bar needs ≥ 2 independent runs), got \(runs)") }
+        let loops = try r.integer("loops") ?? SplittingSettings.defaultLoops
+        guard (10...1_000_000_000).contains(loops) else { throw r.error("loops", "must be an integer in 10...1000000000, got \(loops)") }
+        self.replicas = replicas; self.kill = kill; self.runs = runs; self.loops = loops
+        if let text = try r.string("reaction_coordinate") {
+            do {
+                let e = try ExpressionParser.parse(text, variables: landscape.variables)
+                reactionCoordinate = (e, text)
+            } catch {
+                throw r.error("reaction_coordinate", "\(error) in \"\(text.prefix(60))\" (an expression over \(landscape.variables.prefix(6).joined(separator: ", ")))")
+            }
+        } else {
+            reactionCoordinate = nil
+        }
+        startLevel = try r.double("start_level")
+        sigmaLevel = try r.double("sigma_level")
+        if reactionCoordinate != nil && sigmaLevel == nil {
+            throw r.error("sigma_level", "is required with reaction_coordinate: the level ξ ≥ sigma_level (Σ) a little above the start set A = {ξ ≤ start_level}")
+        }
+        for (key, v) in [("start_level", startLevel), ("sigma_level", sigmaLevel)] {
+            if let v, !v.isFinite { throw r.error(key, "must be finite, got \(v)") }
+        }
+    }
+
+    /// The cell's settings: sizes after `--quick` scaling, ξ and the levels with their defaults.
+    func settings(_ cell: MethodCell) throws(SpecError) -> SplittingSettings {
+        let problem = cell.problem
+        var xi: Diffusion.Expression, description: String
+        if let reactionCoordinate {
+            xi = reactionCoordinate.expression
+            description = "ξ = \(reactionCoordinate.text)"
+        } else {
+            do { (xi, description) = try SplittingSettings.defaultCoordinate(problem) }
+            catch { throw cell.error("reaction_coordinate", "has no default here: \(error)") }
+        }
+        let xi0 = CompiledProgram(outputs: [xi], dimension: problem.landscape.dimension).evaluate(at: problem.start)[0]
+        guard xi0.isFinite else { throw cell.error("reaction_coordinate", "must be finite at the start, got \(xi0)") }
+        let zA = startLevel ?? xi0
+        let zS: Double
+        if let sigmaLevel {
+            zS = sigmaLevel
+        } else {
+            // default coordinate: the exit boundary is at ξ = 0
+            guard zA < 0 else { throw cell.error("start_level", "must be below the exit level 0 of the default reaction coordinate, got \(TableReader.format(zA))") }
+            zS = zA * (1 - SplittingSettings.defaultSigmaFraction)
+        }
+        guard zA < zS else {
+            throw cell.error(sigmaLevel == nil ? "start_level" : "sigma_level", "must satisfy start_level < sigma_level, got \(TableReader.format(zA)) and \(TableReader.format(zS))")
+        }
+        let q = cell.scale
+        let runs = q == 1 ? self.runs : max(min(self.runs, 4), Int((Double(self.runs) * q).rounded()))
+        let loops = q == 1 ? self.loops : max(min(self.loops, 640), Int((Double(self.loops) * q).rounded()))
+        return SplittingSettings(replicas: replicas, kill: kill, runs: runs, loops: loops, reactionCoordinate: xi,
+                                 coordinateDescription: description, startLevel: zA, sigmaLevel: zS)
+    }
+
+    func splitting(_ cell: MethodCell) throws(SpecError) -> AdaptiveMultilevelSplitting {
+        let settings = try settings(cell)
+        do {
+            return try AdaptiveMultilevelSplitting(problem: cell.problem,
+                                                   integrator: Integrator(cell.experiment.integrator, exitTest: cell.experiment.exitTest),
+                                                   settings: settings)
+        } catch {
+            throw cell.error(cell.experiment.noiseLaw == nil ? "dynamics" : "noise", "\(error)")
+        }
+    }
+
+    public func check(_ cell: MethodCell) throws(SpecError) { _ = try splitting(cell) }
+
+    public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
+        let ams = try splitting(cell)
+        let s = ams.settings
+        let e: AdaptiveMultilevelSplitting.Estimate
+        do { e = try ams.estimate(seed: cell.spec.seed, experiment: cell.experimentIndex, cell: cell.cellIndex, threads: cell.threads) }
+        catch { throw CellFailure("splitting: \(error)") }
+        let h = cell.timeScale
+        let p = e.probability, pSE = e.probabilityStandardError
+        let direct = e.loops.started > 0 ? Double(e.loops.reactiveSteps.count) / Double(e.loops.started) : .nan
+        let estimator = "adaptive multilevel splitting (gAMS, Bréhier et al. 2016; loop decomposition E[T] = E[τ₀] + (1/p − 1)·E[loop] + E[reactive], Cérou et al. 2011; docs/THEORY.md §6): "
+            + "\(s.coordinateDescription); A = {ξ ≤ \(Self.format(s.startLevel))}, Σ = {ξ ≥ \(Self.format(s.sigmaLevel))}; "
+            + "N = \(s.replicas) replicas, k = \(s.kill), R = \(s.runs) runs, \(e.loops.started) loops; "
+            + "p̂ = \(Self.format(p)) ± \(Self.format(pSE)) (unbiased for p for any ξ); "
+            + "SE by the delta method over the runs and loops; 1/p̄ biased up by ≈ (SE_p/p)² = \(Self.format(p > 0 ? (pSE / p) * (pSE / p) : .nan)) (relative); "
+            + "assumes the Σ-entries are near their stationary law"
+        let estimate = ExitTimeEstimate(splitting: e, replicas: s.replicas, timeScale: h, estimator: estimator)
+        let iterations = Double(e.runs.reduce(0) { $0 + $1.iterations }) / Double(e.runs.count)
+        var quantities: [(String, Double)] = [
+            ("probability", p), ("probability_standard_error", pSE),
+            ("mean_first_entry", e.meanFirstEntrySteps * h), ("mean_first_entry_standard_error", e.firstEntryStandardError * h),
+            ("mean_loop", e.meanLoopSteps * h), ("mean_loop_standard_error", e.loopStandardError * h),
+            ("mean_reactive", e.meanReactiveSteps * h), ("mean_reactive_standard_error", e.reactiveStandardError * h),
+            ("loops", Double(e.loops.started)), ("direct_exit_probability", direct),
+            ("mean_iterations", iterations), ("extinct_runs", Double(e.runs.filter(\.extinct).count)),
+            ("replicas", Double(s.replicas)), ("kill", Double(s.kill)), ("runs", Double(s.runs)),
+            ("start_level", s.startLevel), ("sigma_level", s.sigmaLevel),
+        ]
+        quantities += e.runs.enumerated().map { ("run_\($0.offset + 1)_probability", $0.element.probability) }
+        return MethodOutput(estimate: estimate, quantities: quantities, pathSteps: e.pathSteps)
+    }
+
+    static func format(_ x: Double) -> String { String(format: "%.4g", x) }
+}
