@@ -29,6 +29,20 @@ public struct SplittingSettings: Sendable {
         self.startLevel = startLevel; self.sigmaLevel = sigmaLevel
     }
 
+    /// The defaults on `problem`: the exit region's level function as ξ (`defaultCoordinate`),
+    /// A = {ξ ≤ 0.95·ξ₀} and Σ = {ξ ≥ 0.9·ξ₀} unless `startLevel`/`sigmaLevel` are given.
+    public init(defaultsFor problem: ExitProblem, replicas: Int = SplittingSettings.defaultReplicas, kill: Int? = nil,
+                runs: Int = SplittingSettings.defaultRuns, loops: Int = SplittingSettings.defaultLoops,
+                startLevel: Double? = nil, sigmaLevel: Double? = nil) throws(DynamicsError) {
+        let (xi, description) = try SplittingSettings.defaultCoordinate(problem)
+        let xi0 = CompiledProgram(outputs: [xi], dimension: problem.landscape.dimension).evaluate(at: problem.start)[0]
+        // the exit level is 0 and ξ₀ < 0 (the start is not in the exit region)
+        self.init(replicas: replicas, kill: kill ?? SplittingSettings.defaultKill(replicas: replicas), runs: runs, loops: loops,
+                  reactionCoordinate: xi, coordinateDescription: description,
+                  startLevel: startLevel ?? xi0 * (1 - SplittingSettings.defaultStartFraction),
+                  sigmaLevel: sigmaLevel ?? xi0 * (1 - SplittingSettings.defaultSigmaFraction))
+    }
+
     public static let defaultReplicas = 1000
     public static let defaultRuns = 20
     public static let defaultLoops = 20_000
@@ -37,13 +51,19 @@ public struct SplittingSettings: Sendable {
     /// (Cérou & Guyader 2007: with a fraction α killed per level, the relative variance is
     /// ≈ |log p|·α/((1 − α)|log(1 − α)|)/N).
     public static func defaultKill(replicas: Int) -> Int { max(1, replicas / 10) }
-    /// Σ's default place on the default coordinate: a tenth of the way from A to the exit.
+    /// The default levels on the default coordinate (exit at ξ = 0), as fractions of the way
+    /// from the start's ξ₀ < 0 to the exit: A = {ξ ≤ 0.95·ξ₀}, Σ = {ξ ≥ 0.9·ξ₀}. A is a
+    /// neighbourhood of the start with positive volume (ξ₀ itself may be the minimum of ξ,
+    /// as at the centre of a ball exit), Σ just beyond it, so loops are short and frequent.
+    public static let defaultStartFraction = 0.05
     public static let defaultSigmaFraction = 0.1
 
     /// The default reaction coordinate on `problem`'s exit region: the largest of the exit
     /// terms' level functions, each scaled by 1/‖∇g‖ at the start — the signed distance to the
     /// nearest boundary (exit at ξ ≥ 0) when the boundaries are hyperplanes, as in 1-D
-    /// `x > b`. Throws when a term has no level function (a compound condition).
+    /// `x > b` (a term whose gradient vanishes or is undefined at the start, such as a ball's
+    /// ‖x − c‖ − r at its centre, is left unscaled). Throws when a term has no level function
+    /// (a compound condition).
     ///
     /// It is the optimal coordinate (the committor's level sets) only in 1-D; in more
     /// dimensions it ignores the landscape, which raises the variance (never the bias) of p̂.
@@ -56,11 +76,9 @@ public struct SplittingSettings: Sendable {
             }
             let gradient = CompiledProgram(outputs: (0..<d).map { g.derivative(withRespectTo: $0) }, dimension: d)
                 .evaluate(at: problem.start)
+            // a zero or undefined gradient at the start (the centre of a ball: ‖x − c‖ − r) leaves g unscaled
             let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            guard norm > 0, norm.isFinite else {
-                throw DynamicsError("the exit term \"\(term.label)\" has a zero or non-finite gradient at the start, so its level function cannot be scaled into the default reaction coordinate; set reaction_coordinate")
-            }
-            parts.append(norm == 1 ? g : .binary(.multiply, .constant(1 / norm), g))
+            parts.append(norm == 1 || !(norm > 0 && norm.isFinite) ? g : .binary(.multiply, .constant(1 / norm), g))
         }
         guard var xi = parts.first else {
             throw DynamicsError("the exit region has no terms; splitting needs an exit")

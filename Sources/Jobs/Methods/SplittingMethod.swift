@@ -49,8 +49,10 @@ public struct SplittingMethod: ExperimentMethod {
         }
         startLevel = try r.double("start_level")
         sigmaLevel = try r.double("sigma_level")
-        if reactionCoordinate != nil && sigmaLevel == nil {
-            throw r.error("sigma_level", "is required with reaction_coordinate: the level ξ ≥ sigma_level (Σ) a little above the start set A = {ξ ≤ start_level}")
+        if reactionCoordinate != nil {
+            for (key, v) in [("start_level", startLevel), ("sigma_level", sigmaLevel)] where v == nil {
+                throw r.error(key, "is required with reaction_coordinate: the start set A = {ξ ≤ start_level} around the start and the level set Σ = {ξ ≥ sigma_level} a little beyond it")
+            }
         }
         for (key, v) in [("start_level", startLevel), ("sigma_level", sigmaLevel)] {
             if let v, !v.isFinite { throw r.error(key, "must be finite, got \(v)") }
@@ -60,33 +62,30 @@ public struct SplittingMethod: ExperimentMethod {
     /// The cell's settings: sizes after `--quick` scaling, ξ and the levels with their defaults.
     func settings(_ cell: MethodCell) throws(SpecError) -> SplittingSettings {
         let problem = cell.problem
-        var xi: Diffusion.Expression, description: String
-        if let reactionCoordinate {
-            xi = reactionCoordinate.expression
-            description = "ξ = \(reactionCoordinate.text)"
-        } else {
-            do { (xi, description) = try SplittingSettings.defaultCoordinate(problem) }
-            catch { throw cell.error("reaction_coordinate", "has no default here: \(error)") }
-        }
-        let xi0 = CompiledProgram(outputs: [xi], dimension: problem.landscape.dimension).evaluate(at: problem.start)[0]
-        guard xi0.isFinite else { throw cell.error("reaction_coordinate", "must be finite at the start, got \(xi0)") }
-        let zA = startLevel ?? xi0
-        let zS: Double
-        if let sigmaLevel {
-            zS = sigmaLevel
-        } else {
-            // default coordinate: the exit boundary is at ξ = 0
-            guard zA < 0 else { throw cell.error("start_level", "must be below the exit level 0 of the default reaction coordinate, got \(TableReader.format(zA))") }
-            zS = zA * (1 - SplittingSettings.defaultSigmaFraction)
-        }
-        guard zA < zS else {
-            throw cell.error(sigmaLevel == nil ? "start_level" : "sigma_level", "must satisfy start_level < sigma_level, got \(TableReader.format(zA)) and \(TableReader.format(zS))")
-        }
         let q = cell.scale
         let runs = q == 1 ? self.runs : max(min(self.runs, 4), Int((Double(self.runs) * q).rounded()))
         let loops = q == 1 ? self.loops : max(min(self.loops, 640), Int((Double(self.loops) * q).rounded()))
-        return SplittingSettings(replicas: replicas, kill: kill, runs: runs, loops: loops, reactionCoordinate: xi,
-                                 coordinateDescription: description, startLevel: zA, sigmaLevel: zS)
+        var settings: SplittingSettings
+        if let reactionCoordinate, let startLevel, let sigmaLevel {
+            let xi = reactionCoordinate.expression
+            let xi0 = CompiledProgram(outputs: [xi], dimension: problem.landscape.dimension).evaluate(at: problem.start)[0]
+            guard xi0.isFinite else { throw cell.error("reaction_coordinate", "must be finite at the start, got \(xi0)") }
+            settings = SplittingSettings(replicas: replicas, kill: kill, runs: runs, loops: loops, reactionCoordinate: xi,
+                                         coordinateDescription: "ξ = \(reactionCoordinate.text)", startLevel: startLevel, sigmaLevel: sigmaLevel)
+        } else {
+            do {
+                settings = try SplittingSettings(defaultsFor: problem, replicas: replicas, kill: kill, runs: runs, loops: loops,
+                                                 startLevel: startLevel, sigmaLevel: sigmaLevel)
+            } catch { throw cell.error("reaction_coordinate", "has no default here: \(error)") }
+            if settings.sigmaLevel >= 0 {
+                throw cell.error("sigma_level", "must be below the exit level 0 of the default reaction coordinate, got \(TableReader.format(settings.sigmaLevel))")
+            }
+        }
+        let (zA, zS) = (settings.startLevel, settings.sigmaLevel)
+        guard zA < zS else {
+            throw cell.error(sigmaLevel == nil ? "start_level" : "sigma_level", "must satisfy start_level < sigma_level, got \(TableReader.format(zA)) and \(TableReader.format(zS))")
+        }
+        return settings
     }
 
     func splitting(_ cell: MethodCell) throws(SpecError) -> AdaptiveMultilevelSplitting {
