@@ -112,9 +112,9 @@ public struct SplittingMethod: ExperimentMethod {
         let direct = e.loops.started > 0 ? Double(e.loops.reactiveSteps.count) / Double(e.loops.started) : .nan
         let estimator = "adaptive multilevel splitting (gAMS, Bréhier et al. 2016; loop decomposition E[T] = E[τ₀] + (1/p − 1)·E[loop] + E[reactive], Cérou et al. 2011; docs/THEORY.md §6): "
             + "\(s.coordinateDescription); A = {ξ ≤ \(Self.format(s.startLevel))}, Σ = {ξ ≥ \(Self.format(s.sigmaLevel))}; "
-            + "N = \(s.replicas) replicas, k = \(s.kill), R = \(s.runs) runs, \(e.loops.started) loops; "
-            + "p̂ = \(Self.format(p)) ± \(Self.format(pSE)) (unbiased for p for any ξ); "
-            + "SE by the delta method over the runs and loops; 1/p̄ biased up by ≈ (SE_p/p)² = \(Self.format(p > 0 ? (pSE / p) * (pSE / p) : .nan)) (relative); "
+            + "N = \(s.replicas) replicas, k = \(s.kill), R = \(s.runs) runs, \(s.loops) loops; "
+            + "p̂ unbiased for p for any ξ (quantities: probability and its SE, per-run estimates, the decomposition's terms); "
+            + "SE by the delta method over the runs and loops; 1/p̄ biased up by ≈ (SE_p/p)² (relative); "
             + "assumes the Σ-entries are near their stationary law"
         let estimate = ExitTimeEstimate(splitting: e, replicas: s.replicas, timeScale: h, estimator: estimator)
         let iterations = Double(e.runs.reduce(0) { $0 + $1.iterations }) / Double(e.runs.count)

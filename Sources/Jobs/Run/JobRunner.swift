@@ -93,7 +93,7 @@ public struct JobRunner: Sendable {
                     dynamics: experiment.dynamics, noiseLaw: experiment.noiseLaw, method: experiment.methodName,
                     methodKind: experiment.methodKind, exitTest: experiment.exitTest, integrator: experiment.integrator, parameters: parameters,
                     sweptAxes: experiment.parameters.filter { $0.values.count > 1 && !hidden.contains($0.key) }.map(\.key),
-                    paths: sampled ? paths : 0, maxSteps: output.maxSteps ?? problem.maxSteps,
+                    paths: sampled ? (estimate.paths > 0 ? estimate.paths : paths) : 0, maxSteps: output.maxSteps ?? problem.maxSteps,
                     exited: estimate.exited, censored: estimate.censored, diverged: estimate.diverged,
                     mean: finite(estimate.mean), standardError: finite(estimate.standardError), ci95: estimate.ci95,
                     lowerBound: finite(estimate.lowerBound), estimator: estimate.estimator, methodError: finite(output.methodError),

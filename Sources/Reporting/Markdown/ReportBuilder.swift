@@ -122,12 +122,13 @@ public enum ReportBuilder {
             sections.append(.init(heading: "Failed cells", text: text, tables: [], figures: []))
         }
 
-        // Theory quantities (thresholds, barriers) of deterministic cells.
+        // Theory quantities (thresholds, barriers) of deterministic cells; splitting's pieces
+        // (its per-run estimates are in the data files and the JSON, not in this table).
         let quantityCells = input.cells.filter { !$0.quantities.isEmpty }
         if !quantityCells.isEmpty {
             var text = "| Experiment | Cell parameters | Quantity | Value |\n|---|---|---|---|\n"
             for c in quantityCells {
-                for q in c.quantities {
+                for q in c.quantities where !(q.key.hasPrefix("run_") && q.key.hasSuffix("_probability")) {
                     text += "| \(c.experiment) | \(Format.parameters(c.parameters)) | \(q.key) | \(Format.number(q.value, significant: 5)) |\n"
                 }
             }

@@ -21,13 +21,15 @@ public enum TextTable {
         func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
         var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged",
                                  "mean exit", "error", "unit", "iterations", "exit sides"]]
-        var estimators = Set<String>()
+        var estimators = Set<String>(), otherEstimators = Set<String>()
         var anyDeterministic = false
         var noExitTime = false
         for c in cells {
             let deterministic = !isSampled(c.method)
             anyDeterministic = anyDeterministic || deterministic
-            if c.methodKind == .simulation, !c.failed, c.estimator != ExitTimeEstimate.sampleMean { estimators.insert(c.estimator) }
+            if c.methodKind == .simulation, !c.failed, c.estimator != ExitTimeEstimate.sampleMean {
+                if c.censored > 0 || c.mean == nil { estimators.insert(c.estimator) } else { otherEstimators.insert(c.estimator) }
+            }
             noExitTime = noExitTime || c.methodKind == .sampling
             rows.append([
                 c.experiment, c.method,
@@ -49,6 +51,7 @@ public enum TextTable {
             if r == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
         if !estimators.isEmpty { out += "censoring-aware estimator: " + estimators.sorted().joined(separator: "; ") + "\n" }
+        if !otherEstimators.isEmpty { out += "estimator: " + otherEstimators.sorted().joined(separator: "; ") + "\n" }
         if noExitTime { out += noExitTimeNote }
         if anyDeterministic {
             out += "deterministic cells: standard error 0; formulas, grids and assumptions are in --format json (estimator)\n"
