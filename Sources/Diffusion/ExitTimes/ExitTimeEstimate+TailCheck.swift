@@ -96,7 +96,7 @@ extension ExitTimeEstimate {
         /// the part of the model's mean that lies beyond the cap, 1 − restricted mean/mean.
         func failure(extrapolatedShare: Double) -> String? {
             if pValue < Self.level {
-                return "defective-mass test p = \(String(format: "%.2g", pValue))"
+                return "defective-mass test p " + (pValue < 1e-16 ? "< 1e-16" : "= " + String(format: "%.2g", pValue))
             }
             if tailExits < Self.minimumTailExits {
                 return "too few exits to tell: \(tailExits) after the median exit, \(Self.minimumTailExits) needed"
