@@ -119,6 +119,21 @@ import TestSupport
         #expect(intervals[0][0] == 0 && intervals[n][1] == 1)
     }
 
+    /// Large counts, up to a 10⁹-path cell: the interval is finite and, by the normal limit
+    /// of the Beta quantiles, within 1 % of Wald's width 2·1.96·√(p̂(1 − p̂)/n) (the
+    /// skewness correction is O(1/√(n p̂ (1 − p̂))) ≤ 2 % of it at n p̂ (1 − p̂) ≥ 2500,
+    /// and about half of that at p̂ = ½). Also checks the closed form at k = 49 of 1000.
+    @Test(arguments: [(5_000, 10_000), (49_000, 1_000_000), (500_000_000, 1_000_000_000), (3_000_000, 1_000_000_000)])
+    func exitProbabilityIntervalForLargeCounts(successes: Int, trials: Int) {
+        let ci = ExitTimeEstimate.TailCheck.clopperPearson95(successes: successes, trials: trials)
+        let p = Double(successes) / Double(trials)
+        let wald = 2 * 1.959963984540054 * (p * (1 - p) / Double(trials)).squareRoot()
+        #expect(ci[0] < p && p < ci[1] && abs((ci[1] - ci[0]) / wald - 1) < 0.01, "\(ci), Wald width \(wald)")
+        // Beta quantiles for 49 of 1000 (gsl_cdf_beta_Pinv, which is exact at these counts): 1e-9 bisection tolerance
+        let small = ExitTimeEstimate.TailCheck.clopperPearson95(successes: 49, trials: 1000)
+        #expect(abs(small[0] - gsl_cdf_beta_Pinv(0.025, 49, 952)) < 1e-9 && abs(small[1] - gsl_cdf_beta_Pinv(0.975, 50, 951)) < 1e-9)
+    }
+
     /// Uncensored cells report P(exit by cap) = 1 with its interval; deterministic ones none.
     @Test func exitProbabilityIsAlwaysReportedForSimulations() {
         var s = ExitSamples(dimension: 1, count: 4)
