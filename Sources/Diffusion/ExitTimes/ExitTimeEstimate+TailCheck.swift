@@ -53,13 +53,15 @@ extension ExitTimeEstimate {
         let defectiveMass: Double
 
         /// `tailExits` d exits after s₀ with residual steps summing to `residualSteps` X,
-        /// `censored` c paths censored `window` L = C − s₀ steps after s₀. d ≥ 1, L ≥ 1.
+        /// `censored` c paths censored `window` L = C − s₀ steps after s₀; d ≥ 1.
         init(tailExits d: Int128, residualSteps x: Int128, censored c: Int128, window l: Int128) {
-            precondition(d >= 1 && l >= 1 && x >= d && x <= d * l, "tail sums out of range: d \(d), X \(x), L \(l)")
+            precondition(d >= 1 && x >= d, "tail sums out of range: d \(d), X \(x)")
             tailExits = Int(d)
             let dd = Double(d), cc = Double(c), length = Double(l), sum = Double(x)
             let mean = sum / dd
-            guard c > 0, mean < (length + 1) / 2 else {       // no survivors, or no decay in the window: π̂ ≤ 0
+            // no survivors, or no decay in the window: π̂ ≤ 0; and no test where paths were not
+            // all censored at one cap after every exit (L < 1 or an exit past L)
+            guard c > 0, l >= 1, x <= d * l, mean < (length + 1) / 2 else {
                 statistic = 0; pValue = 1; defectiveMass = 0
                 return
             }
