@@ -261,3 +261,58 @@ import TestSupport
         #expect(paths == Array(0..<3000))
     }
 }
+
+/// The issue-11 case: a Monte Carlo cell whose paths mostly converge for good. Started just
+/// left of the double well's barrier top at ε = 0.02, about two thirds of the paths fall into
+/// the left well and stay there (the way back over the barrier takes ~e^{0.25/0.02} ≈ 3·10⁵
+/// time units, the cap 200); the rest exit fast to the right. The exit law is defective:
+/// the cell reports P(exit by the cap) with its interval and no extrapolated mean.
+@Suite struct DefectiveExitLawTests {
+    @Test func mostlyConvergedCellReportsExitProbabilityAndNoMean() throws {
+        let spec = try JobSpec.parse("""
+            name = "converge"
+            seed = 6
+            [landscape]
+            potential = "x^4/4 - x^2/2"
+            [start]
+            point = [-0.05]
+            [exit]
+            when = "x > 0.5"
+            [[experiment]]
+            name = "mostly-converge"
+            dynamics = "langevin"
+            epsilon = 0.02
+            dt = 0.01
+            paths = 2000
+            max_steps = 20_000
+            """)
+        let cell = try JobRunner(spec: spec, threads: 2).runCell(experiment: 0, cell: 0)
+        print("mostly-converge: exited \(cell.exited), censored \(cell.censored), \(cell.estimator)")
+        #expect(cell.censored > cell.exited && cell.exited > 100, "exited \(cell.exited), censored \(cell.censored)")
+        #expect(cell.mean == nil && cell.standardError == nil && cell.ci95 == nil && cell.meanIterations == nil)
+        #expect(cell.estimator.hasPrefix(ExitTimeEstimate.tailNotShownExponential) && cell.estimator.contains("defective-mass test"),
+                "\(cell.estimator)")
+        let p = try #require(cell.exitProbability), ci = try #require(cell.exitProbabilityCI95)
+        #expect(p == Double(cell.exited) / Double(cell.exited + cell.censored) && ci[0] < p && p < ci[1])
+        #expect(cell.lowerBound != nil)
+        // the JSON contract and the store's encoding carry it
+        let json = cell.json(timings: false)
+        #expect(json["mean_exit_time"] == .null && json["exit_probability"] == .number(p))
+        #expect(json["exit_probability_ci95"] == .array(ci.map { .double($0) }))
+        #expect(try Cell.decode(cell.encoded()) == cell)
+    }
+
+    /// Deterministic cells carry no P(exit by the cap): null in the JSON.
+    @Test func deterministicCellsHaveNoExitProbability() throws {
+        let spec = try JobSpec.parse("""
+            \(SpecFixtures.doubleWell(name: "exact", seed: 1))
+            [[experiment]]
+            name = "grid"
+            dynamics = "langevin"
+            method = "backward-kolmogorov"
+            epsilon = 0.2
+            """)
+        let cell = try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0)
+        #expect(cell.exitProbability == nil && cell.json()["exit_probability"] == .null)
+    }
+}

@@ -45,6 +45,19 @@ import Diffusion
         #expect(rate >= 0.90 && rate <= 0.99, "coverage \(rate)")
     }
 
+    /// A cell whose mean would mostly lie beyond the cap (E τ ≈ 148 at the smallest ε, cap
+    /// 40: about 76 % censored) gets no mean: it is excluded from the fit with the reason,
+    /// and the cell table shows P(exit by the cap) with its interval.
+    @Test func withheldMeanIsExcludedAndExitProbabilityShown() throws {
+        let input = ReportFixtures.arrhenius(seed: 5, cap: 40)
+        let withheld = input.cells.filter { $0.estimator.hasPrefix(ExitTimeEstimate.tailNotShownExponential) }
+        #expect(!withheld.isEmpty && withheld.allSatisfy { $0.mean == nil && $0.exitProbability != nil })
+        let fit = try #require(try ScalingAnalysis.fits(input).first)
+        #expect(fit.excluded.contains { $0.reason.contains("exit law not shown exponential past the cap") })
+        let markdown = try ReportBuilder.build(input).markdown
+        #expect(markdown.contains("| P(exit by cap) [95 %] |"))
+    }
+
     /// Censoring-dominated points stay in the fit (censoring-aware estimate) and are flagged;
     /// cells with no estimate are listed as excluded with the reason.
     @Test func censoredPointsAreFlaggedNotDropped() throws {

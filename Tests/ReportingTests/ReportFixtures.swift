@@ -52,6 +52,7 @@ enum ReportFixtures {
                         sweptAxes: [], paths: paths, maxSteps: 1_000_000, exited: estimate.exited, censored: estimate.censored,
                         diverged: 0, mean: estimate.mean, standardError: estimate.standardError, ci95: estimate.ci95,
                         lowerBound: estimate.lowerBound.isFinite ? estimate.lowerBound : nil, estimator: estimate.estimator,
+                        exitProbability: estimate.exitProbability, exitProbabilityCI95: estimate.exitProbabilityCI95,
                         methodError: nil, quantities: [], timeUnit: .time, meanIterations: iterations,
                         exitSides: [(label: "x > 0", count: estimate.exited)], wallSeconds: 0, pathSteps: 0, timeScale: timeScale,
                         status: .done, failure: nil)

@@ -23,5 +23,8 @@ extension ExitTimeEstimate {
         ci95 = nil
         lowerBound = .nan
         self.estimator = estimator
+        exitProbability = nil
+        exitProbabilityCI95 = nil
+        tailTestPValue = nil
     }
 }

@@ -13,6 +13,14 @@ import Foundation
 ///   tail's departure from exponential. SE by the delta method: Var(m₁) + Var(Ŝ)/λ² +
 ///   2Cov(m₁, Ŝ)/λ + Ŝ²Var(λ̂)/λ⁴ with Var(λ̂) = λ²/d.
 /// - All censored, or no exit after t₀: no mean; `lowerBound` = the restricted mean.
+/// - The exponential tail is checked before it is extrapolated past C
+///   (`ExitTimeEstimate+TailCheck.swift`, docs/THEORY.md §5): a likelihood-ratio test
+///   against an exponential with a defective mass (paths that never leave), at least 10
+///   exits after t₀, and at most half of the mean from beyond the cap. When the check
+///   fails: no mean (estimator `tailNotShownExponential…`, saying why); `lowerBound` = the
+///   restricted mean.
+/// - Whenever paths were simulated: P(exit by the cap) = exited/(exited + censored) with
+///   its Clopper–Pearson 95 % interval.
 ///
 /// Diverged paths (NaN or beyond the divergence bound) are counted and excluded.
 ///
@@ -34,10 +42,24 @@ public struct ExitTimeEstimate: Sendable, Equatable {
     public let estimator: String
     /// Exits per exit term, in term order.
     public let sideCounts: [Int]
+    /// P(exit by the cap) = exited/(exited + censored), diverged paths excluded; nil for
+    /// deterministic values and end-state counts, and when no path counts.
+    public let exitProbability: Double?
+    /// Its exact (Clopper–Pearson) 95 % interval.
+    public let exitProbabilityCI95: [Double]?
+    /// p-value of the defective-mass likelihood-ratio test of the exponential tail on
+    /// [t₀, C) (`TailCheck`); nil where the tail was not fitted.
+    public let tailTestPValue: Double?
 
     public static let sampleMean = "sample mean"
     public static let restrictedMeanExponentialTail = "kaplan-meier restricted mean + exponential tail (MLE)"
     public static let noEstimate = "none: too few exits; lower_bound is the restricted mean"
+    /// The start of the estimator text of a censored cell whose exponential tail failed its
+    /// check (`TailCheck`); the rest says why, gives P(exit by the cap) and names `splitting`.
+    public static let tailNotShownExponential = "none: exit law not shown exponential past the cap"
+
+    /// True when the mean was withheld because the tail failed its check.
+    public var tailWithheld: Bool { estimator.hasPrefix(Self.tailNotShownExponential) }
 
     /// A deterministic value (grid solve, quadrature, theory): no sampling error; the
     /// method's own accuracy is stated by the caller.
@@ -46,6 +68,7 @@ public struct ExitTimeEstimate: Sendable, Equatable {
         mean = value; standardError = 0; ci95 = [value, value]; lowerBound = value
         self.estimator = estimator
         sideCounts = Array(repeating: 0, count: termCount)
+        exitProbability = nil; exitProbabilityCI95 = nil; tailTestPValue = nil
     }
 
     /// Estimates from `samples`, converting steps to time by `timeScale` (dt, or 1 for iterations).
@@ -84,8 +107,12 @@ public struct ExitTimeEstimate: Sendable, Equatable {
         guard n > 0 else {
             mean = nil; standardError = nil; ci95 = nil; lowerBound = .nan
             estimator = ExitTimeEstimate.noEstimate
+            exitProbability = nil; exitProbabilityCI95 = nil; tailTestPValue = nil
             return
         }
+        let exitInterval = TailCheck.clopperPearson95(successes: exited, trials: exited + censored)
+        exitProbability = Double(exited) / n
+        exitProbabilityCI95 = exitInterval
         let c = Int128(censored), cap = Int128(a.censorStep)
         lowerBound = Double(a.exitStepSum + c * cap) * timeScale / n
         if censored == 0 {
@@ -97,11 +124,13 @@ public struct ExitTimeEstimate: Sendable, Equatable {
             let se = exited > 1 ? (ss / Double(exited - 1) / n).squareRoot() : .nan
             mean = m; standardError = se; ci95 = [m - 1.96 * se, m + 1.96 * se]
             estimator = ExitTimeEstimate.sampleMean
+            tailTestPValue = nil
             return
         }
         guard exited >= 2 else {
             mean = nil; standardError = nil; ci95 = nil
             estimator = ExitTimeEstimate.noEstimate
+            tailTestPValue = nil
             return
         }
         // t₀ = the lower median exit step s₀ (rank ⌊(exited − 1)/2⌋ from 0), with the count
@@ -131,8 +160,14 @@ public struct ExitTimeEstimate: Sendable, Equatable {
         guard tailExits > 0, exposure > 0 else {
             mean = nil; standardError = nil; ci95 = nil
             estimator = ExitTimeEstimate.noEstimate
+            tailTestPValue = nil
             return
         }
+        // the tail check, on exact step counts: d exits after s₀ with residual steps X, c
+        // paths censored L = C − s₀ steps after s₀
+        let check = TailCheck(tailExits: above, residualSteps: a.exitStepSum - sumBelow - t0 * above,
+                              censored: censoredAtRisk, window: cap - t0)
+        tailTestPValue = check.pValue
         let m1 = Double(m1Steps) * timeScale / n
         let sumSquares = Double(squareSteps) * timeScale * timeScale
         let varM1 = max(sumSquares / n - m1 * m1, 0) / n
@@ -145,6 +180,13 @@ public struct ExitTimeEstimate: Sendable, Equatable {
         let variance = varM1 + varS / (lambda * lambda) + 2 * covM1S / lambda
             + s * s * varLambda / pow(lambda, 4)
         let se = variance.squareRoot()
+        if let reason = check.failure(extrapolatedShare: 1 - lowerBound / m) {
+            mean = nil; standardError = nil; ci95 = nil
+            estimator = ExitTimeEstimate.tailNotShownExponential + " (\(reason)); P(exit by cap) = "
+                + "\(TailCheck.format(exitProbability!)) [\(TailCheck.format(exitInterval[0])), \(TailCheck.format(exitInterval[1]))]; "
+                + "lower_bound is the restricted mean; use method = \"splitting\" for rare exits"
+            return
+        }
         mean = m; standardError = se; ci95 = [m - 1.96 * se, m + 1.96 * se]
         estimator = ExitTimeEstimate.restrictedMeanExponentialTail
     }

@@ -22,5 +22,7 @@ extension ExitTimeEstimate {
             self.estimator = "none: every splitting run went extinct (p̂ = 0); " + estimator
         }
         lowerBound = .nan
+        // no cap: P(exit by the cap) and the tail check are Monte Carlo's
+        exitProbability = nil; exitProbabilityCI95 = nil; tailTestPValue = nil
     }
 }

@@ -50,6 +50,10 @@ public struct Cell: Sendable, Equatable, Codable {
     public var ci95: [Double]?
     public var lowerBound: Double?
     public var estimator: String
+    /// P(exit by the cap) = exited/(exited + censored) of a Monte Carlo cell with its exact
+    /// 95 % interval (`ExitTimeEstimate.exitProbability`); nil for other methods.
+    public var exitProbability: Double?
+    public var exitProbabilityCI95: [Double]?
     /// A deterministic method's own error estimate (a grid's Richardson error), in `timeUnit`.
     public var methodError: Double?
     /// Further named results (escape rate, barrier, thresholds, tail index…).
@@ -67,7 +71,7 @@ public struct Cell: Sendable, Equatable, Codable {
     public var status: Status
     public var failure: String?
 
-    public init(global: Int, experiment: String, experimentIndex: Int, cellIndex: Int, dynamics: DynamicsKind, noiseLaw: NoiseLawKind?, method: String, methodKind: MethodKind, exitTest: ExitTestKind, integrator: IntegratorKind, parameters: [(key: String, value: Double)], sweptAxes: [String], paths: Int, maxSteps: Int, exited: Int, censored: Int, diverged: Int, mean: Double?, standardError: Double?, ci95: [Double]?, lowerBound: Double?, estimator: String, methodError: Double?, quantities: [(key: String, value: Double)], timeUnit: TimeUnit, meanIterations: Double?, exitSides: [(label: String, count: Int)], wallSeconds: Double, pathSteps: Int, timeScale: Double, status: Status, failure: String?) {
+    public init(global: Int, experiment: String, experimentIndex: Int, cellIndex: Int, dynamics: DynamicsKind, noiseLaw: NoiseLawKind?, method: String, methodKind: MethodKind, exitTest: ExitTestKind, integrator: IntegratorKind, parameters: [(key: String, value: Double)], sweptAxes: [String], paths: Int, maxSteps: Int, exited: Int, censored: Int, diverged: Int, mean: Double?, standardError: Double?, ci95: [Double]?, lowerBound: Double?, estimator: String, exitProbability: Double? = nil, exitProbabilityCI95: [Double]? = nil, methodError: Double?, quantities: [(key: String, value: Double)], timeUnit: TimeUnit, meanIterations: Double?, exitSides: [(label: String, count: Int)], wallSeconds: Double, pathSteps: Int, timeScale: Double, status: Status, failure: String?) {
         self.global = global
         self.experiment = experiment
         self.experimentIndex = experimentIndex
@@ -90,6 +94,8 @@ public struct Cell: Sendable, Equatable, Codable {
         self.ci95 = ci95
         self.lowerBound = lowerBound
         self.estimator = estimator
+        self.exitProbability = exitProbability
+        self.exitProbabilityCI95 = exitProbabilityCI95
         self.methodError = methodError
         self.quantities = quantities
         self.timeUnit = timeUnit
@@ -123,6 +129,8 @@ public struct Cell: Sendable, Equatable, Codable {
             ("ci95", ci95.map { .array($0.map { .double($0) }) } ?? .null),
             ("lower_bound", .number(lowerBound)),
             ("estimator", .string(estimator)),
+            ("exit_probability", .number(exitProbability)),
+            ("exit_probability_ci95", exitProbabilityCI95.map { .array($0.map { .double($0) }) } ?? .null),
             ("method_error", .number(methodError)),
             ("quantities", .object(quantities.map { ($0.key, .double($0.value)) })),
             ("time_unit", .string(timeUnit.rawValue)),
@@ -182,6 +190,7 @@ extension Cell {
         case noiseLaw = "noise_law", method, methodKind = "method_kind", exitTest = "exit_test", integrator, parameters
         case sweptAxes = "swept_axes", paths, maxSteps = "max_steps", exited, censored, diverged
         case mean = "mean_exit_time", standardError = "standard_error", ci95, lowerBound = "lower_bound", estimator
+        case exitProbability = "exit_probability", exitProbabilityCI95 = "exit_probability_ci95"
         case methodError = "method_error", quantities, timeUnit = "time_unit", meanIterations = "mean_exit_iterations"
         case exitSides = "exit_sides", wallSeconds = "wall_seconds", pathSteps = "path_steps", timeScale = "time_scale"
         case status, failure
@@ -211,6 +220,8 @@ extension Cell {
         ci95 = try c.decodeIfPresent([Double].self, forKey: .ci95)
         lowerBound = try c.decodeIfPresent(Double.self, forKey: .lowerBound)
         estimator = try c.decode(String.self, forKey: .estimator)
+        exitProbability = try c.decodeIfPresent(Double.self, forKey: .exitProbability)
+        exitProbabilityCI95 = try c.decodeIfPresent([Double].self, forKey: .exitProbabilityCI95)
         methodError = try c.decodeIfPresent(Double.self, forKey: .methodError)
         quantities = try c.decode([Pair].self, forKey: .quantities).map { (key: $0.key, value: $0.value) }
         timeUnit = try c.decode(TimeUnit.self, forKey: .timeUnit)
@@ -250,6 +261,8 @@ extension Cell {
         try c.encodeIfPresent(ci95, forKey: .ci95)
         try c.encodeIfPresent(lowerBound, forKey: .lowerBound)
         try c.encode(estimator, forKey: .estimator)
+        try c.encodeIfPresent(exitProbability, forKey: .exitProbability)
+        try c.encodeIfPresent(exitProbabilityCI95, forKey: .exitProbabilityCI95)
         try c.encodeIfPresent(methodError, forKey: .methodError)
         try c.encode(quantities.map { Pair(key: $0.key, value: $0.value) }, forKey: .quantities)
         try c.encode(timeUnit, forKey: .timeUnit)

@@ -36,7 +36,8 @@ public enum CSVExport {
         defer { finish(csv) }
         try csv.write(row: ["experiment_index", "experiment", "cell", "global_index", "dynamics", "method"] + keys
                       + ["mean_exit_time", "standard_error", "ci95_low", "ci95_high", "time_unit", "mean_exit_iterations",
-                         "paths", "exited", "censored", "diverged", "method_error", "estimator"])
+                         "paths", "exited", "censored", "diverged", "method_error", "estimator",
+                         "exit_probability", "exit_probability_ci95_low", "exit_probability_ci95_high"])
         for c in cells {
             var row = [String(c.experimentIndex), c.experiment, String(c.cellIndex), String(c.global),
                        c.dynamics.rawValue, c.method]
@@ -45,7 +46,8 @@ public enum CSVExport {
             if let ci = c.ci95, ci.count == 2 { lo = text(ci[0]); hi = text(ci[1]) }
             row += [text(c.mean), text(c.standardError), lo, hi, c.timeUnit.rawValue,
                     text(c.meanIterations), String(c.paths), String(c.exited), String(c.censored),
-                    String(c.diverged), text(c.methodError), c.estimator]
+                    String(c.diverged), text(c.methodError), c.estimator,
+                    text(c.exitProbability), text(c.exitProbabilityCI95?.first), text(c.exitProbabilityCI95?.last)]
             try csv.write(row: row)
         }
         return cells.count

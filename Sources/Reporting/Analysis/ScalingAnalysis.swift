@@ -182,7 +182,8 @@ public enum ScalingAnalysis {
                 }
                 guard let v = value(cell, unit: unit) else {
                     let bound = cell.lowerBound.map { "; restricted mean (a lower bound) \(Format.number($0))" } ?? ""
-                    excluded.append((cell, "no estimate of the mean (\(cell.exited) of \(cell.paths) paths exited\(bound))"))
+                    let tail = cell.estimator.hasPrefix(ExitTimeEstimate.tailNotShownExponential) ? "; exit law not shown exponential past the cap" : ""
+                    excluded.append((cell, "no estimate of the mean (\(cell.exited) of \(cell.paths) paths exited\(bound)\(tail))"))
                     continue
                 }
                 var flag: String? = nil

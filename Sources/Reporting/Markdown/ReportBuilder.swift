@@ -299,9 +299,15 @@ public enum ReportBuilder {
     }
 
     static func cellsMarkdown(_ input: ReportInput) -> String {
-        var t = "| Experiment | Method | Parameters | Paths (exited / censored / diverged) | Mean exit time | Unit | Mean exit iterations | Estimator |\n|---|---|---|---|---|---|---|---|\n"
+        // P(exit by the cap) with its exact 95 % interval, in its own column when some Monte Carlo cell was censored
+        let showExit = input.cells.contains { $0.isMonteCarlo && $0.censored > 0 && $0.exitProbability != nil }
+        var t = "| Experiment | Method | Parameters | Paths (exited / censored / diverged) |" + (showExit ? " P(exit by cap) [95 %] |" : "")
+            + " Mean exit time | Unit | Mean exit iterations | Estimator |\n|---|---|---|---|" + (showExit ? "---|" : "") + "---|---|---|---|\n"
         for c in input.cells {
-            let paths = c.paths > 0 ? "\(c.paths) (\(c.exited) / \(c.censored) / \(c.diverged))" : "—"
+            var paths = c.paths > 0 ? "\(c.paths) (\(c.exited) / \(c.censored) / \(c.diverged))" : "—"
+            if showExit {
+                paths += " | " + (c.isMonteCarlo ? c.exitProbability.map { "\(Format.number($0, significant: 3)) \(Format.interval(c.exitProbabilityCI95))" } ?? "—" : "—")
+            }
             let mean = c.mean.map { Format.value($0, error: c.isMonteCarlo ? c.standardError : (c.methodError.flatMap { $0 > 0 ? $0 : nil })) } ?? "—"
             let iter = c.meanIterations.map { Format.value($0, error: c.isMonteCarlo ? c.iterationsStandardError : nil) } ?? "—"
             let estimator = c.estimator.count > 90 ? String(c.estimator.prefix(87)) + "…" : c.estimator
@@ -316,7 +322,7 @@ public enum ReportBuilder {
 
     static func methodsMarkdown() -> String {
         """
-        - **Mean exit times.** Monte Carlo cells report the sample mean and its standard error; with censoring (paths that did not exit before the step cap) the Kaplan–Meier restricted mean plus an exponential tail fitted beyond the median (MLE), with a delta-method error. Exact cells report a Richardson-extrapolated grid solve with its error estimate; theory cells report an asymptotic formula without error.
+        - **Mean exit times.** Monte Carlo cells report the sample mean and its standard error; with censoring (paths that did not exit before the step cap) the Kaplan–Meier restricted mean plus an exponential tail fitted beyond the median (MLE), with a delta-method error — withheld (no mean; the restricted mean as a lower bound) when the tail fails its check: a likelihood-ratio test against an exponential with a defective mass (paths that never leave, p < 1 %), fewer than 10 exits beyond the median, or more than half of the mean beyond the cap. P(exit by the cap) is given with its exact (Clopper–Pearson) 95 % interval. Exact cells report a Richardson-extrapolated grid solve with its error estimate; theory cells report an asymptotic formula without error.
         - **Fits.** Weighted least squares on log E τ (GSL `gsl_fit_wlinear`), weights from the delta method σ = SE/τ (first order; bias O((SE/τ)²)); 95 % intervals with z = 1.96, inflated by the Birge ratio χ²/dof when it exceeds 1. Beside each Monte Carlo fit, a percentile bootstrap over paths (\(PathBootstrap.replicates) replicates, each cell's paths resampled and its estimator recomputed).
         - **Comparisons.** Ratios with delta-method intervals; z-scores against the combined standard error; "agree" when |z| < 3.
         - **Determinism.** The report is a function of the results store: regenerating it gives byte-identical files.
@@ -335,7 +341,8 @@ public enum ReportBuilder {
             for q in c.quantities where !quantities.contains(q.key) { quantities.append(q.key) }
         }
         let columns = ["experiment", "dynamics", "method"] + keys + ["paths", "exited", "censored", "diverged", "mean_exit_time",
-                       "standard_error", "time_unit", "mean_exit_iterations", "iterations_standard_error", "method_error", "estimator"]
+                       "standard_error", "time_unit", "mean_exit_iterations", "iterations_standard_error", "method_error", "estimator",
+                       "exit_probability", "exit_probability_ci95_low", "exit_probability_ci95_high"]
             + sides.map { "exit: \($0)" } + quantities
         let rows: [[Table.Cell]] = input.cells.map { c in
             var r: [Table.Cell] = [.text(c.experiment), .text(c.dynamics.rawValue), .text(c.method)]
@@ -343,7 +350,9 @@ public enum ReportBuilder {
             r += [.integer(c.paths), .integer(c.exited), .integer(c.censored), .integer(c.diverged),
                   c.mean.map { .number($0) } ?? .missing, c.standardError.map { .number($0) } ?? .missing, .text(c.timeUnit.rawValue),
                   c.meanIterations.map { .number($0) } ?? .missing, c.iterationsStandardError.map { .number($0) } ?? .missing,
-                  c.methodError.map { .number($0) } ?? .missing, .text(c.estimator)]
+                  c.methodError.map { .number($0) } ?? .missing, .text(c.estimator),
+                  c.exitProbability.map { .number($0) } ?? .missing, c.exitProbabilityCI95.map { .number($0[0]) } ?? .missing,
+                  c.exitProbabilityCI95.map { .number($0[1]) } ?? .missing]
             r += sides.map { label in c.exitSides.first { $0.label == label }.map { .integer($0.count) } ?? .missing }
             r += quantities.map { k in c.quantity(k).map { .number($0) } ?? .missing }
             return r

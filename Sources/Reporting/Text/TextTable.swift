@@ -19,8 +19,10 @@ public enum TextTable {
     /// The results table of `cells` (fresh, or loaded from a results store).
     public static func render(job: String, seed: UInt64, cells: [Cell]) -> String {
         func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
-        var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged",
-                                 "mean exit", "error", "unit", "iterations", "exit sides"]]
+        // P(exit by the cap) [95 %], in its own column when some Monte Carlo cell was censored
+        let showExit = cells.contains { $0.methodKind == .simulation && $0.censored > 0 && $0.exitProbability != nil }
+        var rows: [[String]] = [["experiment", "method", "parameters", "paths", "exited", "censored", "diverged"]
+                                + (showExit ? ["P(exit by cap)"] : []) + ["mean exit", "error", "unit", "iterations", "exit sides"]]
         var estimators = Set<String>(), otherEstimators = Set<String>()
         var anyDeterministic = false
         var noExitTime = false
@@ -28,13 +30,24 @@ public enum TextTable {
             let deterministic = !isSampled(c.method)
             anyDeterministic = anyDeterministic || deterministic
             if c.methodKind == .simulation, !c.failed, c.estimator != ExitTimeEstimate.sampleMean {
-                if c.censored > 0 || c.mean == nil { estimators.insert(c.estimator) } else { otherEstimators.insert(c.estimator) }
+                // a withheld mean's text is per cell (reason, P(exit)); the table names the rule once
+                let text = c.estimator.hasPrefix(ExitTimeEstimate.tailNotShownExponential)
+                    ? ExitTimeEstimate.tailNotShownExponential + " (reason per cell in --format json); use method = \"splitting\" for rare exits"
+                    : c.estimator
+                if c.censored > 0 || c.mean == nil { estimators.insert(text) } else { otherEstimators.insert(text) }
             }
             noExitTime = noExitTime || c.methodKind == .sampling
+            var exit = ""
+            if c.methodKind == .simulation, let p = c.exitProbability {
+                exit = String(format: "%.3g", p)
+                if let ci = c.exitProbabilityCI95 { exit += String(format: " [%.3g, %.3g]", ci[0], ci[1]) }
+            }
+            var counts: [String] = [String(c.paths), String(c.exited), String(c.censored), String(c.diverged)]
+            if showExit { counts.append(exit) }
             rows.append([
                 c.experiment, c.method,
                 c.parameters.map { "\($0.key)=\(finite($0.value).map(number) ?? "")" }.joined(separator: " "),
-                String(c.paths), String(c.exited), String(c.censored), String(c.diverged),
+            ] + counts + [
                 c.failed ? "failed" : c.mean.map { String(format: "%.6g", $0) } ?? "n/a",
                 deterministic ? (c.methodError.map { String(format: "±%.2g (grid)", $0) } ?? "—")
                     : c.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
