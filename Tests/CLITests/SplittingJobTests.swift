@@ -47,6 +47,7 @@ import TestSupport
             ("reaction_coordinate = \"x\"\nstart_level = -0.95", "sigma_level is required with reaction_coordinate"),
             ("reaction_coordinate = \"x\"\nstart_level = -0.9\nsigma_level = -0.95", "start_level < sigma_level"),
             ("sigma_level = 0.1", "sigma_level must be below the exit level 0"),
+            ("domain = { lower = [-2, -1], upper = [1, 1] }", "domain applies to 2-D landscapes only"),
         ]
         for (keys, message) in cases {
             let r = try Self.error(keys)

@@ -45,6 +45,19 @@ public struct BackwardKolmogorovReference: Sendable {
         lower = domain.x0; upper = domain.x1
     }
 
+    /// 2-D: the committor q(x) = P(reach the exit before the set `a`) of the diffusion on the
+    /// reflecting `domain`, by the same grid operator (`Grid2D.committor`, `nodes` per side, no
+    /// extrapolation): the optimal reaction coordinate for splitting (docs/THEORY.md §6).
+    public static func committor(problem: ExitProblem, form: FokkerPlanckForm = .ito, domain: Grid2D.Box, nodes: Int = 257,
+                                 a: @escaping @Sendable (Double, Double) -> Bool) throws -> GridFunction2D {
+        guard problem.landscape.dimension == 2 else { throw GridError("a committor grid applies to 2-D landscapes") }
+        let field = try diffusionField(problem)
+        let exit: @Sendable (Double, Double) -> Bool = { x, y in problem.exitTerm(at: [x, y]) != nil }
+        let p = Grid2D.Problem(landscape: problem.landscape, diffusion: field, form: form == .ito ? .ito : .divergence,
+                               advection: .hybrid, box: domain, nx: nodes | 1, ny: nodes | 1)
+        return try Grid2D.committor(p, a: { x, y in a(x, y) && !exit(x, y) }, b: exit)
+    }
+
     /// The 2-D diffusion matrix field `D(θ)` of `NoiseModel` (D₁₂ the mean of the two
     /// off-diagonal entries).
     static func diffusionField(_ problem: ExitProblem) throws -> Grid2D.DiffusionField {

@@ -6,8 +6,9 @@ import Foundation
 ///
 /// **Probability.** Generalized AMS (Bréhier, Gazeau, Goudenège, Lelièvre & Rousset, Ann.
 /// Appl. Probab. 26 (2016) 3559–3601) estimates p = P(a path started on Σ reaches the exit
-/// B before returning to A). A replica's level is the maximum of ξ along its path until it
-/// returns to A or reaches B (+∞ once in B). Each iteration kills every replica whose level
+/// B before returning to A). A replica's level is the maximum of the level function (ξ, or
+/// `SplittingSettings.levelGrid`, the 2-D committor) along its path until it returns to A or
+/// reaches B (+∞ once in B). Each iteration kills every replica whose level
 /// is ≤ the k-th smallest level z (all ties: in discrete time levels can be equal), K of N,
 /// and restarts each killed one from a uniformly chosen survivor at the survivor's first
 /// time with ξ > z; it stops when fewer than k replicas are outside B. Then
@@ -76,10 +77,19 @@ public struct AdaptiveMultilevelSplitting: Sendable {
         if problem.exitTerm(at: problem.start) != nil {
             throw DynamicsError("the start lies in the exit region")
         }
+        if settings.levelGrid != nil, problem.landscape.dimension != 2 {
+            throw DynamicsError("a level grid (committor) applies to 2-D landscapes")
+        }
     }
 
     /// ξ at `point`.
     public func coordinate(at point: [Double]) -> Double { xiProgram.evaluate(at: point)[0] }
+
+    /// A replica's level function at `point`: the level grid where there is one, else ξ.
+    func level(at point: [Double]) -> Double {
+        if let grid = settings.levelGrid { return grid(point[0], point[1]) }
+        return coordinate(at: point)
+    }
 
     // MARK: - Results
 
@@ -355,6 +365,8 @@ struct SplittingRun {
     var laneReplica: [Int]
     var laneStep: [Int]
     let xi: UnsafeMutablePointer<Double>
+    /// The level function per lane (ξ itself unless there is a level grid).
+    let lv: UnsafeMutablePointer<Double>
     let workspace: UnsafeMutablePointer<Double>
     let point: UnsafeMutablePointer<Double>
 
@@ -376,11 +388,12 @@ struct SplittingRun {
         laneReplica = Array(repeating: 0, count: w)
         laneStep = Array(repeating: 0, count: w)
         xi = .allocate(capacity: w)
+        lv = .allocate(capacity: w)
         workspace = .allocate(capacity: max(ams.xiProgram.registerCount, 1) * w)
         point = .allocate(capacity: max(d, 1))
     }
 
-    func deallocate() { xi.deallocate(); workspace.deallocate(); point.deallocate() }
+    func deallocate() { xi.deallocate(); lv.deallocate(); workspace.deallocate(); point.deallocate() }
 
     mutating func run(entryPoints: [Double], entrySides: [Int32]) throws(SplittingFailure) -> AdaptiveMultilevelSplitting.Run {
         defer { deallocate() }
@@ -394,7 +407,7 @@ struct SplittingRun {
                 level[i] = .infinity; side[i] = entrySides[e]; duration[i] = 0
                 recordXi[i] = [.infinity]; recordStep[i] = [0]; recordState[i] = state
             } else {
-                let x0 = ams.coordinate(at: state)
+                let x0 = ams.level(at: state)
                 level[i] = x0
                 recordXi[i] = [x0]; recordStep[i] = [0]; recordState[i] = state
                 pending.append(i)
@@ -483,6 +496,13 @@ struct SplittingRun {
         while active > 0 {
             stepper.step(count: active, stream: stream)
             ams.xiProgram.evaluate(count: active, stride: w, inputs: x, outputs: xi, workspace: workspace)
+            let levels: UnsafeMutablePointer<Double>
+            if let grid = ams.settings.levelGrid {
+                for i in 0..<active { lv[i] = grid(x[i], x[w + i]) }
+                levels = lv
+            } else {
+                levels = xi
+            }
             pathSteps += active
             var i = 0
             while i < active {
@@ -499,9 +519,9 @@ struct SplittingRun {
                     done = true
                 } else if xi[i] <= zA {
                     done = true
-                } else if xi[i] > level[r] {
-                    level[r] = xi[i]
-                    recordXi[r].append(xi[i]); recordStep[r].append(s)
+                } else if levels[i] > level[r] {
+                    level[r] = levels[i]
+                    recordXi[r].append(levels[i]); recordStep[r].append(s)
                     for j in 0..<d { recordState[r].append(x[j * w + i]) }
                 }
                 if !done && s >= maxSteps {
@@ -515,7 +535,7 @@ struct SplittingRun {
                         if i != active {
                             stepper.copy(lane: active, to: i)
                             laneReplica[i] = laneReplica[active]; laneStep[i] = laneStep[active]
-                            xi[i] = xi[active]
+                            xi[i] = xi[active]; levels[i] = levels[active]
                         }
                         continue
                     }

@@ -21,6 +21,10 @@ public struct SplittingSettings: Sendable {
     public var startLevel: Double
     /// z_Σ > z_A: a path enters Σ when ξ ≥ z_Σ (or it exits).
     public var sigmaLevel: Double
+    /// When set (2-D), the replicas' levels are this function of the state — the committor
+    /// from the backward-Kolmogorov grid — instead of ξ; ξ still defines A and Σ. AMS is
+    /// unbiased for any level function, and the committor's is the least variance.
+    public var levelGrid: GridFunction2D? = nil
 
     public init(replicas: Int, kill: Int, runs: Int, loops: Int, reactionCoordinate: Expression,
                 coordinateDescription: String, startLevel: Double, sigmaLevel: Double) {

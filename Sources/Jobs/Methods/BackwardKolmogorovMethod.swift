@@ -25,18 +25,24 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
         let range = twoD ? 11...2049 : 11...1_000_001
         guard range.contains(nodes) else { throw r.error("nodes", "must be in \(range.lowerBound)...\(range.upperBound), got \(nodes)") }
         self.nodes = nodes
-        if var box = try r.table("domain") {
-            guard twoD else { throw r.error("domain", "applies to 2-D landscapes only (1-D truncates open sides itself)") }
-            guard let lo = try box.vector("lower"), lo.count == 2 else { throw box.error("lower", "is required: [x0, y0]") }
-            guard let hi = try box.vector("upper"), hi.count == 2 else { throw box.error("upper", "is required: [x1, y1]") }
-            guard lo[0] < hi[0], lo[1] < hi[1] else { throw box.error("upper", "must exceed lower in both coordinates, got \(lo) and \(hi)") }
-            try box.rejectUnknown(allowed: ["lower", "upper"])
-            self.domain = Grid2D.Box(x0: lo[0], x1: hi[0], y0: lo[1], y1: hi[1])
+        if let box = try Self.domain(&r, landscape: landscape) {
+            self.domain = box
         } else {
             guard !twoD else { throw r.error("domain", "is required for a 2-D \(Self.name) solve: domain = { lower = [x0, y0], upper = [x1, y1] } (reflecting box)") }
             guard landscape.dimension == 1 else { throw r.error("method", "\(Self.quoted) is implemented for 1-D and 2-D landscapes, this one is \(landscape.dimension)-D") }
             self.domain = nil
         }
+    }
+
+    /// The `domain = { lower = [x0, y0], upper = [x1, y1] }` box of a 2-D grid (nil: absent).
+    static func domain(_ r: inout TableReader, landscape: Landscape) throws(SpecError) -> Grid2D.Box? {
+        guard var box = try r.table("domain") else { return nil }
+        guard landscape.dimension == 2 else { throw r.error("domain", "applies to 2-D landscapes only (1-D truncates open sides itself)") }
+        guard let lo = try box.vector("lower"), lo.count == 2 else { throw box.error("lower", "is required: [x0, y0]") }
+        guard let hi = try box.vector("upper"), hi.count == 2 else { throw box.error("upper", "is required: [x1, y1]") }
+        guard lo[0] < hi[0], lo[1] < hi[1] else { throw box.error("upper", "must exceed lower in both coordinates, got \(lo) and \(hi)") }
+        try box.rejectUnknown(allowed: ["lower", "upper"])
+        return Grid2D.Box(x0: lo[0], x1: hi[0], y0: lo[1], y1: hi[1])
     }
 
     public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {

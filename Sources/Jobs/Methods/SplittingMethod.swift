@@ -14,7 +14,7 @@ public struct SplittingMethod: ExperimentMethod {
     public static let kind = MethodKind.simulation
     public static let summary = "rare exits: adaptive multilevel splitting (gAMS) + loop decomposition; mean ± SE from R runs"
     public static let keys = ["max_steps", "exit_test", "integrator", "replicas", "kill", "runs", "loops",
-                              "reaction_coordinate", "start_level", "sigma_level"]
+                              "reaction_coordinate", "start_level", "sigma_level", "domain"]
     public static let usesTimeStep = true
     public static let simulationKeysNotApplicable = "splitting sizes its ensembles by replicas, runs and loops"
 
@@ -26,6 +26,10 @@ public struct SplittingMethod: ExperimentMethod {
     public let reactionCoordinate: (expression: Diffusion.Expression, text: String)?
     public let startLevel: Double?
     public let sigmaLevel: Double?
+    /// 2-D: the reflecting box of the backward-Kolmogorov grid whose committor gives the
+    /// replicas' levels when no reaction_coordinate is given.
+    public let domain: Grid2D.Box?
+    static let committorNodes = 257
 
     public init(reading r: inout TableReader, landscape: Landscape) throws(SpecError) {
         let replicas = try r.integer("replicas") ?? SplittingSettings.defaultReplicas
@@ -49,6 +53,10 @@ public struct SplittingMethod: ExperimentMethod {
         }
         startLevel = try r.double("start_level")
         sigmaLevel = try r.double("sigma_level")
+        domain = try BackwardKolmogorovMethod.domain(&r, landscape: landscape)
+        if domain != nil, reactionCoordinate != nil {
+            throw r.error("domain", "sets the committor as the level function, which replaces reaction_coordinate: give one of them")
+        }
         if reactionCoordinate != nil {
             for (key, v) in [("start_level", startLevel), ("sigma_level", sigmaLevel)] where v == nil {
                 throw r.error(key, "is required with reaction_coordinate: the start set A = {ξ ≤ start_level} around the start and the level set Σ = {ξ ≥ sigma_level} a little beyond it")
@@ -80,6 +88,15 @@ public struct SplittingMethod: ExperimentMethod {
             if settings.sigmaLevel >= 0 {
                 throw cell.error("sigma_level", "must be below the exit level 0 of the default reaction coordinate, got \(TableReader.format(settings.sigmaLevel))")
             }
+            if let domain {
+                let start = problem.start
+                guard (domain.x0...domain.x1).contains(start[0]), (domain.y0...domain.y1).contains(start[1]) else {
+                    throw cell.error("domain", "must contain the start \(start)")
+                }
+                do { _ = try NoiseModel(dynamics: problem.dynamics, landscape: problem.landscape) }
+                catch { throw cell.error("domain", "\(error)") }
+                settings.coordinateDescription = "levels: the committor of the diffusion on the \(Self.committorNodes)² grid of the box [\(domain.x0), \(domain.x1)]×[\(domain.y0), \(domain.y1)] (backward-Kolmogorov, the optimal coordinate); A and Σ by " + settings.coordinateDescription
+            }
         }
         let (zA, zS) = (settings.startLevel, settings.sigmaLevel)
         guard zA < zS else {
@@ -102,7 +119,16 @@ public struct SplittingMethod: ExperimentMethod {
     public func check(_ cell: MethodCell) throws(SpecError) { _ = try splitting(cell) }
 
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
-        let ams = try splitting(cell)
+        var ams = try splitting(cell)
+        if let domain {
+            let xi = CompiledProgram(outputs: [ams.settings.reactionCoordinate], dimension: 2)
+            let zA = ams.settings.startLevel
+            let grid = try BackwardKolmogorovReference.committor(problem: cell.problem, domain: domain, nodes: Self.committorNodes,
+                                                                  a: { x, y in xi.evaluate(at: [x, y])[0] <= zA })
+            var settings = ams.settings
+            settings.levelGrid = grid
+            ams = try AdaptiveMultilevelSplitting(problem: cell.problem, integrator: ams.integrator, settings: settings)
+        }
         let s = ams.settings
         let e: AdaptiveMultilevelSplitting.Estimate
         do { e = try ams.estimate(seed: cell.spec.seed, experiment: cell.experimentIndex, cell: cell.cellIndex, threads: cell.threads) }
