@@ -43,6 +43,9 @@ public protocol ExperimentMethod: Sendable {
     /// Whole-spec validation: what would make this cell fail that the spec alone decides,
     /// found before any cell runs. Cheap (no solve, no simulation).
     func check(_ cell: MethodCell) throws(SpecError)
+    /// What `check` shows for a cell with these axis values: the paths it simulates and a bound
+    /// on its path-steps (nil: none the spec can state).
+    func plan(_ values: [(key: String, value: Double)]) -> (paths: Int, maxPathSteps: Double?)
     /// Runs the cell. A thrown error that is not the sink's is a numerical failure: the
     /// cell is recorded as failed and the job goes on.
     func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput
@@ -54,6 +57,13 @@ extension ExperimentMethod {
     public static var isComparisonReference: Bool { kind == .simulation || kind == .exact || kind == .theory }
     public mutating func finish(_ r: inout TableReader, _ experiment: inout ExperimentDraft) throws(SpecError) {}
     public func check(_ cell: MethodCell) throws(SpecError) {}
+    /// `paths` per cell; for simulations at most paths × max_steps path-steps (every path censored).
+    public func plan(_ values: [(key: String, value: Double)]) -> (paths: Int, maxPathSteps: Double?) {
+        let sampled = Self.kind == .simulation || Self.kind == .sampling
+        let p = values.first { $0.key == "paths" }?.value ?? 0
+        let steps = values.first { $0.key == "max_steps" }?.value ?? 0
+        return (sampled ? Int(p) : 0, Self.kind == .simulation ? p * steps : nil)
+    }
     /// The name quoted for messages.
     static var quoted: String { "\"\(name)\"" }
 }

@@ -118,6 +118,11 @@ public struct SplittingMethod: ExperimentMethod {
 
     public func check(_ cell: MethodCell) throws(SpecError) { _ = try splitting(cell) }
 
+    /// N·R replicas per cell; its work grows with |log p|, which the spec does not know.
+    public func plan(_ values: [(key: String, value: Double)]) -> (paths: Int, maxPathSteps: Double?) {
+        (replicas * runs, nil)
+    }
+
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
         var ams = try splitting(cell)
         if let domain {

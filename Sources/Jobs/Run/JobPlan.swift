@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a job will do, from its spec alone (`sgd-escape check`): its experiments, their
-/// methods and cells, and for Monte Carlo an upper bound on the path-steps (paths × max_steps
-/// per cell: every path censored), the only work estimate the spec knows.
+/// methods and cells, the paths each simulates and, where the method can state one, an upper
+/// bound on the path-steps (Monte Carlo: paths × max_steps per cell, every path censored).
 public struct JobPlan: Sendable {
     public struct Experiment: Sendable {
         public let name: String
@@ -12,7 +12,7 @@ public struct JobPlan: Sendable {
         public let cells: Int
         /// Σ over cells of paths (simulation and sampling methods; 0 otherwise).
         public let paths: Int
-        /// Σ over cells of paths × max_steps (simulation only): the most path-steps it can take.
+        /// Σ over cells of the method's path-step bound (nil: the method states none).
         public let maxPathSteps: Double?
     }
 
@@ -24,17 +24,14 @@ public struct JobPlan: Sendable {
         job = spec.name
         seed = spec.seed
         experiments = spec.experiments.map { e in
-            var paths = 0, steps = 0.0
+            var paths = 0, steps: Double? = nil
             for c in 0..<e.cellCount {
-                let values = e.cellParameters(c)
-                let p = values.first { $0.key == "paths" }?.value ?? 0
-                paths += Int(p)
-                steps += p * (values.first { $0.key == "max_steps" }?.value ?? 0)
+                let plan = e.method.plan(e.cellParameters(c))
+                paths += plan.paths
+                if let bound = plan.maxPathSteps { steps = (steps ?? 0) + bound }
             }
-            let sampled = e.methodKind == .simulation || e.methodKind == .sampling
             return Experiment(name: e.name, dynamics: e.dynamics.rawValue, method: e.methodName, kind: e.methodKind,
-                              cells: e.cellCount, paths: sampled ? paths : 0,
-                              maxPathSteps: e.methodKind == .simulation ? steps : nil)
+                              cells: e.cellCount, paths: paths, maxPathSteps: steps)
         }
     }
 
