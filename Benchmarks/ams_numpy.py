@@ -248,15 +248,15 @@ def run(eps=0.02, dt=1e-3, runs=20, loops=20_000, replicas=1000, kill=100, walke
     """Loops, then `runs` AMS runs; returns the estimate in time units with the timings."""
     model = DoubleWell(eps=eps, dt=dt)
     rng = np.random.default_rng(seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     lp = simulate_loops(model, loops, walkers, rng)
     middle = time.perf_counter()
     results = [AMSRun(model, replicas, kill, rng).run(lp["entries"]) for _ in range(runs)]
-    end = time.perf_counter()
+    end, cpu = time.perf_counter(), time.process_time() - cpu
     est = combine(lp, results)
     mean = est["mean_steps"] * dt if est["mean_steps"] is not None else None
     se = est["se_steps"] * dt if est["se_steps"] is not None else None
-    return dict(mean=mean, se=se, p=est["p"], p_se=est["p_se"], seconds=end - start,
+    return dict(mean=mean, se=se, p=est["p"], p_se=est["p_se"], seconds=end - start, cpu_seconds=cpu,
                 loop_seconds=middle - start, ams_seconds=end - middle, runs=runs, loops=loops,
                 path_steps=lp["path_steps"] + sum(r["path_steps"] for r in results),
                 iterations=float(np.mean([r["iterations"] for r in results])))
