@@ -111,11 +111,13 @@ def simulate_loops(model, loops, walkers, rng):
                 entries=np.concatenate(entries), started=started, path_steps=path_steps)
 
 
-class AMSRun:
-    """One generalized AMS run of N replicas."""
+class AMSBatch:
+    """`runs` independent generalized AMS runs of N replicas each, iterated in lockstep: the
+    killed replicas of all runs in the batch are resimulated together (replica g of the
+    batch is replica g mod N of run g // N). A batch of 1 is the plain per-run algorithm."""
 
-    def __init__(self, model, replicas, kill, rng):
-        self.m, self.n, self.k, self.rng = model, replicas, kill, rng
+    def __init__(self, model, replicas, kill, runs, rng):
+        self.m, self.n, self.k, self.runs, self.rng = model, replicas, kill, runs, rng
         self.path_steps = 0
 
     def simulate(self, reps):
@@ -178,44 +180,57 @@ class AMSRun:
             self.rec_x[i] = np.concatenate((self.rec_x[i], xs[a:e]))
             self.rec_s[i] = np.concatenate((self.rec_s[i], ss[a:e]))
 
-    def levels(self):
-        return np.array([xs[-1] for xs in self.rec_x])
-
     def run(self, entries):
-        n, k, rng = self.n, self.k, self.rng
-        start = entries[rng.integers(entries.size, size=n)]
+        n, k, rng, runs = self.n, self.k, self.rng, self.runs
+        start = entries[rng.integers(entries.size, size=runs * n)]
         self.rec_x = [np.array([v]) for v in start]
-        self.rec_s = [np.zeros(1, dtype=np.int64) for _ in range(n)]
-        for i in np.flatnonzero(start > self.m.zb):  # an entry already in B
-            self.rec_x[i] = np.array([np.inf])
+        self.rec_s = [np.zeros(1, dtype=np.int64) for _ in range(runs * n)]
+        for g in np.flatnonzero(start > self.m.zb):  # an entry already in B
+            self.rec_x[g] = np.array([np.inf])
         self.simulate(np.flatnonzero(start <= self.m.zb))
-        weight, iterations = 1.0, 0
-        level = self.levels()
+        level = np.array([xs[-1] for xs in self.rec_x]).reshape(runs, n)
+        weight, iterations = np.ones(runs), np.zeros(runs, dtype=np.int64)
+        alive, extinct = np.ones(runs, dtype=bool), np.zeros(runs, dtype=bool)
+        flat = level.reshape(-1)
         while True:
-            z = np.partition(level, k - 1)[k - 1]
-            if z == np.inf:
+            active = np.flatnonzero(alive)
+            if not active.size:
                 break
-            iterations += 1
-            killed = np.flatnonzero(level <= z)
-            survivors = np.flatnonzero(level > z)
-            if not survivors.size:
-                return dict(p=0.0, reactive=None, iterations=iterations, path_steps=self.path_steps)
-            weight *= 1.0 - killed.size / n
-            sources = survivors[rng.integers(survivors.size, size=killed.size)]
+            z = np.partition(level[active], k - 1, axis=1)[:, k - 1]
+            alive[active[z == np.inf]] = False
+            active, z = active[z < np.inf], z[z < np.inf]
+            if not active.size:
+                break
+            iterations[active] += 1
+            kill = level[active] <= z[:, None]
+            counts = kill.sum(axis=1)
+            gone = counts == n  # every replica killed: extinction, p = 0
+            extinct[active[gone]] = True
+            alive[active[gone]] = False
+            weight[active] *= 1.0 - counts / n
             pending = []
-            for i, j in zip(killed, sources):
-                m = np.searchsorted(self.rec_x[j], z, side="right")  # first record above z
-                self.rec_x[i] = self.rec_x[j][:m + 1]
-                self.rec_s[i] = self.rec_s[j][:m + 1]
-                level[i] = self.rec_x[i][-1]
-                if level[i] != np.inf:
-                    pending.append(i)
+            for q, row, zq in zip(active[~gone], kill[~gone], z[~gone]):
+                killed = q * n + np.flatnonzero(row)
+                survivors = q * n + np.flatnonzero(~row)
+                sources = survivors[rng.integers(survivors.size, size=killed.size)]
+                for i, j in zip(killed, sources):
+                    m = np.searchsorted(self.rec_x[j], zq, side="right")  # first record above z
+                    self.rec_x[i] = self.rec_x[j][:m + 1]
+                    self.rec_s[i] = self.rec_s[j][:m + 1]
+                    flat[i] = self.rec_x[i][-1]
+                    if flat[i] != np.inf:
+                        pending.append(i)
             self.simulate(np.array(pending, dtype=np.int64))
-            level[pending] = [self.rec_x[i][-1] for i in pending]
-        in_b = level == np.inf
-        durations = np.array([self.rec_s[i][-1] for i in np.flatnonzero(in_b)])
-        return dict(p=weight * in_b.sum() / n, reactive=durations.mean() if durations.size else None,
-                    iterations=iterations, path_steps=self.path_steps)
+            flat[pending] = [self.rec_x[i][-1] for i in pending]
+        results = []
+        for q in range(runs):
+            in_b = np.flatnonzero(level[q] == np.inf)
+            durations = np.array([self.rec_s[q * n + i][-1] for i in in_b])
+            ok = not extinct[q] and durations.size
+            results.append(dict(p=0.0 if extinct[q] else weight[q] * in_b.size / n,
+                                reactive=durations.mean() if ok else None, iterations=int(iterations[q]),
+                                path_steps=self.path_steps / runs))
+        return results
 
 
 def mean_se(xs):
@@ -244,14 +259,18 @@ def combine(loops, runs):
     return dict(p=p, p_se=p_se, tau0=tau0, loop=loop, reactive=reactive, mean_steps=mean, se_steps=se)
 
 
-def run(eps=0.02, dt=1e-3, runs=20, loops=20_000, replicas=1000, kill=100, walkers=1024, seed=1):
-    """Loops, then `runs` AMS runs; returns the estimate in time units with the timings."""
+def run(eps=0.02, dt=1e-3, runs=20, loops=20_000, replicas=1000, kill=100, walkers=1024, seed=1, batch=1):
+    """Loops, then `runs` AMS runs, `batch` of them at a time in lockstep (1: one run after
+    another, vectorised over its own killed replicas); returns the estimate in time units
+    with the timings."""
     model = DoubleWell(eps=eps, dt=dt)
     rng = np.random.default_rng(seed)
     start, cpu = time.perf_counter(), time.process_time()
     lp = simulate_loops(model, loops, walkers, rng)
     middle = time.perf_counter()
-    results = [AMSRun(model, replicas, kill, rng).run(lp["entries"]) for _ in range(runs)]
+    results = []
+    for first in range(0, runs, batch):
+        results += AMSBatch(model, replicas, kill, min(batch, runs - first), rng).run(lp["entries"])
     end, cpu = time.perf_counter(), time.process_time() - cpu
     est = combine(lp, results)
     mean = est["mean_steps"] * dt if est["mean_steps"] is not None else None
@@ -269,7 +288,8 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--loops", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1, help="runs iterated in lockstep")
     a = parser.parse_args()
-    r = run(eps=a.eps, runs=a.runs, loops=a.loops, seed=a.seed)
+    r = run(eps=a.eps, runs=a.runs, loops=a.loops, seed=a.seed, batch=a.batch)
     print(r)
     print(f"mean {r['mean']:.6g} +- {r['se']:.3g} (rel SE {r['se'] / r['mean']:.3%}) in {r['seconds']:.2f} s")

@@ -42,10 +42,11 @@ def write_section(begin, end, body):
     open(readme, "w").write(text[:i] + "\n" + body + "\n" + text[j:])
 
 
-def splitting_table(swift_rows, numpy_rows, full_runs, full_loops):
+def splitting_table(columns, full_runs):
     """The time to a relative SE of 2 %: t (r/0.02)^2 from each repeat's own SE (SE is
-    proportional to 1/sqrt(work)); a configuration smaller than (full_runs, full_loops) by
-    a factor f (runs and loops scaled together) is extrapolated to the full one as t/f."""
+    proportional to 1/sqrt(work)); a configuration smaller than the full one (full_runs runs,
+    loops scaled with the runs) by a factor f is extrapolated to it as t/f. `columns`:
+    (title, rows), sgd-escape first."""
     def summary(rows):
         n = len(rows)
         f = rows[0]["runs"] / full_runs
@@ -54,33 +55,39 @@ def splitting_table(swift_rows, numpy_rows, full_runs, full_loops):
         r2 = sum((r["se"] / r["mean"]) ** 2 for r in rows) / n
         mean = sum(r["mean"] for r in rows) / n
         se = sum(r["se"] ** 2 for r in rows) ** 0.5 / n
-        return dict(n=n, f=f, t=t, cpu=cpu, r=r2 ** 0.5, r2_full=r2 * f, t_full=t / f, cpu_full=cpu / f,
+        return dict(n=n, t=t, cpu=cpu, r=r2 ** 0.5, r2_full=r2 * f, t_full=t / f, cpu_full=cpu / f,
                     to_target=t * r2 / TARGET ** 2, cpu_to_target=cpu * r2 / TARGET ** 2,
                     mean=mean, se=se, z=(mean - CHAIN_MEAN) / se, runs=rows[0]["runs"], loops=rows[0]["loops"],
                     loop_seconds=sum(r["loop_seconds"] for r in rows) / n)
-    sw, py = summary(swift_rows), summary(numpy_rows)
-    # both estimators are the same, so the SE at equal work is the same in expectation: pooled
-    pooled = (sw["r2_full"] * sw["n"] + py["r2_full"] * py["n"]) / (sw["n"] + py["n"])
+    cs = [summary(rows) for _, rows in columns]
+    # the estimators are the same, so the SE at equal work is the same in expectation: pooled
+    pooled = sum(c["r2_full"] * c["n"] for c in cs) / sum(c["n"] for c in cs)
+    sw = cs[0]
+
+    def row(label, cell, ratio=None, bold=False):
+        b = "**" if bold else ""
+        cells = [f"{b}{cell(c)}{b}" for c in cs]
+        ratios = [f"{b}{ratio(c) / ratio(sw):.1f}×{b}" if ratio else "" for c in cs[1:]]
+        return f"| {b}{label}{b} | " + " | ".join(cells + ratios) + " |"
+    titles = [title for title, _ in columns]
     lines = [
-        f"| splitting, double well ε = 0.02, step test, 1 thread | sgd-escape | NumPy {np.__version__} | NumPy / sgd-escape |",
-        "| --- | --- | --- | --- |",
-        f"| configuration (runs R × N = 1000, k = 100; loops), repeats | R = {sw['runs']}, {sw['loops']:,} loops, {sw['n']} | "
-        f"R = {py['runs']}, {py['loops']:,} loops, {py['n']} | |",
-        f"| wall seconds per repeat (CPU seconds) | {sw['t']:.2f} s ({sw['cpu']:.2f} s) | {py['t']:.2f} s ({py['cpu']:.2f} s) | |",
-        f"| of which the loop phase | {sw['loop_seconds']:.2f} s | {py['loop_seconds']:.2f} s | |",
-        f"| relative SE r (rms over repeats) | {sw['r']:.2%} | {py['r']:.2%} | |",
-        f"| mean exit time ± SE (pooled repeats) vs the chain's exact {CHAIN_MEAN:,.0f} | "
-        f"{sw['mean']:,.0f} ± {sw['se']:,.0f} (z = {sw['z']:+.2f}) | {py['mean']:,.0f} ± {py['se']:,.0f} (z = {py['z']:+.2f}) | |",
-        f"| time to r = 2 %, t·(r/0.02)², own SE (wall) | {sw['to_target']:.1f} s | {py['to_target']:.1f} s | "
-        f"{py['to_target'] / sw['to_target']:.1f}× |",
-        f"| time to r = 2 %, own SE (CPU) | {sw['cpu_to_target']:.1f} s | {py['cpu_to_target']:.1f} s | "
-        f"{py['cpu_to_target'] / sw['cpu_to_target']:.1f}× |",
-        f"| **time to r = 2 % at the pooled SE of equal work (wall)** | **{sw['t_full'] * pooled / TARGET ** 2:.1f} s** | "
-        f"**{py['t_full'] * pooled / TARGET ** 2:.1f} s** | **{py['t_full'] / sw['t_full']:.1f}×** |",
-        f"| time to r = 2 % at the pooled SE of equal work (CPU) | {sw['cpu_full'] * pooled / TARGET ** 2:.1f} s | "
-        f"{py['cpu_full'] * pooled / TARGET ** 2:.1f} s | {py['cpu_full'] / sw['cpu_full']:.1f}× |",
+        "| splitting, double well ε = 0.02, step test, 1 thread | " + " | ".join(titles)
+        + " | " + " | ".join(f"{t} / sgd-escape" for t in titles[1:]) + " |",
+        "| --- " * (2 * len(cs)) + "|",
+        row("runs R (N = 1000, k = 100), loops, repeats", lambda c: f"R = {c['runs']}, {c['loops']:,}, {c['n']}"),
+        row("wall seconds per repeat (CPU seconds)", lambda c: f"{c['t']:.2f} s ({c['cpu']:.2f} s)"),
+        row("of which the loop phase", lambda c: f"{c['loop_seconds']:.2f} s"),
+        row("relative SE r (rms over repeats)", lambda c: f"{c['r']:.2%}"),
+        row(f"mean exit time ± SE (pooled repeats); exact {CHAIN_MEAN:,.0f}",
+            lambda c: f"{c['mean']:,.0f} ± {c['se']:,.0f} (z = {c['z']:+.2f})"),
+        row("time to r = 2 %, t·(r/0.02)², own SE (wall)", lambda c: f"{c['to_target']:.1f} s", lambda c: c["to_target"]),
+        row("time to r = 2 %, own SE (CPU)", lambda c: f"{c['cpu_to_target']:.1f} s", lambda c: c["cpu_to_target"]),
+        row("time to r = 2 % at the pooled SE of equal work (wall)", lambda c: f"{c['t_full'] * pooled / TARGET ** 2:.1f} s",
+            lambda c: c["t_full"], bold=True),
+        row("time to r = 2 % at the pooled SE of equal work (CPU)", lambda c: f"{c['cpu_full'] * pooled / TARGET ** 2:.1f} s",
+            lambda c: c["cpu_full"]),
     ]
-    ok = abs(sw["z"]) <= 3 and abs(py["z"]) <= 3
+    ok = all(abs(c["z"]) <= 3 for c in cs)
     return lines, ok
 
 
@@ -96,6 +103,7 @@ def main():
     parser.add_argument("--splitting-repeats", type=int, default=2)
     parser.add_argument("--numpy-runs", type=int, default=5, help="NumPy runs R; loops scale with R")
     parser.add_argument("--numpy-repeats", type=int, default=2)
+    parser.add_argument("--lockstep-repeats", type=int, default=2, help="NumPy with all R runs in lockstep")
     args = parser.parse_args()
 
     command = [args.binary, "--paths", str(args.paths), "--repeats", str(args.repeats),
@@ -108,12 +116,15 @@ def main():
 
     split_rows = [r for r in rows if r["name"] == "splitting"]
     numpy_loops = args.splitting_loops * args.numpy_runs // args.splitting_runs
-    numpy_rows = [ams_numpy.run(runs=args.numpy_runs, loops=numpy_loops, seed=r + 1) for r in range(args.numpy_repeats)]
-    split_lines, agree = splitting_table(split_rows, numpy_rows, args.splitting_runs, args.splitting_loops)
+    per_run = [ams_numpy.run(runs=args.numpy_runs, loops=numpy_loops, seed=r + 1) for r in range(args.numpy_repeats)]
+    lockstep = [ams_numpy.run(runs=args.splitting_runs, loops=args.splitting_loops, seed=r + 1, batch=args.splitting_runs)
+                for r in range(args.lockstep_repeats)]
+    split_lines, agree = splitting_table([("sgd-escape", split_rows), ("NumPy, run by run", per_run),
+                                          ("NumPy, runs in lockstep", lockstep)], args.splitting_runs)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     split_header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, one thread each, "
-                    f"load average {os.getloadavg()[0]:.1f} at the end; both means "
-                    f"{'agree' if agree else 'do NOT agree'} with the chain's exact value within 3 SE.")
+                    f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f} at the end; the means "
+                    f"{'all agree' if agree else 'do NOT all agree'} with the chain's exact value within 3 SE.")
     print(split_header)
     print("\n".join(split_lines))
     if not args.no_write:
