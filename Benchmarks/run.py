@@ -58,7 +58,8 @@ def splitting_table(columns, full_runs):
         return dict(n=n, t=t, cpu=cpu, r=r2 ** 0.5, r2_full=r2 * f, t_full=t / f, cpu_full=cpu / f,
                     to_target=t * r2 / TARGET ** 2, cpu_to_target=cpu * r2 / TARGET ** 2,
                     mean=mean, se=se, z=(mean - CHAIN_MEAN) / se, runs=rows[0]["runs"], loops=rows[0]["loops"],
-                    loop_seconds=sum(r["loop_seconds"] for r in rows) / n)
+                    loop_seconds=sum(r["loop_seconds"] for r in rows) / n,
+                    rate=sum(r["path_steps"] for r in rows) / sum(r["cpu_seconds"] for r in rows))
     cs = [summary(rows) for _, rows in columns]
     # the estimators are the same, so the SE at equal work is the same in expectation: pooled
     pooled = sum(c["r2_full"] * c["n"] for c in cs) / sum(c["n"] for c in cs)
@@ -77,6 +78,7 @@ def splitting_table(columns, full_runs):
         row("runs R (N = 1000, k = 100), loops, repeats", lambda c: f"R = {c['runs']}, {c['loops']:,}, {c['n']}"),
         row("wall seconds per repeat (CPU seconds)", lambda c: f"{c['t']:.2f} s ({c['cpu']:.2f} s)"),
         row("of which the loop phase", lambda c: f"{c['loop_seconds']:.2f} s"),
+        row("path-steps per CPU second (NumPy: with the chunks' discarded tails)", lambda c: f"{c['rate'] / 1e6:.1f} M"),
         row("relative SE r (rms over repeats)", lambda c: f"{c['r']:.2%}"),
         row(f"mean exit time ± SE (pooled repeats); exact {CHAIN_MEAN:,.0f}",
             lambda c: f"{c['mean']:,.0f} ± {c['se']:,.0f} (z = {c['z']:+.2f})"),

@@ -53,7 +53,7 @@ func splitting() throws {
         let loopSeconds = seconds { _ = try! ams.simulateLoops(seed: seed, threads: 1) }
         let iterations = Double(e.runs.reduce(0) { $0 + $1.iterations }) / Double(e.runs.count)
         let runSteps = e.runs.reduce(0) { $0 + $1.pathSteps }
-        print("{\"name\": \"splitting\", \"epsilon\": \(epsilon), \"runs\": \(runs), \"loops\": \(loops), \"seed\": \(seed), \"seconds\": \(t), \"cpu_seconds\": \(cpu), \"loop_seconds\": \(loopSeconds), \"mean\": \(mean * dt), \"se\": \(se * dt), \"p\": \(e.probability), \"p_se\": \(e.probabilityStandardError), \"loop_path_steps\": \(e.loops.pathSteps), \"run_path_steps\": \(runSteps), \"iterations\": \(iterations)}")
+        print("{\"name\": \"splitting\", \"epsilon\": \(epsilon), \"runs\": \(runs), \"loops\": \(loops), \"seed\": \(seed), \"seconds\": \(t), \"cpu_seconds\": \(cpu), \"loop_seconds\": \(loopSeconds), \"mean\": \(mean * dt), \"se\": \(se * dt), \"p\": \(e.probability), \"p_se\": \(e.probabilityStandardError), \"loop_path_steps\": \(e.loops.pathSteps), \"run_path_steps\": \(runSteps), \"path_steps\": \(e.pathSteps), \"iterations\": \(iterations)}")
     }
 }
 if arguments.contains("--splitting-only") {
