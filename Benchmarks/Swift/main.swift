@@ -4,6 +4,8 @@ import Diffusion
 // sgd-escape-bench: the reference workload of Benchmarks/README.md, printed as JSON lines.
 // 1-D double well V = x⁴/4 − x²/2, ε = 0.1, dt = 1e-3, paths from −1 to the first x > 0.
 // "Useful path-steps" are the steps of paths still inside (the sum of exit steps).
+// Then the splitting benchmark at ε = 0.02 (section 4, defined first so that
+// `--splitting-only` can run it alone; `--no-splitting` skips it).
 
 func seconds(_ body: () -> Void) -> Double {
     let clock = ContinuousClock()
@@ -19,7 +21,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let paths = option("--paths", 10_000)
 let repeats = option("--repeats", 3)
 
-// 4. Rare-event splitting (issue 11): the double well at ε = 0.02, step test, by adaptive
+// 4. Rare-event splitting (issue 11), run last: the double well at ε = 0.02, step test, by adaptive
 //    multilevel splitting on one thread — R runs of N = 1000, k = 100 from `loops` loops,
 //    `repeats` seeds. Its NumPy peer is Benchmarks/ams_numpy.py; run.py turns the relative SE
 //    r of each repeat into the time to r = 2 % as t·(r/0.02)² (SE ∝ 1/√work).
