@@ -2,7 +2,12 @@
 """Runs sgd-escape and its NumPy peer on the reference workload in one invocation and
 writes the table into Benchmarks/README.md (between the RESULTS markers).
 
+Also the splitting benchmark (issue 11): adaptive multilevel splitting on the double well
+at eps = 0.02, sgd-escape against Benchmarks/ams_numpy.py, written between the SPLITTING
+markers.
+
 Usage: python3 Benchmarks/run.py --binary .build/release/sgd-escape-bench [--paths N]
+       [--splitting-only]
 """
 import argparse
 import json
@@ -17,11 +22,75 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ams_numpy  # noqa: E402
 import double_well_numpy  # noqa: E402
 import grid_scipy  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# The exact mean exit time of the Euler chain (dt = 1e-3, step test) of the double well at
+# eps = 0.02 from x = -1, from the project's banded chain solve (time units).
+CHAIN_MEAN = 628_496.0
+TARGET = 0.02  # relative SE
+
+
+def write_section(begin, end, body):
+    readme = os.path.join(HERE, "README.md")
+    text = open(readme).read()
+    i, j = text.index(begin) + len(begin), text.index(end)
+    open(readme, "w").write(text[:i] + "\n" + body + "\n" + text[j:])
+
+
+def splitting_table(columns, full_runs):
+    """The time to a relative SE of 2 %: t (r/0.02)^2 from each repeat's own SE (SE is
+    proportional to 1/sqrt(work)); a configuration smaller than the full one (full_runs runs,
+    loops scaled with the runs) by a factor f is extrapolated to it as t/f. `columns`:
+    (title, rows), sgd-escape first."""
+    def summary(rows):
+        n = len(rows)
+        f = rows[0]["runs"] / full_runs
+        t = sum(r["seconds"] for r in rows) / n
+        cpu = sum(r["cpu_seconds"] for r in rows) / n
+        r2 = sum((r["se"] / r["mean"]) ** 2 for r in rows) / n
+        mean = sum(r["mean"] for r in rows) / n
+        se = sum(r["se"] ** 2 for r in rows) ** 0.5 / n
+        return dict(n=n, t=t, cpu=cpu, r=r2 ** 0.5, r2_full=r2 * f, t_full=t / f, cpu_full=cpu / f,
+                    to_target=t * r2 / TARGET ** 2, cpu_to_target=cpu * r2 / TARGET ** 2,
+                    mean=mean, se=se, z=(mean - CHAIN_MEAN) / se, runs=rows[0]["runs"], loops=rows[0]["loops"],
+                    loop_seconds=sum(r["loop_seconds"] for r in rows) / n,
+                    rate=sum(r["path_steps"] for r in rows) / sum(r["cpu_seconds"] for r in rows))
+    cs = [summary(rows) for _, rows in columns]
+    # the estimators are the same, so the SE at equal work is the same in expectation: pooled
+    pooled = sum(c["r2_full"] * c["n"] for c in cs) / sum(c["n"] for c in cs)
+    sw = cs[0]
+
+    def row(label, cell, ratio=None, bold=False):
+        b = "**" if bold else ""
+        cells = [f"{b}{cell(c)}{b}" for c in cs]
+        ratios = [f"{b}{ratio(c) / ratio(sw):.1f}×{b}" if ratio else "" for c in cs[1:]]
+        return f"| {b}{label}{b} | " + " | ".join(cells + ratios) + " |"
+    titles = [title for title, _ in columns]
+    lines = [
+        "| splitting, double well ε = 0.02, step test, 1 thread | " + " | ".join(titles)
+        + " | " + " | ".join(f"{t} / sgd-escape" for t in titles[1:]) + " |",
+        "| --- " * (2 * len(cs)) + "|",
+        row("runs R (N = 1000, k = 100), loops, repeats", lambda c: f"R = {c['runs']}, {c['loops']:,}, {c['n']}"),
+        row("wall seconds per repeat (CPU seconds)", lambda c: f"{c['t']:.2f} s ({c['cpu']:.2f} s)"),
+        row("of which the loop phase", lambda c: f"{c['loop_seconds']:.2f} s"),
+        row("path-steps per CPU second (NumPy: with the chunks' discarded tails)", lambda c: f"{c['rate'] / 1e6:.1f} M"),
+        row("relative SE r (rms over repeats)", lambda c: f"{c['r']:.2%}"),
+        row(f"mean exit time ± SE (pooled repeats); exact {CHAIN_MEAN:,.0f}",
+            lambda c: f"{c['mean']:,.0f} ± {c['se']:,.0f} (z = {c['z']:+.2f})"),
+        row("time to r = 2 %, t·(r/0.02)², own SE (wall)", lambda c: f"{c['to_target']:.1f} s", lambda c: c["to_target"]),
+        row("time to r = 2 %, own SE (CPU)", lambda c: f"{c['cpu_to_target']:.1f} s", lambda c: c["cpu_to_target"]),
+        row("time to r = 2 % at the pooled SE of equal work (wall)", lambda c: f"{c['t_full'] * pooled / TARGET ** 2:.1f} s",
+            lambda c: c["t_full"], bold=True),
+        row("time to r = 2 % at the pooled SE of equal work (CPU)", lambda c: f"{c['cpu_full'] * pooled / TARGET ** 2:.1f} s",
+            lambda c: c["cpu_full"]),
+    ]
+    ok = all(abs(c["z"]) <= 3 for c in cs)
+    return lines, ok
 
 
 def main():
@@ -30,11 +99,40 @@ def main():
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--splitting-only", action="store_true", help="only the splitting benchmark")
+    parser.add_argument("--splitting-runs", type=int, default=20)
+    parser.add_argument("--splitting-loops", type=int, default=20_000)
+    parser.add_argument("--splitting-repeats", type=int, default=2)
+    parser.add_argument("--numpy-runs", type=int, default=5, help="NumPy runs R; loops scale with R")
+    parser.add_argument("--numpy-repeats", type=int, default=2)
+    parser.add_argument("--lockstep-repeats", type=int, default=2, help="NumPy with all R runs in lockstep")
     args = parser.parse_args()
 
-    out = subprocess.run([args.binary, "--paths", str(args.paths), "--repeats", str(args.repeats)],
-                         check=True, capture_output=True, text=True).stdout
+    command = [args.binary, "--paths", str(args.paths), "--repeats", str(args.repeats),
+               "--splitting-runs", str(args.splitting_runs), "--splitting-loops", str(args.splitting_loops),
+               "--splitting-repeats", str(args.splitting_repeats)]
+    if args.splitting_only:
+        command.append("--splitting-only")
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    split_rows = [r for r in rows if r["name"] == "splitting"]
+    numpy_loops = args.splitting_loops * args.numpy_runs // args.splitting_runs
+    per_run = [ams_numpy.run(runs=args.numpy_runs, loops=numpy_loops, seed=r + 1) for r in range(args.numpy_repeats)]
+    lockstep = [ams_numpy.run(runs=args.splitting_runs, loops=args.splitting_loops, seed=r + 1, batch=args.splitting_runs)
+                for r in range(args.lockstep_repeats)]
+    split_lines, agree = splitting_table([("sgd-escape", split_rows), ("NumPy, run by run", per_run),
+                                          ("NumPy, runs in lockstep", lockstep)], args.splitting_runs)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    split_header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, one thread each, "
+                    f"NumPy {np.__version__}, load average {os.getloadavg()[0]:.1f} at the end; the means "
+                    f"{'all agree' if agree else 'do NOT all agree'} with the chain's exact value within 3 SE.")
+    print(split_header)
+    print("\n".join(split_lines))
+    if not args.no_write:
+        write_section("<!-- SPLITTING BEGIN -->", "<!-- SPLITTING END -->", split_header + "\n\n" + "\n".join(split_lines))
+    if args.splitting_only:
+        return
     generator = next(r for r in rows if r["name"] == "gsl-ziggurat-normal")["per_second"]
     inline = next(r for r in rows if r["name"] == "inline-ziggurat-normal")["per_second"]
     engine = {(r["exit_test"], r["threads"]): r["per_second"] for r in rows if r["name"] == "sgd-escape"}
@@ -79,11 +177,7 @@ def main():
     print(header)
     print(table)
     if not args.no_write:
-        readme = os.path.join(HERE, "README.md")
-        text = open(readme).read()
-        begin, end = "<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->"
-        i, j = text.index(begin) + len(begin), text.index(end)
-        open(readme, "w").write(text[:i] + "\n" + header + "\n\n" + table + "\n" + text[j:])
+        write_section("<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->", header + "\n\n" + table)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ import Diffusion
 // sgd-escape-bench: the reference workload of Benchmarks/README.md, printed as JSON lines.
 // 1-D double well V = x⁴/4 − x²/2, ε = 0.1, dt = 1e-3, paths from −1 to the first x > 0.
 // "Useful path-steps" are the steps of paths still inside (the sum of exit steps).
+// Then the splitting benchmark at ε = 0.02 (section 4, defined first so that
+// `--splitting-only` can run it alone; `--no-splitting` skips it).
 
 func seconds(_ body: () -> Void) -> Double {
     let clock = ContinuousClock()
@@ -18,6 +20,48 @@ func option(_ name: String, _ fallback: Int) -> Int {
 }
 let paths = option("--paths", 10_000)
 let repeats = option("--repeats", 3)
+
+// 4. Rare-event splitting (issue 11), run last: the double well at ε = 0.02, step test, by adaptive
+//    multilevel splitting on one thread — R runs of N = 1000, k = 100 from `loops` loops,
+//    `repeats` seeds. Its NumPy peer is Benchmarks/ams_numpy.py; run.py turns the relative SE
+//    r of each repeat into the time to r = 2 % as t·(r/0.02)² (SE ∝ 1/√work).
+func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+func splitting() throws {
+    let runs = option("--splitting-runs", SplittingSettings.defaultRuns)
+    let loops = option("--splitting-loops", SplittingSettings.defaultLoops)
+    let epsilon = 0.02, dt = 1e-3
+    let landscape = try Landscape(expression: "x^4/4 - x^2/2")
+    let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: epsilon), dt: dt, start: [-1],
+                                  exit: .condition("x > 0"), maxSteps: 100_000_000)
+    let (xi, text) = try SplittingSettings.defaultCoordinate(problem)
+    let settings = SplittingSettings(replicas: 1000, kill: 100, runs: runs, loops: loops, reactionCoordinate: xi,
+                                     coordinateDescription: text, startLevel: -1, sigmaLevel: -0.9)
+    let ams = try AdaptiveMultilevelSplitting(problem: problem, integrator: Integrator(exitTest: .step), settings: settings)
+    for r in 0..<option("--splitting-repeats", 2) {
+        let seed = UInt64(r + 1)
+        var estimate: AdaptiveMultilevelSplitting.Estimate?
+        let cpu0 = cpuSeconds()
+        let t = seconds { estimate = try! ams.estimate(seed: seed, threads: 1) }
+        let cpu = cpuSeconds() - cpu0
+        guard let e = estimate, let mean = e.meanSteps, let se = e.standardErrorSteps else {
+            throw SplittingFailure("every splitting run went extinct")
+        }
+        // where the time goes: the loop phase again on its own (same seed, same work)
+        let loopSeconds = seconds { _ = try! ams.simulateLoops(seed: seed, threads: 1) }
+        let iterations = Double(e.runs.reduce(0) { $0 + $1.iterations }) / Double(e.runs.count)
+        let runSteps = e.runs.reduce(0) { $0 + $1.pathSteps }
+        print("{\"name\": \"splitting\", \"epsilon\": \(epsilon), \"runs\": \(runs), \"loops\": \(loops), \"seed\": \(seed), \"seconds\": \(t), \"cpu_seconds\": \(cpu), \"loop_seconds\": \(loopSeconds), \"mean\": \(mean * dt), \"se\": \(se * dt), \"p\": \(e.probability), \"p_se\": \(e.probabilityStandardError), \"loop_path_steps\": \(e.loops.pathSteps), \"run_path_steps\": \(runSteps), \"path_steps\": \(e.pathSteps), \"iterations\": \(iterations)}")
+    }
+}
+if arguments.contains("--splitting-only") {
+    try splitting()
+    exit(0)
+}
 
 // 1. The generator alone: ziggurat normals into a buffer (GSL call, and the inlined fast path).
 let stream = RandomStream(key: StreamKey(seed: 1))
@@ -74,3 +118,5 @@ for _ in 0..<repeats {
     best2 = min(best2, seconds { t2 = try! Grid2D.meanExitTime(problem2, exit: { x, _ in x >= 0 })(-1, 0) })
 }
 print("{\"name\": \"grid2d-mfpt-257\", \"seconds\": \(best2), \"value\": \(t2)}")
+
+if !arguments.contains("--no-splitting") { try splitting() }
