@@ -6,14 +6,7 @@ import TestSupport
 /// same bytes for any `--threads`, and a killed run resuming to the same result.
 @Suite struct SplittingJobTests {
     static let spec = """
-    name = "splitting-job"
-    seed = 3
-    [landscape]
-    potential = "x^4/4 - x^2/2"
-    [start]
-    point = [-1.0]
-    [exit]
-    when = "x > 0"
+    \(SpecFixtures.doubleWell(name: "splitting-job", seed: 3))
     [[experiment]]
     name = "ams"
     dynamics = "langevin"

@@ -53,6 +53,9 @@ public struct AdaptiveMultilevelSplitting: Sendable {
     public let settings: SplittingSettings
     let simulator: EnsembleSimulator
     let xiProgram: CompiledProgram
+    /// When ξ is a coordinate itself (ξ = x for `x > 0`): its index, read in place instead of
+    /// interpreting the program on every block step.
+    let xiVariable: Int?
 
     /// Loop-block streams use chunk b; run r uses chunk `runStreamOffset + r`.
     static let runStreamOffset = 1 << 32
@@ -69,6 +72,7 @@ public struct AdaptiveMultilevelSplitting: Sendable {
         self.settings = settings
         simulator = try EnsembleSimulator(problem: problem, integrator: integrator)
         xiProgram = CompiledProgram(outputs: [settings.reactionCoordinate], dimension: problem.landscape.dimension)
+        if case .variable(let j) = settings.reactionCoordinate { xiVariable = j } else { xiVariable = nil }
         guard settings.startLevel < settings.sigmaLevel else {
             throw DynamicsError("the start set A = {ξ ≤ \(settings.startLevel)} must lie below Σ = {ξ ≥ \(settings.sigmaLevel)}: need start_level < sigma_level")
         }
@@ -280,7 +284,11 @@ public struct AdaptiveMultilevelSplitting: Sendable {
         var state = stream.taus2State
         while active > 0 {
             stepper.step(count: active, stream: stream, state: &state)
-            xiProgram.evaluate(count: active, stride: w, inputs: x, outputs: xi, workspace: workspace)
+            if let j = xiVariable {
+                for i in 0..<active { xi[i] = x[j * w + i] }
+            } else {
+                xiProgram.evaluate(count: active, stride: w, inputs: x, outputs: xi, workspace: workspace)
+            }
             pathSteps += active
             var i = 0
             while i < active {
@@ -495,7 +503,11 @@ struct SplittingRun {
         while active < w && next < replicas.count { load(active, replicas[next]); active += 1; next += 1 }
         while active > 0 {
             stepper.step(count: active, stream: stream)
-            ams.xiProgram.evaluate(count: active, stride: w, inputs: x, outputs: xi, workspace: workspace)
+            if let j = ams.xiVariable {
+                for i in 0..<active { xi[i] = x[j * w + i] }
+            } else {
+                ams.xiProgram.evaluate(count: active, stride: w, inputs: x, outputs: xi, workspace: workspace)
+            }
             let levels: UnsafeMutablePointer<Double>
             if let grid = ams.settings.levelGrid {
                 for i in 0..<active { lv[i] = grid(x[i], x[w + i]) }
