@@ -59,10 +59,18 @@ import Glibc
             let job = dir.appendingPathComponent("job-\(paths).toml")
             try Data(Self.job(paths: paths).utf8).write(to: job)
             let out = dir.appendingPathComponent("out-\(paths)")
-            let r = try Self.peakRSS(["run", job.path, "--out", out.path, "--quiet", "--threads", "2"])
-            #expect(r.status == 0)
-            peaks.append(r.kilobytes)
-            try? FileManager.default.removeItem(at: out)
+            // the smaller peak of two runs: a peak is a maximum over the process's life, and on a
+            // loaded machine one run's scheduling (threads ahead of the writer, malloc arenas)
+            // can add tens of MiB that a second run does not repeat; storage that grows with
+            // paths shows in both
+            var best = Int.max
+            for _ in 0..<2 {
+                let r = try Self.peakRSS(["run", job.path, "--out", out.path, "--quiet", "--threads", "2"])
+                #expect(r.status == 0)
+                best = min(best, r.kilobytes)
+                try? FileManager.default.removeItem(at: out)
+            }
+            peaks.append(best)
         }
         #expect(peaks[1] - peaks[0] < 8 * 1024, "peak RSS \(peaks[0]) KiB at 10⁴ paths, \(peaks[1]) KiB at 10⁶")
         #expect(peaks[0] > 1024)  // ru_maxrss was filled in
