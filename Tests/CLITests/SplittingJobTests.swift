@@ -106,4 +106,27 @@ import TestSupport
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(Self.withoutWallSeconds(resumed.stdout) == Self.withoutWallSeconds(one.stdout))
     }
+
+    /// Past about 10¹⁶ steps the chain's backward equation is singular in double precision
+    /// (here E[iterations] ≈ 10²⁴): the cell fails as data, naming splitting, instead of
+    /// printing noise (it gave −1.3·10¹⁵ before).
+    @Test func unresolvableChainCellFailsNamingSplitting() throws {
+        let text = SpecFixtures.doubleWell(name: "chain-limit") + """
+
+        [[experiment]]
+        name = "chain"
+        dynamics = "sgd"
+        method = "chain"
+        learning_rate = 0.01
+        batch_size = 1
+        noise = { law = "gaussian", sigma = 1.0 }
+        """
+        let r = try CLI.run(spec: text, extra: ["--format", "json", "--quiet"], timeout: 120)
+        #expect(r.status == 1, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let cell = try #require((json["cells"] as? [[String: Any]])?.first)
+        #expect(cell["status"] as? String == "failed")
+        #expect((cell["failure"] as? String)?.contains("method = \"splitting\"") == true, "\(cell)")
+        #expect(cell["mean_exit_time"] is NSNull)
+    }
 }

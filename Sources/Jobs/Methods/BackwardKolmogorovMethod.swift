@@ -63,7 +63,7 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
         } else {
             reference = try BackwardKolmogorovReference(problem: cell.problem, form: form, nodes: nodes)
         }
-        try ExperimentDraft.requireResolved(reference.time, error: reference.timeError, what: "the grid solve")
+        try CellFailure.requireResolved(reference.time, error: reference.timeError, what: "the grid solve")
         var quantities: [(String, Double)] = []
         if let rate = reference.escapeRate { quantities.append(("escape_rate", rate)) }
         if let q = reference.splittingUpper { quantities.append(("splitting_probability_upper", q)) }

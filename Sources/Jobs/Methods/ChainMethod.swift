@@ -34,7 +34,7 @@ public struct ChainMethod: ExperimentMethod {
 
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
         let reference = try ChainReference(problem: cell.problem)
-        try ExperimentDraft.requireResolved(reference.steps, error: reference.stepsError, what: "the chain's grid solve")
+        try CellFailure.requireResolved(reference.steps, error: reference.stepsError, what: "the chain's grid solve")
         let scale = cell.timeScale
         return MethodOutput(
             estimate: ExitTimeEstimate(exact: reference.steps * scale,

@@ -91,15 +91,6 @@ public struct ExperimentDraft {
     }
 
     static let positive: @Sendable (Double) -> String? = { $0 > 0 && $0.isFinite ? nil : "> 0" }
-
-    /// A grid solve's mean exit time must be positive and finite with an error below it:
-    /// once the mean nears 1/(machine ε) ≈ 10¹⁶ steps, I − W is singular to working precision
-    /// and the solve returns noise (even negative values). Such a cell fails, naming splitting.
-    static func requireResolved(_ value: Double, error: Double, what: String) throws(CellFailure) {
-        guard value > 0, value.isFinite, error.isFinite, error < 0.5 * value else {
-            throw CellFailure("\(what) is not resolved (mean \(value), Richardson error \(error)): at mean exit times near 10¹⁶ steps the backward equation is singular in double precision; use method = \"splitting\" there")
-        }
-    }
 }
 
 /// Everything a method needs to check or run one cell.
@@ -153,4 +144,13 @@ public struct CellFailure: Error, CustomStringConvertible, Sendable {
     public init(_ reason: String) { self.reason = reason }
     public init(_ error: any Error) { self.reason = "\(error)" }
     public var description: String { reason }
+
+    /// A grid solve's mean exit time must be positive and finite with an error below it:
+    /// once the mean nears 1/(machine ε) ≈ 10¹⁶ steps, I − W is singular to working precision
+    /// and the solve returns noise (even negative values). Such a cell fails, naming splitting.
+    static func requireResolved(_ value: Double, error: Double, what: String) throws(CellFailure) {
+        guard value > 0, value.isFinite, error.isFinite, error < 0.5 * value else {
+            throw CellFailure("\(what) is not resolved (mean \(value), Richardson error \(error)): at mean exit times near 10¹⁶ steps the backward equation is singular in double precision; use method = \"splitting\" there")
+        }
+    }
 }
