@@ -116,3 +116,24 @@ import Diffusion
         #expect(Format.interval([0.2412, 0.2588]) == "[0.241, 0.259]")
     }
 }
+
+/// The splitting section's per-run spread (docs/THEORY.md §6).
+@Suite struct SplittingRunsTests {
+    @Test func spreadAndIdealSpreadFromTheRunEstimates() throws {
+        var cell = ReportFixtures.deterministicCell(experiment: "s", e: 0, c: 0, method: SplittingMethod.name,
+                                                    parameters: [("epsilon", 0.02)], value: 1)
+        let runs = [1.0e-6, 1.2e-6, 0.8e-6, 1.0e-6]
+        cell.quantities = runs.enumerated().map { (key: "run_\($0.offset + 1)_probability", value: $0.element) }
+            + [(key: "replicas", value: 1000), (key: "kill", value: 100), (key: "probability", value: 1e-6)]
+        let s = try #require(SplittingRuns(cell))
+        #expect(s.runs == runs.sorted())
+        #expect(abs(s.mean - 1e-6) < 1e-18)
+        // sample SD of {1, 1.2, 0.8, 1}·10⁻⁶ is √(0.08/3)·10⁻⁶
+        #expect(abs(s.relativeSD - (0.08 / 3).squareRoot()) < 1e-12)
+        let ideal = try #require(s.idealRelativeSD)
+        #expect(abs(ideal - (abs(log(1e-6)) * 1.05 / 1000).squareRoot()) < 1e-12)
+        // a cell without run estimates has no section row
+        cell.quantities = [(key: "probability", value: 1e-6)]
+        #expect(SplittingRuns(cell) == nil)
+    }
+}

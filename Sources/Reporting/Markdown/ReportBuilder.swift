@@ -137,6 +137,22 @@ public enum ReportBuilder {
             sections.append(.init(heading: "Derived quantities", text: text, tables: [], figures: []))
         }
 
+        // Splitting: the spread of each cell's independent runs (its error bar's basis).
+        let splitting = input.cells.compactMap(SplittingRuns.init)
+        if !splitting.isEmpty {
+            var text = "Each splitting cell's R independent runs: p̂ per run (its error bar is their spread), beside the relative spread an ideal reaction coordinate (the committor) would give, √(|log p̄|·(1 + k/2N)/N) — a ratio well above 1 flags a poor coordinate (docs/THEORY.md §6).\n\n"
+            text += "| Experiment | Cell parameters | Runs | Mean p̂ | Min | Median | Max | Relative SD per run | Ideal | Ratio |\n|---|---|---|---|---|---|---|---|---|---|\n"
+            for s in splitting {
+                let median = s.runs[s.runs.count / 2]
+                let ideal = s.idealRelativeSD.map { Format.number($0, significant: 3) } ?? "—"
+                let ratio = s.idealRelativeSD.map { Format.number(s.relativeSD / $0, significant: 3) } ?? "—"
+                text += "| \(s.cell.experiment) | \(Format.parameters(s.cell.parameters)) | \(s.runs.count) | \(Format.number(s.mean, significant: 4)) | \(Format.number(s.runs[0], significant: 3)) | \(Format.number(median, significant: 3)) | \(Format.number(s.runs[s.runs.count - 1], significant: 3)) | \(Format.number(s.relativeSD, significant: 3)) | \(ideal) | \(ratio) |\n"
+            }
+            text += "\n"
+            md += "## Splitting runs\n\n" + text
+            sections.append(.init(heading: "Splitting runs", text: text, tables: [], figures: []))
+        }
+
         let methods = methodsMarkdown()
         md += "## Methods\n\n" + methods
         md += "## Job spec\n\n```toml\n\(spec.text.hasSuffix("\n") ? spec.text : spec.text + "\n")```\n"
