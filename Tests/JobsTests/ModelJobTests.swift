@@ -249,4 +249,32 @@ import TestSupport
             #expect(message?.contains(expected) == true, "expected “\(expected)”, got \(message ?? "no error")")
         }
     }
+
+    /// `method = "chain"` takes a `nodes` key: a coarser grid (401 nodes) agrees with the
+    /// default (the kernel resolved at Δ = s/40) within the two Richardson error estimates.
+    @Test func chainNodesKey() throws {
+        let text = SpecFixtures.doubleWell(name: "chain-nodes") + """
+
+        [[experiment]]
+        name = "fine"
+        dynamics = "langevin"
+        method = "chain"
+        epsilon = 0.1
+        dt = 0.01
+        [[experiment]]
+        name = "coarse"
+        dynamics = "langevin"
+        method = "chain"
+        epsilon = 0.1
+        dt = 0.01
+        nodes = 401
+        """
+        let cells = try JobRunner(spec: try JobSpec.parse(text), threads: 1).run()
+        let fine = try #require(cells.first { $0.experiment == "fine" }), coarse = try #require(cells.first { $0.experiment == "coarse" })
+        let f = try #require(fine.mean), c = try #require(coarse.mean)
+        #expect(coarse.estimator.contains("401 nodes") && !fine.estimator.contains("401 nodes"))
+        let budget: Double = (fine.methodError ?? 0) + (coarse.methodError ?? 0) + 1e-9 * f
+        #expect(abs(f - c) <= budget, "fine \(f), coarse \(c), budget \(budget)")
+        #expect(Self.parseError(text.replacingOccurrences(of: "nodes = 401", with: "nodes = 5"))?.contains("nodes must be in 11...1000001") == true)
+    }
 }

@@ -13,7 +13,9 @@ public struct ChainReference: Sendable {
     public let lower: Double
     public let upper: Double
 
-    public init(problem: ExitProblem, maxNodes: Int = 100_001) throws {
+    /// `nodes`: the finest grid's node count (odd; the default resolves the kernel at
+    /// Δ = s/40, at least 201 and at most `maxNodes`).
+    public init(problem: ExitProblem, nodes requested: Int? = nil, maxNodes: Int = 100_001) throws {
         let landscape = problem.landscape
         guard landscape.dimension == 1, landscape.finiteSum == nil else {
             throw DynamicsError("method \"chain\" needs a 1-D expression landscape (the chain's kernel must be Gaussian)")
@@ -30,7 +32,7 @@ public struct ChainReference: Sendable {
         let hi = try upper ?? problem.truncation(direction: 1, temperature: s * s / (2 * h), minimumStep: s)
         guard lo < x0, x0 < hi else { throw DynamicsError("method \"chain\": the start must lie strictly inside the exit boundaries") }
         let wanted = Int(((hi - lo) / (s / 40)).rounded(.up)) + 1  // Δ = s/40: the kernel resolved (banded solve, O(nodes·(480 + shift/Δ)²))
-        let nodes = min(max(wanted, 201), maxNodes) | 1
+        let nodes = (requested ?? min(max(wanted, 201), maxNodes)) | 1
         let slope = { (x: Double) in landscape.gradient(at: [x])[0] }
         let result = try DiscreteChain1D.meanExitSteps(slope: slope, stepSize: h, noise: s, start: x0,
                                                        lower: lo, upper: hi, lowerAbsorbing: lower != nil,

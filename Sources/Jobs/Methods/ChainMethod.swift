@@ -9,11 +9,19 @@ public struct ChainMethod: ExperimentMethod {
     public static let name = "chain"
     public static let kind = MethodKind.exact
     public static let summary = "exact mean exit time of the step-checked chain (1-D grid solve of its backward equation)"
-    public static let keys: [String] = []
+    public static let keys = ["nodes"]
     public static let usesTimeStep = true
     public static let simulationKeysNotApplicable = "a deterministic solve of the step-checked chain"
 
-    public init(reading r: inout TableReader, landscape: Landscape) throws(SpecError) {}
+    /// The finest grid's node count (nil: resolve the kernel at Δ = s/40).
+    public let nodes: Int?
+
+    public init(reading r: inout TableReader, landscape: Landscape) throws(SpecError) {
+        nodes = try r.integer("nodes")
+        if let nodes, !(11...1_000_001).contains(nodes) {
+            throw r.error("nodes", "must be in 11...1000001, got \(nodes)")
+        }
+    }
 
     public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {
         let gaussian = x.noiseLaw == nil || x.noiseLaw == .gaussian || (x.dynamics == .sgdSDE && x.noiseLaw == .studentT)
@@ -33,7 +41,7 @@ public struct ChainMethod: ExperimentMethod {
     }
 
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
-        let reference = try ChainReference(problem: cell.problem)
+        let reference = try ChainReference(problem: cell.problem, nodes: nodes)
         try CellFailure.requireResolved(reference.steps, error: reference.stepsError, what: "the chain's grid solve")
         let scale = cell.timeScale
         return MethodOutput(
