@@ -6,6 +6,8 @@ import Diffusion
 /// Eyring–Kramers formula and the minimum-action steepness.
 /// Names of dynamics, noise laws and methods are interpolated from their types, where each is spelled.
 public enum DemoJob {
+    /// The learning rates of the splitting experiment and its exact references (B/η = 20–200).
+    static let asymptoticRates = "[0.05, 0.025, 0.0167, 0.0125, 0.01, 0.0071, 0.005]"
     public static let spec = """
     name = "demo-sharp-flat"
     seed = 1
@@ -69,7 +71,7 @@ public enum DemoJob {
     name = "sgd-splitting"
     dynamics = "\(DynamicsKind.sgd.rawValue)"
     method = "\(SplittingMethod.name)"
-    learning_rate = [0.05, 0.025, 0.0167, 0.0125, 0.01, 0.0071, 0.005]
+    learning_rate = \(asymptoticRates)
     batch_size = 1
     noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
     max_steps = 100_000_000
@@ -78,7 +80,7 @@ public enum DemoJob {
     name = "sgd-exact-asymptotic"
     dynamics = "\(DynamicsKind.sgd.rawValue)"
     method = "\(ChainMethod.name)"
-    learning_rate = [0.05, 0.025, 0.0167, 0.0125, 0.01, 0.0071, 0.005]
+    learning_rate = \(asymptoticRates)
     batch_size = 1
     noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
 
@@ -86,7 +88,7 @@ public enum DemoJob {
     name = "sde-exact-asymptotic"
     dynamics = "\(DynamicsKind.sgdSDE.rawValue)"
     method = "\(BackwardKolmogorovMethod.name)"
-    learning_rate = [0.05, 0.025, 0.0167, 0.0125, 0.01, 0.0071, 0.005]
+    learning_rate = \(asymptoticRates)
     batch_size = 1
     noise = { law = "\(NoiseLawKind.gaussian.rawValue)", sigma = 2.0 }
 

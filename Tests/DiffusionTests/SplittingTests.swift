@@ -92,8 +92,9 @@ import TestSupport
 
     /// A non-separable 2-D landscape, V = x⁴/4 − x²/2 + (y − x/2)² (minima (±1, ±½), saddle at 0,
     /// ΔV = ¼), exit x > 0, bridge test: the exact mean exit time of the diffusion from the 2-D
-    /// backward-Kolmogorov grid (Richardson error estimate added) plus the O(dt) budget, with
-    /// ξ = x and with the grid's committor as the replicas' level function.
+    /// backward-Kolmogorov grid (Richardson error estimate added) plus Euler–Maruyama's O(dt)
+    /// budget T·dt·max‖∇²V‖ as in 1-D (max over x ∈ [−1.5, 0] of ‖[[3x² − ½, −1], [−1, 2]]‖ =
+    /// 6.5, taken as 8), with ξ = x and with the grid's committor as the replicas' level function.
     @Test func twoDimensionalNonSeparableMatchesTheGrid() throws {
         let landscape = try Landscape(expression: "x^4/4 - x^2/2 + (y - x/2)^2", variables: ["x", "y"])
         let dt = 1e-3

@@ -154,13 +154,11 @@ public struct AdaptiveMultilevelSplitting: Sendable {
     /// Loops, then R runs from the Σ-entries; `threads` share the loop blocks and the runs.
     public func estimate(seed: UInt64, experiment: Int = 0, cell: Int = 0, threads: Int = 1) throws(SplittingFailure) -> Estimate {
         let loops = try simulateLoops(seed: seed, experiment: experiment, cell: cell, threads: threads)
-        let d = problem.landscape.dimension
         guard !loops.entrySides.isEmpty else {
             throw SplittingFailure("no Σ-entry in \(settings.loops) loops")
         }
         let runs = try runs(count: settings.runs, entryPoints: loops.entryPoints, entrySides: loops.entrySides,
                             seed: seed, experiment: experiment, cell: cell, threads: threads)
-        _ = d
         return combine(loops: loops, runs: runs)
     }
 

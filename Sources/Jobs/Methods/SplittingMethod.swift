@@ -105,8 +105,10 @@ public struct SplittingMethod: ExperimentMethod {
         return settings
     }
 
-    func splitting(_ cell: MethodCell) throws(SpecError) -> AdaptiveMultilevelSplitting {
-        let settings = try settings(cell)
+    /// The cell's splitting; `levelGrid` (the committor, computed only to run) sets the levels.
+    func splitting(_ cell: MethodCell, levelGrid: GridFunction2D? = nil) throws(SpecError) -> AdaptiveMultilevelSplitting {
+        var settings = try settings(cell)
+        settings.levelGrid = levelGrid
         do {
             return try AdaptiveMultilevelSplitting(problem: cell.problem,
                                                    integrator: Integrator(cell.experiment.integrator, exitTest: cell.experiment.exitTest),
@@ -124,16 +126,15 @@ public struct SplittingMethod: ExperimentMethod {
     }
 
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
-        var ams = try splitting(cell)
+        var levelGrid: GridFunction2D? = nil
         if let domain {
-            let xi = CompiledProgram(outputs: [ams.settings.reactionCoordinate], dimension: 2)
-            let zA = ams.settings.startLevel
-            let grid = try BackwardKolmogorovReference.committor(problem: cell.problem, domain: domain, nodes: Self.committorNodes,
-                                                                  a: { x, y in xi.evaluate(at: [x, y])[0] <= zA })
-            var settings = ams.settings
-            settings.levelGrid = grid
-            ams = try AdaptiveMultilevelSplitting(problem: cell.problem, integrator: ams.integrator, settings: settings)
+            // the committor between A (on ξ) and the exit, on the reflecting box
+            let plain = try splitting(cell)
+            let zA = plain.settings.startLevel
+            levelGrid = try BackwardKolmogorovReference.committor(problem: cell.problem, domain: domain, nodes: Self.committorNodes,
+                                                                  a: { x, y in plain.coordinate(at: [x, y]) <= zA })
         }
+        let ams = try splitting(cell, levelGrid: levelGrid)
         let s = ams.settings
         let e: AdaptiveMultilevelSplitting.Estimate
         do { e = try ams.estimate(seed: cell.spec.seed, experiment: cell.experimentIndex, cell: cell.cellIndex, threads: cell.threads) }
