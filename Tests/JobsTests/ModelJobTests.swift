@@ -112,8 +112,8 @@ import TestSupport
         replacement = false
         """
         let spec = try JobSpec.parse(text)
-        #expect(spec.start == [-1])
-        #expect(spec.landscape.criticalPoints.map(\.label) == ["sharp minimum", "barrier", "flat minimum"])
+        #expect(spec.experiments[0].settings[0].start == [-1])
+        #expect(spec.experiments[0].settings[0].landscape.criticalPoints.map(\.label) == ["sharp minimum", "barrier", "flat minimum"])
         let cells = try JobRunner(spec: spec, threads: 2).run()
         for cell in cells.prefix(4) {
             let e = cell
@@ -162,9 +162,9 @@ import TestSupport
         pooling = "per-coordinate"
         """
         let spec = try JobSpec.parse(text)
-        #expect(spec.landscape.dimension == 8 && spec.start == Array(repeating: 0, count: 8))
-        #expect(spec.landscape.criticalPoints.map(\.label) == ["minimum-norm minimizer"])
-        let model = try #require(spec.landscape.finiteSum as? TwoLayerNetwork)
+        #expect(spec.experiments[0].settings[0].landscape.dimension == 8 && spec.experiments[0].settings[0].start == Array(repeating: 0, count: 8))
+        #expect(spec.experiments[0].settings[0].landscape.criticalPoints.map(\.label) == ["minimum-norm minimizer"])
+        let model = try #require(spec.experiments[0].settings[0].landscape.finiteSum as? TwoLayerNetwork)
         #expect(model.activation == .tanh && !model.trainsFirstLayer && model.sampleCount == 24)
         let cells = try JobRunner(spec: spec, threads: 2).run()
         for cell in cells.prefix(4) {
@@ -180,8 +180,8 @@ import TestSupport
         let twoLayer = text.replacingOccurrences(of: "\"random-features\"", with: "\"two-layer\"")
             .replacingOccurrences(of: "ball = { center = [0, 0, 0, 0, 0, 0, 0, 0], radius = 1e6 }", with: "when = \"x1 > 1e6\"")
         let second = try JobSpec.parse(twoLayer)
-        #expect(second.landscape.dimension == 32 && second.landscape.criticalPoints.isEmpty)
-        #expect((second.landscape.finiteSum as? TwoLayerNetwork)?.trainsFirstLayer == true)
+        #expect(second.experiments[0].settings[0].landscape.dimension == 32 && second.experiments[0].settings[0].landscape.criticalPoints.isEmpty)
+        #expect((second.experiments[0].settings[0].landscape.finiteSum as? TwoLayerNetwork)?.trainsFirstLayer == true)
     }
 
     /// α-stable noise law draws: the cell's α̂ within 5 of its own SEs (the SE is validated

@@ -37,7 +37,7 @@ extension ExitRegion {
         let d = landscape.dimension
         switch self {
         case .condition(let text):
-            return try ExpressionParser.parseCondition(text, variables: v)
+            return try landscape.parseCondition(text)
         case .interval(let lower, let upper):
             guard d == 1 else { throw ExitRegionError("interval needs a 1-D landscape, this one has dimension \(d); use box") }
             guard lower < upper else { throw ExitRegionError("interval lower must be < upper, got [\(lower), \(upper)]") }

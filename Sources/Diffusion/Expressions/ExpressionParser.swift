@@ -54,16 +54,19 @@ public enum ExpressionParser {
     /// Largest `N` accepted for `xN`-style variables by `inferVariables`.
     public static let maxInferredDimension = 10_000
 
-    public static func parse(_ text: String, variables: [String]) throws(ExpressionError) -> Expression {
+    /// Parses `text` over `variables`; a name in `constants` stands for its value (a named
+    /// constant of the landscape, `[landscape.constants]`, folded in as a literal).
+    public static func parse(_ text: String, variables: [String], constants: [String: Double] = [:]) throws(ExpressionError) -> Expression {
         let lexed = try Lexer.tokenize(text)
         var parser = Parser(tokens: lexed.tokens, range: 0..<(lexed.tokens.count - 1), variables: variables,
-                            endColumn: lexed.endColumn)
+                            constants: constants, endColumn: lexed.endColumn)
         return try parser.parseAll(emptyMessage: "empty expression").expression
     }
 
     /// Infers the variable list from the names used: a prefix of `["x","y","z"]` up to the highest used,
     /// or `["x1", …, "xN"]` with `N` the highest index used. No variables used → `[]`.
-    public static func inferVariables(_ text: String) throws(ExpressionError) -> [String] {
+    /// Names in `constants` are not variables.
+    public static func inferVariables(_ text: String, constants: [String: Double] = [:]) throws(ExpressionError) -> [String] {
         let lexed = try Lexer.tokenize(text)
         let tokens = lexed.tokens
         let xyz = ["x", "y", "z"]
@@ -79,7 +82,7 @@ public enum ExpressionParser {
                 }
                 continue
             }
-            if name == "pi" || name == "e" { continue }
+            if name == "pi" || name == "e" || constants[name] != nil { continue }
             let isXYZ: Bool
             if let i = xyz.firstIndex(of: name) {
                 isXYZ = true
@@ -118,7 +121,7 @@ public enum ExpressionParser {
     }
 
     /// Parses an exit condition, splitting it at top-level `||` into disjuncts.
-    public static func parseCondition(_ text: String, variables: [String]) throws(ExpressionError) -> [ConditionTerm] {
+    public static func parseCondition(_ text: String, variables: [String], constants: [String: Double] = [:]) throws(ExpressionError) -> [ConditionTerm] {
         let lexed = try Lexer.tokenize(text)
         let tokens = lexed.tokens
         let endIndex = tokens.count - 1  // index of the .end token
@@ -145,7 +148,7 @@ public enum ExpressionParser {
                     : tokens[range.lowerBound - 1].column
                 throw ExpressionError(message: "missing condition next to '||'", column: column)
             }
-            var parser = Parser(tokens: tokens, range: range, variables: variables, endColumn: lexed.endColumn)
+            var parser = Parser(tokens: tokens, range: range, variables: variables, constants: constants, endColumn: lexed.endColumn)
             let expression = try parser.parseAll(emptyMessage: "empty expression").expression
             let first = tokens[range.lowerBound], last = tokens[range.upperBound - 1]
             let label = String(String.UnicodeScalarView(lexed.scalars[first.start..<last.end]))
@@ -310,14 +313,16 @@ private struct Parser {
     let tokens: [Token]
     let range: Range<Int>
     let variables: [String]
+    let constants: [String: Double]
     let endColumn: Int
     var position: Int
     var nesting = 0
 
-    init(tokens: [Token], range: Range<Int>, variables: [String], endColumn: Int) {
+    init(tokens: [Token], range: Range<Int>, variables: [String], constants: [String: Double] = [:], endColumn: Int) {
         self.tokens = tokens
         self.range = range
         self.variables = variables
+        self.constants = constants
         self.endColumn = endColumn
         self.position = range.lowerBound
     }
@@ -513,6 +518,7 @@ private struct Parser {
             advance()
             if currentSymbol() == .lparen { return try parseCall(name: name, token: token) }
             if let index = variables.firstIndex(of: name) { return Node(expression: .variable(index), depth: 1) }
+            if let value = constants[name] { return Node(expression: .constant(value), depth: 1) }
             if name == "pi" { return Node(expression: .constant(Double.pi), depth: 1) }
             if name == "e" { return Node(expression: .constant(Foundation.exp(1.0)), depth: 1) }
             if ExpressionFunction(rawValue: name) != nil {

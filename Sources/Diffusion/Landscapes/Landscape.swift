@@ -13,18 +13,27 @@ public struct Landscape: Sendable {
     public let criticalPoints: [CriticalPoint]
     /// Human-readable description, e.g. the expression text or the built-in and parameters.
     public let summary: String
+    /// Named constants of an expression landscape (`[landscape.constants]`, one value per
+    /// cell): every expression parsed on the landscape may use them (`parse(_:)`).
+    public let constants: [String: Double]
 
     let valueProgram: CompiledProgram?
     let gradientProgram: CompiledProgram?
     /// Row-major d×d outputs.
     let hessianProgram: CompiledProgram?
 
-    /// Parses `text` with the given variables (inferred as x, y, z or x1…xn when nil).
-    public init(expression text: String, variables: [String]? = nil,
+    /// Parses `text` with the given variables (inferred as x, y, z or x1…xn when nil) and
+    /// named constants (each name stands for its value, here and in every expression read
+    /// on this landscape: exit conditions, noise covariances, reaction coordinates).
+    public init(expression text: String, variables: [String]? = nil, constants: [String: Double] = [:],
                 criticalPoints: [CriticalPoint] = [], summary: String? = nil) throws(ExpressionError) {
         let names: [String]
-        if let variables { names = variables } else { names = try ExpressionParser.inferVariables(text) }
-        let expression = try ExpressionParser.parse(text, variables: names)
+        if let variables { names = variables } else { names = try ExpressionParser.inferVariables(text, constants: constants) }
+        if let clash = names.first(where: { constants[$0] != nil }) {
+            throw ExpressionError(message: "'\(clash)' is both a variable and a constant", column: 1)
+        }
+        let expression = try ExpressionParser.parse(text, variables: names, constants: constants)
+        self.constants = constants
         let d = names.count
         self.dimension = d
         self.variables = names
@@ -46,12 +55,24 @@ public struct Landscape: Sendable {
             ? Array(["x", "y", "z"].prefix(finiteSum.dimension))
             : (1...finiteSum.dimension).map { "x\($0)" }
         self.potential = nil
+        self.constants = [:]
         self.finiteSum = finiteSum
         self.criticalPoints = criticalPoints
         self.summary = summary
         valueProgram = nil
         gradientProgram = nil
         hessianProgram = nil
+    }
+
+    /// Parses an expression over the landscape's variables and constants (exit conditions,
+    /// noise covariances, reaction coordinates: one place that knows both).
+    public func parse(_ text: String) throws(ExpressionError) -> Expression {
+        try ExpressionParser.parse(text, variables: variables, constants: constants)
+    }
+
+    /// Parses a condition (`||` of comparisons) over the landscape's variables and constants.
+    public func parseCondition(_ text: String) throws(ExpressionError) -> [ConditionTerm] {
+        try ExpressionParser.parseCondition(text, variables: variables, constants: constants)
     }
 
     /// Workspace doubles per point that `gradient(count:…)` and friends need.

@@ -43,7 +43,7 @@ public struct SplittingMethod: ExperimentMethod {
         self.replicas = replicas; self.kill = kill; self.runs = runs; self.loops = loops
         if let text = try r.string("reaction_coordinate") {
             do {
-                let e = try ExpressionParser.parse(text, variables: landscape.variables)
+                let e = try landscape.parse(text)
                 reactionCoordinate = (e, text)
             } catch {
                 throw r.error("reaction_coordinate", "\(error) in \"\(text.prefix(60))\" (an expression over \(landscape.variables.prefix(6).joined(separator: ", ")))")
@@ -75,7 +75,10 @@ public struct SplittingMethod: ExperimentMethod {
         let loops = q == 1 ? self.loops : max(min(self.loops, 640), Int((Double(self.loops) * q).rounded()))
         var settings: SplittingSettings
         if let reactionCoordinate, let startLevel, let sigmaLevel {
-            let xi = reactionCoordinate.expression
+            // re-read on the cell's landscape: its named constants may differ from the first cell's
+            let xi: Diffusion.Expression
+            do { xi = try problem.landscape.parse(reactionCoordinate.text) }
+            catch { throw cell.error("reaction_coordinate", "\(error) in \"\(reactionCoordinate.text.prefix(60))\"") }
             let xi0 = CompiledProgram(outputs: [xi], dimension: problem.landscape.dimension).evaluate(at: problem.start)[0]
             guard xi0.isFinite else { throw cell.error("reaction_coordinate", "must be finite at the start, got \(xi0)") }
             settings = SplittingSettings(replicas: replicas, kill: kill, runs: runs, loops: loops, reactionCoordinate: xi,

@@ -19,6 +19,9 @@ public struct ExperimentSpec: Sendable {
     /// Monte Carlo's integrator (`integrator = "…"`, default Euler–Maruyama).
     public let integrator: IntegratorKind
     public let line: Int?
+    /// The landscape, start and exit of its cells: one per combination of the landscape's
+    /// swept parameters (the leading `landscape.*` axes of `parameters`).
+    public let settings: [ExperimentSetting]
     /// The line of each key of the experiment table (and of `noise.KEY`), for errors found later.
     let keyLines: [String: Int]
 
@@ -26,6 +29,12 @@ public struct ExperimentSpec: Sendable {
     public var methodKind: MethodKind { type(of: method).kind }
 
     public var cellCount: Int { parameters.reduce(1) { $0 * $1.values.count } }
+
+    /// The landscape, start and exit of cell `k`: the landscape axes lead the product, so the
+    /// cells of one landscape are consecutive.
+    public func setting(ofCell k: Int) -> ExperimentSetting {
+        settings[k / (cellCount / settings.count)]
+    }
 
     /// The parameter values of cell `k` (row-major over the axes, first axis slowest).
     public func cellParameters(_ k: Int) -> [(key: String, value: Double)] {
@@ -50,7 +59,7 @@ public struct ExperimentSpec: Sendable {
     /// Keys each dynamics accepts (declared by the dynamics); anything else in the table is an error.
     static let keysByDynamics: [DynamicsKind: [String]] = Dictionary(uniqueKeysWithValues: DynamicsKind.allCases.map { ($0, $0.keys) })
     /// Keys every experiment takes, whatever its method and dynamics.
-    public static let commonKeys = ["name", "dynamics", "method"]
+    public static let commonKeys = ["name", "dynamics", "method"] + JobSpec.settingTables
     /// Keys of the simulation that a method may or may not read.
     static let simulationKeys = ["paths", "max_steps", "exit_test", "integrator"]
     static let timeStepKeys = ["dt", "dt_fraction"]
@@ -60,9 +69,13 @@ public struct ExperimentSpec: Sendable {
     })
     public static func keys(of dynamics: DynamicsKind) -> [String] { keysByDynamics[dynamics]! }
 
-    init(_ table: SpecTable, index: Int, landscape: Landscape) throws(SpecError) {
+    init(_ table: SpecTable, index: Int, settings: [ExperimentSetting],
+         landscapeAxes: [(key: String, values: [Double])]) throws(SpecError) {
         self.index = index
         self.line = table.line
+        self.settings = settings
+        // the first cell's landscape stands for all: they share kind and dimension (SettingTemplate)
+        let landscape = settings[0].landscape
         let path = "experiment[\(index + 1)]"
         var probe = TableReader(table, path: path)
         let name = try probe.string("name", required: true)!
@@ -101,7 +114,7 @@ public struct ExperimentSpec: Sendable {
         for (key, node) in table.entries { if let l = node.line { keyLines[key] = l } }
 
         let positive = ExperimentDraft.positive
-        var x = ExperimentDraft(index: index, name: name, dynamics: dynamics, noiseLaw: nil, landscape: landscape, parameters: [])
+        var x = ExperimentDraft(index: index, name: name, dynamics: dynamics, noiseLaw: nil, landscape: landscape, parameters: landscapeAxes)
         for parameter in dynamics.parameters {
             guard let values = try r.sweep(parameter.key) ?? parameter.defaultValue.map({ [$0] }) else {
                 throw r.error(parameter.key, "is required (\(parameter.meaning))")
@@ -181,6 +194,7 @@ public struct ExperimentSpec: Sendable {
         }
         self.parameters = x.parameters
         self.keyLines = keyLines
+        for key in JobSpec.settingTables { _ = r.node(key) }  // read by JobSpec (SettingTemplate)
         try r.rejectUnknown(allowed: allowed)
         let cells = parameters.reduce(1) { $0 * $1.values.count }
         guard cells <= 100_000 else {

@@ -19,9 +19,11 @@ extension JobSpec {
         case .dtOrFraction: dt = value("dt") ?? value("dt_fraction").map { $0 * value("learning_rate")! } ?? 0
         }
         let maxSteps = Int(value("max_steps") ?? 1)
+        let setting = experiment.setting(ofCell: c)
         let problem: ExitProblem
         do {
-            problem = try ExitProblem(landscape: landscape, dynamics: dynamics, dt: dt, start: start, exit: exit, maxSteps: maxSteps)
+            problem = try ExitProblem(landscape: setting.landscape, dynamics: dynamics, dt: dt, start: setting.start,
+                                      exit: setting.exit, maxSteps: maxSteps)
         } catch {
             throw SpecError("exit: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
         }

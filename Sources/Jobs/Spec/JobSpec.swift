@@ -1,15 +1,13 @@
 import Foundation
 import Diffusion
 
-/// A validated job: one landscape, start and exit region, and experiments whose numeric
-/// parameters may be sweep axes (their product gives the cells). Built from TOML or JSON;
-/// every error names the key path, the value, what is required and the line.
+/// A validated job: a landscape, start and exit region (the job's, or an experiment's own),
+/// and experiments whose numeric parameters — the landscape's included — may be sweep axes
+/// (their product gives the cells). Built from TOML or JSON; every error names the key path,
+/// the value, what is required and the line.
 public struct JobSpec: Sendable {
     public let name: String
     public let seed: UInt64
-    public let landscape: Landscape
-    public let start: [Double]
-    public let exit: ExitRegion
     public let experiments: [ExperimentSpec]
     /// The spec text as given.
     public let text: String
@@ -22,6 +20,8 @@ public struct JobSpec: Sendable {
                                   "random-features", "two-layer"]
     /// The built-ins that are finite sums (per-sample gradients: real minibatches).
     static let finiteSumBuiltins = ["quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum", "random-features", "two-layer"]
+    /// The tables an experiment may give for itself, replacing the job's.
+    static let settingTables = ["landscape", "start", "exit"]
 
     /// Parses TOML, or JSON when the text starts with `{`, and with `checkCells` runs every
     /// method's check on every cell (`checkCells()`), so a spec that parses can run.
@@ -50,10 +50,61 @@ public struct JobSpec: Sendable {
         description = try r.string("description")
         if var t = try r.table("report") { report = try ReportOptions(&t) } else { report = ReportOptions() }
 
-        var l = try r.table("landscape", required: true)!
-        self.landscape = try JobSpec.landscape(&l, baseDirectory: baseDirectory)
+        // the job's landscape, start and exit: required unless every experiment gives its own
+        var jobTables: [String: SpecTable] = [:]
+        for key in JobSpec.settingTables { if let t = try r.table(key) { jobTables[key] = t.table } }
 
-        var s = try r.table("start", required: true)!
+        guard let experimentNode = r.node("experiment") else {
+            throw SpecError("experiment is required: add at least one [[experiment]] table")
+        }
+        guard case .array(let items) = experimentNode.value else {
+            throw SpecError("experiment must be an array of tables ([[experiment]]), got \(experimentNode.value.typeName)\(r.location(experimentNode.line))")
+        }
+        guard !items.isEmpty else { throw SpecError("experiment must have at least one entry\(r.location(experimentNode.line))") }
+        var experiments: [ExperimentSpec] = []
+        var jobSettings: [ExperimentSetting]? = nil
+        for (k, item) in items.enumerated() {
+            guard case .table(let t) = item.value else {
+                throw SpecError("experiment[\(k + 1)] must be a table, got \(item.value.typeName)\(r.location(item.line))")
+            }
+            var own: [String: SpecTable] = [:]
+            var tables: [String: SpecTable] = [:]
+            var paths: [String: String] = [:]
+            for key in JobSpec.settingTables {
+                if let node = t[key] {
+                    guard case .table(let table) = node.value else {
+                        throw SpecError("experiment[\(k + 1)].\(key) must be a table ([experiment.\(key)]), got \(node.value.typeName)\(r.location(node.line))")
+                    }
+                    own[key] = table
+                }
+                guard let table = own[key] ?? jobTables[key] else {
+                    throw SpecError("\(key) is required: give a [\(key)] table, or [experiment.\(key)] in every experiment (experiment[\(k + 1)] has none)\(r.location(t.line ?? item.line))")
+                }
+                tables[key] = table
+                paths[key] = own[key] != nil ? "experiment[\(k + 1)].\(key)" : key
+            }
+            let template = try SettingTemplate(landscape: tables["landscape"]!, start: tables["start"]!, exit: tables["exit"]!,
+                                               paths: (paths["landscape"]!, paths["start"]!, paths["exit"]!))
+            let settings: [ExperimentSetting]
+            if own.isEmpty, let shared = jobSettings {
+                settings = shared
+            } else {
+                settings = try template.settings(baseDirectory: baseDirectory)
+                if own.isEmpty { jobSettings = settings }
+            }
+            let spec = try ExperimentSpec(t, index: k, settings: settings, landscapeAxes: template.parameters)
+            if experiments.contains(where: { $0.name == spec.name }) {
+                throw SpecError("experiment[\(k + 1)].name \"\(spec.name)\" is used by an earlier experiment; names must be unique\(r.location(t["name"]?.line))")
+            }
+            experiments.append(spec)
+        }
+        self.experiments = experiments
+        try r.rejectUnknown(allowed: ["name", "seed", "description", "landscape", "start", "exit", "experiment", "report"])
+    }
+
+    /// The start point on `landscape`: `point = […]` (one number: that value in every
+    /// coordinate) or `at = "<critical point label>"`.
+    static func startPoint(_ s: inout TableReader, landscape: Landscape) throws(SpecError) -> [Double] {
         let at = try s.string("at")
         var given = try s.vector("point")
         if let at {
@@ -75,44 +126,7 @@ public struct JobSpec: Sendable {
         }
         guard point.allSatisfy(\.isFinite) else { throw s.error("point", "must be finite, got \(point)") }
         try s.rejectUnknown(allowed: ["point", "at"])
-        self.start = point
-
-        var e = try r.table("exit", required: true)!
-        let exit = try JobSpec.exitRegion(&e, dimension: landscape.dimension)
-        self.exit = exit
-        do {
-            let terms = try exit.terms(on: landscape, start: point)
-            if let hit = terms.firstIndex(where: { $0.expression.evaluate(at: point) != 0 }) {
-                throw SpecError("start.point \(point) is already in the exit region (\(terms[hit].label))\(s.location(s.table["point"]?.line))")
-            }
-        } catch let error as SpecError {
-            throw error
-        } catch let error as ExpressionError {
-            throw SpecError("exit.when: \(error)\(e.location(e.table["when"]?.line ?? e.table.line))")
-        } catch {
-            throw SpecError("exit: \(error)\(e.location(e.table.line))")
-        }
-
-        guard let experimentNode = r.node("experiment") else {
-            throw SpecError("experiment is required: add at least one [[experiment]] table")
-        }
-        guard case .array(let items) = experimentNode.value else {
-            throw SpecError("experiment must be an array of tables ([[experiment]]), got \(experimentNode.value.typeName)\(r.location(experimentNode.line))")
-        }
-        guard !items.isEmpty else { throw SpecError("experiment must have at least one entry\(r.location(experimentNode.line))") }
-        var experiments: [ExperimentSpec] = []
-        for (k, item) in items.enumerated() {
-            guard case .table(let t) = item.value else {
-                throw SpecError("experiment[\(k + 1)] must be a table, got \(item.value.typeName)\(r.location(item.line))")
-            }
-            let spec = try ExperimentSpec(t, index: k, landscape: landscape)
-            if experiments.contains(where: { $0.name == spec.name }) {
-                throw SpecError("experiment[\(k + 1)].name \"\(spec.name)\" is used by an earlier experiment; names must be unique\(r.location(t["name"]?.line))")
-            }
-            experiments.append(spec)
-        }
-        self.experiments = experiments
-        try r.rejectUnknown(allowed: ["name", "seed", "description", "landscape", "start", "exit", "experiment", "report"])
+        return point
     }
 
     static func landscape(_ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {
@@ -134,9 +148,20 @@ public struct JobSpec: Sendable {
                 }
                 variables = names
             }
-            try l.rejectUnknown(allowed: ["potential", "variables"])
+            var constants: [String: Double] = [:]
+            if let c = try l.table("constants") {
+                // one value each here: SettingTemplate expands arrays into one landscape per value
+                for (key, node) in c.table.entries {
+                    guard let x = TableReader.number(node.value), x.isFinite else { throw c.error(key, "must be a finite number, got \(node.value.typeName)") }
+                    constants[key] = x
+                }
+                if let clash = variables?.first(where: { constants[$0] != nil }) {
+                    throw c.error(clash, "is also a variable (landscape.variables); a name is one or the other")
+                }
+            }
+            try l.rejectUnknown(allowed: ["potential", "variables", "constants"])
             do {
-                return try Landscape(expression: text, variables: variables)
+                return try Landscape(expression: text, variables: variables, constants: constants)
             } catch {
                 throw l.error("potential", "\"\(text)\": \(error)")
             }

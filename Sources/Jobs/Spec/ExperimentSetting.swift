@@ -1,0 +1,188 @@
+import Foundation
+import Diffusion
+
+/// The landscape, start and exit region of one cell: an experiment's own
+/// (`[experiment.landscape]`, `[experiment.start]`, `[experiment.exit]`) or the job's, at one
+/// combination of the landscape parameters given as arrays.
+public struct ExperimentSetting: Sendable {
+    public let landscape: Landscape
+    public let start: [Double]
+    public let exit: ExitRegion
+}
+
+/// `[landscape]`, `[start]` and `[exit]` as written, before the landscape parameters given as
+/// arrays are expanded. A numeric parameter of a built-in written as an array
+/// (`h_sharp = [2, 4, 8]`), or a named constant of an expression (`[landscape.constants]
+/// h = [1, 2, 4]`), is a sweep axis: it appears in each cell's parameters as `landscape.NAME`,
+/// ahead of the experiment's own axes (so it varies slowest), and each combination is built
+/// and checked as a landscape of its own — critical points, start (`at = "…"`), exit region,
+/// exact references and theory all follow the cell's landscape.
+struct SettingTemplate {
+    /// A landscape parameter given as an array.
+    struct Axis {
+        /// The key in the landscape table (`h_sharp`), or the constant's name.
+        let name: String
+        let values: [Double]
+        /// A named constant of `[landscape.constants]` (else a built-in's key).
+        let isConstant: Bool
+        /// Every value was written as an integer (`samples = [64, 128]`).
+        let isInteger: Bool
+        /// The key in cell parameters.
+        var key: String { "landscape.\(name)" }
+    }
+
+    let landscape: SpecTable
+    let start: SpecTable
+    let exit: SpecTable
+    /// Key paths for messages: `landscape` or `experiment[2].landscape`, …
+    let paths: (landscape: String, start: String, exit: String)
+    let axes: [Axis]
+
+    /// At most this many landscapes per experiment (each is built and checked up front).
+    static let maxLandscapes = 1000
+
+    /// Keys of built-ins whose value is a vector (one number per dimension or per sample),
+    /// so an array there is the value itself, not a sweep.
+    static let vectorKeys: [String: Set<String>] = [
+        "quadratic": ["curvature"],
+        "quadratic-sums": ["curvatures", "matrices", "minimizer"],
+        "linear-regression": ["true_parameters"],
+        "sharp-flat-sum": ["sharp_curvatures", "flat_curvatures"],
+    ]
+
+    /// Names an expression constant may not take: the functions and `pi`, `e`.
+    static func reservedName(_ name: String) -> Bool {
+        name == "pi" || name == "e" || ExpressionFunction(rawValue: name) != nil
+    }
+
+    init(landscape: SpecTable, start: SpecTable, exit: SpecTable,
+         paths: (landscape: String, start: String, exit: String)) throws(SpecError) {
+        self.landscape = landscape; self.start = start; self.exit = exit; self.paths = paths
+        var axes: [Axis] = []
+        let reader = TableReader(landscape, path: paths.landscape)
+        if case .string(let builtin)? = landscape["builtin"]?.value {
+            let vector = SettingTemplate.vectorKeys[builtin] ?? []
+            for (key, node) in landscape.entries where key != "builtin" && !vector.contains(key) {
+                guard case .array(let items) = node.value, let numbers = SettingTemplate.numbers(items) else { continue }
+                guard !numbers.values.isEmpty else { throw reader.error(key, "must not be an empty array (an array of numbers is a sweep axis)") }
+                axes.append(Axis(name: key, values: numbers.values, isConstant: false, isInteger: numbers.integer))
+            }
+        } else if let node = landscape["constants"] {
+            guard case .table(let constants) = node.value else {
+                throw reader.error("constants", "must be a table of name = number (or an array of numbers: a sweep axis), got \(node.value.typeName)")
+            }
+            let c = TableReader(constants, path: "\(paths.landscape).constants")
+            for (name, node) in constants.entries {
+                guard name.first.map({ $0.isLetter || $0 == "_" }) == true,
+                      name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                    throw c.error(name, "is not a valid name: a constant is a letter or _ followed by letters, digits or _")
+                }
+                guard !SettingTemplate.reservedName(name) else { throw c.error(name, "is reserved (a function, pi or e); choose another name") }
+                switch node.value {
+                case .integer, .float: continue
+                case .array(let items):
+                    guard let numbers = SettingTemplate.numbers(items), !numbers.values.isEmpty else {
+                        throw c.error(name, "must be a number or a non-empty array of numbers (a sweep axis)")
+                    }
+                    axes.append(Axis(name: name, values: numbers.values, isConstant: true, isInteger: false))
+                default:
+                    throw c.error(name, "must be a number or an array of numbers (a sweep axis), got \(node.value.typeName)")
+                }
+            }
+        }
+        self.axes = axes
+        let count = axes.reduce(1) { $0 * $1.values.count }
+        guard count <= SettingTemplate.maxLandscapes else {
+            throw SpecError("\(paths.landscape) sweeps \(count) landscapes (the product of its array parameters); at most \(SettingTemplate.maxLandscapes)\(reader.location(landscape.line))")
+        }
+    }
+
+    static func numbers(_ items: [SpecNode]) -> (values: [Double], integer: Bool)? {
+        var values: [Double] = []
+        var integer = true
+        for item in items {
+            switch item.value {
+            case .integer(let i): values.append(Double(i))
+            case .float(let x): values.append(x); integer = false
+            default: return nil
+            }
+        }
+        return (values, integer)
+    }
+
+    /// The sweep axes as an experiment's leading parameters.
+    var parameters: [(key: String, values: [Double])] { axes.map { ($0.key, $0.values) } }
+
+    /// One setting per combination of the axes (first axis slowest), each built and checked.
+    func settings(baseDirectory: URL?) throws(SpecError) -> [ExperimentSetting] {
+        let count = axes.reduce(1) { $0 * $1.values.count }
+        var out: [ExperimentSetting] = []
+        out.reserveCapacity(count)
+        for k in 0..<count {
+            var rest = k
+            var chosen = Array(repeating: 0.0, count: axes.count)
+            for a in stride(from: axes.count - 1, through: 0, by: -1) {
+                chosen[a] = axes[a].values[rest % axes[a].values.count]
+                rest /= axes[a].values.count
+            }
+            do throws(SpecError) {
+                let setting = try build(chosen, baseDirectory: baseDirectory)
+                if let first = out.first {
+                    guard setting.landscape.dimension == first.landscape.dimension,
+                          (setting.landscape.finiteSum == nil) == (first.landscape.finiteSum == nil) else {
+                        throw SpecError("\(paths.landscape): every swept value must give a landscape of the same kind and dimension (\(first.landscape.dimension)-D), got \(setting.landscape.dimension)-D")
+                    }
+                }
+                out.append(setting)
+            } catch {
+                guard !axes.isEmpty else { throw error }
+                let at = zip(axes, chosen).map { "\($0.0.key) = \(TableReader.format($0.1))" }.joined(separator: ", ")
+                throw SpecError("\(error.message) [at \(at)]")
+            }
+        }
+        return out
+    }
+
+    /// The landscape, start and exit at one value of each axis.
+    private func build(_ chosen: [Double], baseDirectory: URL?) throws(SpecError) -> ExperimentSetting {
+        var table = landscape
+        for (axis, value) in zip(axes, chosen) {
+            let scalar = SpecValue.scalar(value, integer: axis.isInteger)
+            if axis.isConstant {
+                guard let i = table.entries.firstIndex(where: { $0.key == "constants" }),
+                      case .table(var constants) = table.entries[i].node.value,
+                      let j = constants.entries.firstIndex(where: { $0.key == axis.name }) else { continue }
+                constants.entries[j].node.value = scalar
+                table.entries[i].node.value = .table(constants)
+            } else if let i = table.entries.firstIndex(where: { $0.key == axis.name }) {
+                table.entries[i].node.value = scalar
+            }
+        }
+        var l = TableReader(table, path: paths.landscape)
+        let landscape = try JobSpec.landscape(&l, baseDirectory: baseDirectory)
+        var s = TableReader(start, path: paths.start)
+        let point = try JobSpec.startPoint(&s, landscape: landscape)
+        var e = TableReader(exit, path: paths.exit)
+        let region = try JobSpec.exitRegion(&e, dimension: landscape.dimension)
+        do {
+            let terms = try region.terms(on: landscape, start: point)
+            if let hit = terms.firstIndex(where: { $0.expression.evaluate(at: point) != 0 }) {
+                throw SpecError("\(paths.start).point \(point) is already in the exit region (\(terms[hit].label))\(s.location(start["point"]?.line ?? start.line))")
+            }
+        } catch let error as SpecError {
+            throw error
+        } catch let error as ExpressionError {
+            throw SpecError("\(paths.exit).when: \(error)\(e.location(exit["when"]?.line ?? exit.line))")
+        } catch {
+            throw SpecError("\(paths.exit): \(error)\(e.location(exit.line))")
+        }
+        return ExperimentSetting(landscape: landscape, start: point, exit: region)
+    }
+}
+
+extension SpecValue {
+    /// A number as a spec value: an integer when it was written as one.
+    static func scalar(_ x: Double, integer: Bool) -> SpecValue {
+        integer && x == x.rounded() && abs(x) < 1e15 ? .integer(Int(x)) : .float(x)
+    }
+}
