@@ -137,3 +137,44 @@ import Diffusion
         #expect(SplittingRuns(cell) == nil)
     }
 }
+
+/// Experiments with their own landscape: comparisons only pair cells of the same landscape,
+/// start and exit, and the report lists each experiment's setting.
+@Suite struct PerExperimentSettingReportTests {
+    @Test func comparisonsStayWithinOneGeometry() throws {
+        let text = SpecFixtures.doubleWell(name: "geometry") + """
+
+        [[experiment]]
+        name = "mc"
+        dynamics = "langevin"
+        epsilon = 0.3
+        dt = 0.01
+        paths = 400
+        [[experiment]]
+        name = "exact-same"
+        dynamics = "langevin"
+        method = "backward-kolmogorov"
+        epsilon = 0.3
+        [[experiment]]
+        name = "exact-deeper"
+        dynamics = "langevin"
+        method = "backward-kolmogorov"
+        epsilon = 0.3
+        [experiment.landscape]
+        builtin = "double-well"
+        barrier = 0.5
+        """
+        let spec = try JobSpec.parse(text)
+        let cells = try JobRunner(spec: spec, threads: 1).run()
+        let input = ReportInput(job: ReportFixtures.job, spec: spec, cells: cells, plannedCells: 3) { _, _ in .init() }
+        let comparisons = Comparison.all(input)
+        #expect(comparisons.count == 1)
+        #expect(comparisons.allSatisfy { $0.b.experiment == "exact-same" })
+        let report = try ReportBuilder.build(input)
+        #expect(report.markdown.contains("## Landscapes, starts and exits"))
+        #expect(report.markdown.contains("| exact-deeper | double-well (barrier 0.5)"), "\(report.markdown.prefix(3000))")
+        // a job on one landscape has no such section
+        let plain = try JobSpec.parse(SpecFixtures.doubleWell(name: "plain") + "\n[[experiment]]\nname = \"e\"\ndynamics = \"langevin\"\nmethod = \"backward-kolmogorov\"\nepsilon = 0.3\n")
+        #expect(ReportBuilder.settingsMarkdown(plain) == nil)
+    }
+}

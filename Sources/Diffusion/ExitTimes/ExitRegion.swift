@@ -17,6 +17,20 @@ public enum ExitRegion: Sendable, Equatable {
     case basin
 }
 
+extension ExitRegion: CustomStringConvertible {
+    /// The region as the spec writes it (for reports).
+    public var description: String {
+        func v(_ xs: [Double]) -> String { "[" + xs.map { "\($0)" }.joined(separator: ", ") + "]" }
+        switch self {
+        case .condition(let text): return "when \"\(text)\""
+        case .ball(let center, let radius): return "ball: center \(v(center)), radius \(radius)"
+        case .box(let lower, let upper): return "box: lower \(v(lower)), upper \(v(upper))"
+        case .interval(let lower, let upper): return "interval [\(lower), \(upper)]"
+        case .basin: return "basin of the start's minimum"
+        }
+    }
+}
+
 /// An exit region or a spec that cannot be evaluated on the landscape.
 public struct ExitRegionError: Error, CustomStringConvertible, Sendable {
     public let message: String

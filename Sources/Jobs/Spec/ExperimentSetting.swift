@@ -8,6 +8,13 @@ public struct ExperimentSetting: Sendable {
     public let landscape: Landscape
     public let start: [Double]
     public let exit: ExitRegion
+
+    /// Same landscape (its description and named constants), start and exit region: cells
+    /// that may stand as each other's references or predictions.
+    public func sameGeometry(as other: ExperimentSetting) -> Bool {
+        landscape.summary == other.landscape.summary && landscape.constants == other.landscape.constants
+            && start == other.start && exit == other.exit
+    }
 }
 
 /// `[landscape]`, `[start]` and `[exit]` as written, before the landscape parameters given as

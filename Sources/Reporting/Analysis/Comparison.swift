@@ -57,7 +57,8 @@ public struct Comparison: Sendable {
     }
 
     /// All comparisons of the job: every Monte Carlo experiment against every later Monte Carlo
-    /// experiment and every deterministic one, cell by cell, in experiment and cell order.
+    /// experiment and every deterministic one, cell by cell, in experiment and cell order —
+    /// only between cells of the same landscape, start and exit region.
     public static func all(_ input: ReportInput) -> [Comparison] {
         let byExperiment = Dictionary(grouping: input.cells, by: \.experimentIndex)
         let indices = byExperiment.keys.sorted()
@@ -76,7 +77,10 @@ public struct Comparison: Sendable {
                 }
                 if k == .simulation && j < i { continue }
                 for cell in left {
+                    let geometry = input.setting(of: cell)
                     for other in right {
+                        // only cells on the same landscape, start and exit region (experiments may have their own)
+                        if let geometry, let g = input.setting(of: other), !geometry.sameGeometry(as: g) { continue }
                         if let c = compare(cell, other, kind: k) { out.append(c) }
                     }
                 }

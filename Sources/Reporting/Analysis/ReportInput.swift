@@ -63,6 +63,14 @@ public struct ReportInput {
     let store: ResultsStore?
     let sampleSource: ((Int, Int) throws -> ResultsStore.CellSamples)?
 
+    /// The landscape, start and exit region `cell` ran on (nil when the stored spec has no such cell).
+    public func setting(of cell: ReportCell) -> ExperimentSetting? {
+        guard spec.experiments.indices.contains(cell.experimentIndex) else { return nil }
+        let experiment = spec.experiments[cell.experimentIndex]
+        guard cell.cellIndex >= 0, cell.cellIndex < experiment.cellCount else { return nil }
+        return experiment.setting(ofCell: cell.cellIndex)
+    }
+
     /// Reads `DIR/results.sqlite`. `specText`, when given, replaces the stored spec's
     /// `[report]` table and `description` (to revise a report's text without rerunning);
     /// any other difference from the stored spec is an error.

@@ -221,7 +221,7 @@ public enum ScalingAnalysis {
                 kind: kind, experiment: first.experiment, experimentIndex: first.experimentIndex, dynamics: first.dynamics.rawValue,
                 method: first.method, axis: axis, unit: unit, group: g, points: points, excluded: excluded, fit: fit,
                 bootstrapCI95: bootstrap, corrected: corrected,
-                predicted: kind == .arrhenius ? predictedSlope(input, dynamics: first.dynamics.rawValue, axis: axis)
+                predicted: kind == .arrhenius ? predictedSlope(input, for: groups[id]![0], axis: axis)
                     : predictedPower(input, cells: groups[id]!),
                 weighting: mc ? "weighted by the delta-method error SE/τ" : "unweighted (deterministic values; the interval reflects lack of fit only)"))
         }
@@ -230,15 +230,19 @@ public enum ScalingAnalysis {
 
     /// The barrier the Arrhenius slope should recover: `[report] predicted_slope`, or the
     /// quasi-potential of a `minimum-action` experiment of the same job (V̄ for Langevin in
-    /// 1/ε; the steepness s for sgd / sgd-sde in B/η, Hu et al. 2019).
-    static func predictedSlope(_ input: ReportInput, dynamics: String, axis: String) -> (value: Double, source: String)? {
+    /// 1/ε; the steepness s for sgd / sgd-sde in B/η, Hu et al. 2019) computed on the same
+    /// landscape, start and exit region as `cell` (an experiment's own, or the job's).
+    static func predictedSlope(_ input: ReportInput, for fitted: ReportCell, axis: String) -> (value: Double, source: String)? {
+        let dynamics = fitted.dynamics.rawValue
         if let s = input.spec.report.predictedSlope {
             return (s, input.spec.report.predictedSlopeSource ?? "[report] predicted_slope")
         }
         let family: Set<String> = Set((axis == "1/epsilon" ? [DynamicsKind.langevin] : [.sgd, .sgdSDE]).map(\.rawValue))
         guard family.contains(dynamics) else { return nil }
         guard axis != "1/eta" else { return nil }
+        let geometry = input.setting(of: fitted)
         for cell in input.cells where cell.method == MinimumActionMethod.name && family.contains(cell.dynamics.rawValue) {
+            if let geometry, let other = input.setting(of: cell), !geometry.sameGeometry(as: other) { continue }
             if let b = cell.quantity("quasi_potential_barrier") {
                 return (b, axis == "1/epsilon" ? "quasi-potential barrier V̄ (minimum action, experiment '\(cell.experiment)')"
                                                : "steepness s (minimum action under Σ₁, experiment '\(cell.experiment)')")

@@ -104,6 +104,13 @@ public enum ReportBuilder {
             sections.append(.init(heading: "Exit-time distributions and exit sides", text: text, tables: [], figures: survival + sides))
         }
 
+        // Landscapes, starts and exits, when the job has more than one (experiments' own tables,
+        // or landscape parameters swept).
+        if let text = settingsMarkdown(spec) {
+            md += "## Landscapes, starts and exits\n\n" + text
+            sections.append(.init(heading: "Landscapes, starts and exits", text: text, tables: [], figures: []))
+        }
+
         // Cells.
         let cellTable = self.cellTable(input)
         let cellsText = cellsMarkdown(input)
@@ -165,6 +172,24 @@ public enum ReportBuilder {
     }
 
     // MARK: - Findings
+
+    /// One row per experiment: its landscape (and swept landscape parameters), start and exit
+    /// region; nil when every experiment runs on the job's one landscape, start and exit.
+    static func settingsMarkdown(_ spec: JobSpec) -> String? {
+        let first = spec.experiments[0].settings[0]
+        let uniform = spec.experiments.allSatisfy { e in e.settings.count == 1 && e.settings[0].sameGeometry(as: first) }
+        guard !uniform else { return nil }
+        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        var text = "| Experiment | Landscape | Swept landscape parameters | Start | Exit |\n|---|---|---|---|---|\n"
+        for e in spec.experiments {
+            let s = e.settings[0]
+            let swept = e.parameters.filter { $0.key.hasPrefix("landscape.") }
+                .map { "\($0.key) = \($0.values.map { Format.number($0) }.joined(separator: ", "))" }.joined(separator: "; ")
+            let start = "(" + s.start.map { Format.number($0, significant: 6) }.joined(separator: ", ") + ")"
+            text += "| \(e.name) | \(cell(s.landscape.summary)) | \(swept.isEmpty ? "—" : swept) | \(e.settings.count > 1 ? "first landscape: " : "")\(start) | \(cell(s.exit.description)) |\n"
+        }
+        return text + "\n"
+    }
 
     static func findings(fits: [ScalingFitResult], comparisons: [Comparison]) -> [String] {
         var out: [String] = []
