@@ -147,7 +147,9 @@ public enum ScalingAnalysis {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
             guard let first = cells.first, first.method != MinimumActionMethod.name,
                   !(first.methodKind == .theory && first.mean == nil) else { continue }
-            if let axis = inferredAxis(cells, options: input.spec.report) {
+            // a start at a saddle has no barrier to cross: no Arrhenius law (Hu et al. 2019's
+            // saddle escape is logarithmic in 1/η instead)
+            if !startsAtSaddle(input, first), let axis = inferredAxis(cells, options: input.spec.report) {
                 out += try fitGroups(input, cells: cells, axis: axis, kind: .arrhenius)
             }
             if let key = input.spec.report.powerLawX ?? (first.dynamics == .levy ? "epsilon" : nil),
@@ -156,6 +158,12 @@ public enum ScalingAnalysis {
             }
         }
         return out
+    }
+
+    /// Whether `cell` starts at a saddle of its landscape (a labelled critical point of kind saddle).
+    static func startsAtSaddle(_ input: ReportInput, _ cell: ReportCell) -> Bool {
+        guard let setting = input.setting(of: cell) else { return false }
+        return setting.landscape.criticalPoints.contains { $0.kind == .saddle && $0.point == setting.start }
     }
 
     static func fitGroups(_ input: ReportInput, cells: [ReportCell], axis: String, kind: ScalingFitResult.Kind) throws -> [ScalingFitResult] {

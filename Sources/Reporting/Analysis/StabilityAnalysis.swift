@@ -37,16 +37,19 @@ public enum StabilityAnalysis {
         return [max(centre - half, 0), min(centre + half, 1)]
     }
 
-    /// Rows for every Monte Carlo `sgd` cell that has a stability cell with the same batch
-    /// size (and other shared parameters but the learning rate).
+    /// Rows for every Monte Carlo `sgd` cell that has a stability cell on the same landscape,
+    /// start and exit with the same batch size (and other shared parameters but the learning rate).
     public static func rows(_ input: ReportInput) -> [StabilityRow] {
         let stability = input.cells.filter { $0.method == TheoryMethod.name && $0.quantity("gd_max_learning_rate") != nil }
         guard !stability.isEmpty else { return [] }
         var out: [StabilityRow] = []
         for cell in input.cells where cell.isMonteCarlo && cell.dynamics == .sgd {
             let shared = cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
+            let geometry = input.setting(of: cell)
             guard let match = stability.first(where: { s in
-                shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }
+                // the same landscape, start and exit (experiments may have their own)
+                if let geometry, let g = input.setting(of: s), !geometry.sameGeometry(as: g) { return false }
+                return shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }
             }) else { continue }
             let thresholds = match.quantities.filter { $0.key.hasSuffix("_max_learning_rate") }
                 .map { (name: criterion($0.key), value: $0.value) }
