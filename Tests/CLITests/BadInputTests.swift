@@ -80,7 +80,7 @@ let badInputs: [BadInput] = [
         point = [-1.0]
         [exit]
         when = "x > 0"
-        """), expect: ["landscape is required (a table)"]),
+        """), expect: ["landscape is required: give a [landscape] table, or [experiment.landscape] in every experiment"]),
     BadInput("potential and builtin", job(top: """
         name = "t"
         [landscape]

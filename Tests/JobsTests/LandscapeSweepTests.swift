@@ -96,6 +96,34 @@ import Diffusion
         for k in 1..<4 { #expect(abs(means[k - 1] / means[k] - 2.0.squareRoot()) < 1e-9) }
     }
 
+    /// A built-in's numeric keys are named constants of the expressions read on it: an exit at
+    /// `x > -1 + barrier` moves with each swept barrier.
+    @Test func builtinKeysAreConstantsOfExitExpressions() throws {
+        let text = """
+        name = "builtin-constants"
+        [landscape]
+        builtin = "double-well"
+        barrier = [0.25, 0.5]
+        [start]
+        point = [-1]
+        [exit]
+        when = "x > -1 + barrier"
+        [[experiment]]
+        name = "exact"
+        dynamics = "langevin"
+        method = "backward-kolmogorov"
+        epsilon = 0.2
+        """
+        let spec = try JobSpec.parse(text)
+        for (setting, barrier) in zip(spec.experiments[0].settings, [0.25, 0.5]) {
+            #expect(setting.landscape.constants["barrier"] == barrier)
+            let terms = try setting.exit.terms(on: setting.landscape, start: setting.start)
+            #expect(terms.count == 1)
+            #expect(terms[0].expression.evaluate(at: [-1 + barrier - 1e-9]) == 0 && terms[0].expression.evaluate(at: [-1 + barrier + 1e-9]) == 1)
+        }
+        #expect(try JobRunner(spec: spec, threads: 1).run().allSatisfy { $0.mean != nil })
+    }
+
     /// An experiment's own landscape, start and exit replace the job's for it alone.
     @Test func experimentTablesOverrideTheJobs() throws {
         let text = """

@@ -15,7 +15,16 @@ public struct Landscape: Sendable {
     public let summary: String
     /// Named constants of an expression landscape (`[landscape.constants]`, one value per
     /// cell): every expression parsed on the landscape may use them (`parse(_:)`).
-    public let constants: [String: Double]
+    public private(set) var constants: [String: Double]
+
+    /// The same landscape with named constants added for the expressions read on it (a
+    /// built-in's numeric parameters: `exit.when = "x > -0.5*barrier"`, a noise covariance
+    /// `"h_sharp"`). Names that are variables are left out.
+    public func adding(constants more: [String: Double]) -> Landscape {
+        var copy = self
+        for (name, value) in more where !variables.contains(name) { copy.constants[name] = value }
+        return copy
+    }
 
     let valueProgram: CompiledProgram?
     let gradientProgram: CompiledProgram?

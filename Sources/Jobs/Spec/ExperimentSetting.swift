@@ -166,7 +166,13 @@ struct SettingTemplate {
             }
         }
         var l = TableReader(table, path: paths.landscape)
-        let landscape = try JobSpec.landscape(&l, baseDirectory: baseDirectory)
+        var landscape = try JobSpec.landscape(&l, baseDirectory: baseDirectory)
+        if table["builtin"] != nil {
+            // a built-in's numeric parameters are named constants of the expressions read on it
+            var numbers: [String: Double] = [:]
+            for (key, node) in table.entries { if let x = TableReader.number(node.value) { numbers[key] = x } }
+            landscape = landscape.adding(constants: numbers)
+        }
         var s = TableReader(start, path: paths.start)
         let point = try JobSpec.startPoint(&s, landscape: landscape)
         var e = TableReader(exit, path: paths.exit)
