@@ -122,6 +122,29 @@ import Diffusion
         #expect(try ScalingAnalysis.fits(joint).filter { $0.kind == .arrhenius }.map(\.axis) == ["B/eta"])
     }
 
+    /// A landscape parameter as the abscissa, written bare: `arrhenius_x = "1/h_sharp"` over
+    /// h × η fits log E t against 1/h once per η (E t = exp(1 + c/(η·h)), c = 1/2: slope c/η),
+    /// each slope within 5 SE of c/η (two checks).
+    @Test func aLandscapeParameterIsAnAbscissaAndTheLearningRateAGroup() throws {
+        let spec = try Self.spec(report: "arrhenius_x = \"1/h_sharp\"", batches: [1])
+        let stream = RandomStream(key: StreamKey(seed: 26, experiment: 79))
+        var cells: [ReportCell] = []
+        for (c, (h, eta)) in [2.0, 4, 8, 16].flatMap({ h in [0.25, 0.5].map { (h, $0) } }).enumerated() {
+            var (cell, _) = ReportFixtures.monteCarloCell(experiment: "sde", e: 0, c: c, dynamics: "sgd-sde",
+                                                          parameters: [("learning_rate", eta), ("batch_size", 1), ("landscape.h_sharp", h)],
+                                                          tau: exp(1 + 0.5 / (eta * h)), paths: 400, stream: stream, timeScale: 1e-3)
+            cell.global = c
+            cells.append(cell)
+        }
+        let input = ReportInput(job: ReportFixtures.job, spec: spec, cells: cells, plannedCells: cells.count, samples: nil)
+        let fits = try ScalingAnalysis.fits(input)
+        #expect(fits.count == 2 && fits.allSatisfy { $0.axis == "1/h_sharp" && $0.points.count == 4 && $0.group.map(\.key) == ["learning_rate"] })
+        for f in fits {
+            let eta = f.group[0].value
+            #expect(abs(f.fit.slope - 0.5 / eta) < 5 * f.fit.slopeStandardError, "η = \(eta): slope \(f.fit.slope) ± \(f.fit.slopeStandardError)")
+        }
+    }
+
     /// A sweep of two learning rates has no line with error bars: the report says so, per group.
     @Test func aTwoPointSweepSaysWhyItHasNoFit() throws {
         let etas = [0.5, 0.25]
