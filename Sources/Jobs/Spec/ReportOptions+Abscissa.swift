@@ -55,7 +55,6 @@ public struct FitAbscissa: Sendable, Equatable {
                 continue
             }
             if isStart(c) {
-                let start = i
                 var name = String.UnicodeScalarView(), placeholder = String.UnicodeScalarView()
                 var columns: [Int] = []
                 while i < s.count {
@@ -73,7 +72,6 @@ public struct FitAbscissa: Sendable, Equatable {
                 let n = String(name)
                 let isCall = j < s.count && s[j] == "("
                 if !isCall, n != "pi", n != "e", !names.contains(n) { names.append(n); placeholders.append(String(placeholder)) }
-                _ = start
                 continue
             }
             rewritten.append(c); origin.append(i); i += 1

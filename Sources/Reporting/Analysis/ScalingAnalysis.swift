@@ -236,7 +236,9 @@ public enum ScalingAnalysis {
         var resolvedSomewhere: Set<String> = []
         for e in byExperiment.keys.sorted() {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
-            guard let first = cells.first, first.method != MinimumActionMethod.name,
+            // methods that estimate no exit time (minimum action: a barrier; fixed-horizon and
+            // tail-index sampling; stability theory) have nothing to fit
+            guard let first = cells.first, first.method != MinimumActionMethod.name, first.methodKind != .sampling,
                   !(first.methodKind == .theory && first.mean == nil) else { continue }
             let swept = Set(sweptKeys(cells))
             var laws: [(ScalingFitResult.Kind, FitAbscissa)] = []
