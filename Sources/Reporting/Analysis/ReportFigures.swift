@@ -89,7 +89,8 @@ enum ReportFigures {
                 caption: "Points: Monte Carlo means with 95 % error bars (hollow: more than 10 % of paths censored). Dashed: weighted fits. Solid/dotted lines: exact references/theory. Dotted: the predicted slope drawn through each fit's centre of mass (only the slope is predicted)."))
         }
         // Goodness of fit: standardized residuals of the Monte Carlo fits.
-        let mc = fits.filter(\.isMonteCarlo)
+        // (side-rate fits: their χ² is in the table; one series per side would crowd the figure)
+        let mc = fits.filter { $0.isMonteCarlo && $0.kind != .sideRate }
         if !mc.isEmpty {
             var series: [Figure.Series] = []
             var lo = Double.infinity, hi = -Double.infinity

@@ -177,7 +177,8 @@ public enum ReportBuilder {
 
     static func findings(fits: [ScalingFitResult], comparisons: [Comparison]) -> [String] {
         var out: [String] = []
-        for f in fits where f.isMonteCarlo {
+        // side-rate fits stay in the table and figure: one per exit side would crowd the result
+        for f in fits where f.isMonteCarlo && f.kind != .sideRate {
             let g = f.group.isEmpty ? "" : " at \(Format.parameters(f.group))"
             let x = ReportFigures.axisLabel(f.axis)
             let law: String
@@ -185,7 +186,7 @@ public enum ReportBuilder {
             case .arrhenius: law = "slope S of log E τ against \(x)"
             case .powerLaw: law = "exponent p of E τ ∝ \(x)^p"
             case .saddle: law = "slope b of E τ = a + b·ln \(x)"
-            case .sideRate: law = "slope of log k[\(f.side ?? "")] (rate through that side) against \(x)"
+            case .sideRate: continue
             }
             var s = "`\(f.experiment)`\(g): \(law) = \(Format.value(f.fit.slope, error: f.fit.slopeStandardError)), 95 % CI \(Format.interval(f.fit.slopeCI95, significant: 4))"
             if let b = f.bootstrapCI95 { s += " (path bootstrap \(Format.interval(b, significant: 4)))" }
