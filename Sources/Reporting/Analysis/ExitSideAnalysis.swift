@@ -15,8 +15,8 @@ import Diffusion
 ///
 /// Beside it, where a matching cell (same noise law and parameters, as `Comparison` matches
 /// them) gives the probability of leaving through the upper end of a 1-D interval — the
-/// committor of the backward-Kolmogorov grid, quantity `splitting_probability_upper` — that
-/// probability q for the upper term (1 − q for the lower) with
+/// committor of the backward-Kolmogorov grid, quantity `splitting_probability_upper`, the
+/// same dynamics' reference preferred — that probability q for the upper term (1 − q for the lower) with
 /// z = (n_j − n·q)/√(n·q(1 − q)) (normal approximation to the binomial).
 public struct ExitSideRow: Sendable {
     public var cell: ReportCell
@@ -59,7 +59,9 @@ public enum ExitSideAnalysis {
             let unit = ScalingAnalysis.unit(cell)
             let v = ScalingAnalysis.value(cell, unit: unit)
             let upper = upperSide(cell.exitSides.map(\.label))
-            let ref = references.first { Comparison.matchingParameters(cell, $0) != nil }
+            // the same dynamics' reference first (the chain's for discrete SGD, were it to give one), else the diffusion's
+            let matching = references.filter { Comparison.matchingParameters(cell, $0) != nil }
+            let ref = matching.first { $0.dynamics == cell.dynamics } ?? matching.first
             for (j, side) in cell.exitSides.enumerated() {
                 var row = ExitSideRow(cell: cell, label: side.label, count: side.count, exited: cell.exited,
                                       fraction: Double(side.count) / Double(cell.exited),
