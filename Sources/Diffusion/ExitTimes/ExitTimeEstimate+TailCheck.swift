@@ -2,6 +2,12 @@ import Foundation
 internal import CGSL
 
 extension ExitTimeEstimate {
+    /// The exact (Clopper–Pearson 1934) 95 % interval of a binomial proportion k/n, as
+    /// `exitProbabilityCI95` uses it (`TailCheck.clopperPearson95`).
+    public static func clopperPearson95(successes k: Int, trials n: Int) -> [Double] {
+        TailCheck.clopperPearson95(successes: k, trials: n)
+    }
+
     /// Whether the data support the exponential tail that the censored estimator
     /// extrapolates past the cap C (docs/THEORY.md §5, "Censored Monte Carlo").
     ///

@@ -7,20 +7,26 @@
 /// title = "Arrhenius law of the double well"
 /// claim = "Kramers: log E τ = log(prefactor) + ΔV/ε with ΔV = 1/4."
 /// discussion = "Where and why the run departs from the claim (shown after the results)."
-/// arrhenius_x = "1/epsilon"          # or "1/eta", "B/eta", "none" (no Arrhenius fit)
-/// power_law_x = "epsilon"            # any swept parameter; adds log E τ = a + p log x
+/// arrhenius_x = "1/epsilon"          # "1/eta", "B/eta", "1/h_sharp", "log(landscape.Ls/landscape.Lmin)", … or "none"
+/// power_law_x = "epsilon"            # any expression of parameters; adds log E τ = a + p log x
+/// saddle_law_x = "1/eta"             # adds the saddle law E τ = a + b·ln x (Hu et al. 2019)
 /// predicted_slope = 0.25             # the barrier the Arrhenius slope should recover
 /// predicted_slope_source = "ΔV of the double well"
 /// predicted_power = -1.5             # the exponent the power law should recover
 /// ```
 public struct ReportOptions: Sendable, Equatable {
-    public static let arrheniusAxes = ["1/epsilon", "1/eta", "B/eta", "none"]
+    /// `arrhenius_x` value that turns the Arrhenius fit off.
+    public static let noArrhenius = "none"
 
     public var title: String?
     public var claim: String?
     public var discussion: String?
-    public var arrheniusX: String?
-    public var powerLawX: String?
+    /// `arrhenius_x`: nil when not given (inferred from the swept axes) or `"none"`.
+    public var arrheniusX: FitAbscissa?
+    /// `arrhenius_x = "none"`: no Arrhenius fit.
+    public var arrheniusOff = false
+    public var powerLawX: FitAbscissa?
+    public var saddleLawX: FitAbscissa?
     public var predictedSlope: Double?
     public var predictedSlopeSource: String?
     public var predictedPower: Double?
@@ -31,13 +37,27 @@ public struct ReportOptions: Sendable, Equatable {
         title = try t.string("title")
         claim = try t.string("claim")
         discussion = try t.string("discussion")
-        arrheniusX = try t.string("arrhenius_x", allowed: ReportOptions.arrheniusAxes)
-        powerLawX = try t.string("power_law_x")
+        if let a = try t.string("arrhenius_x") {
+            if a == ReportOptions.noArrhenius { arrheniusOff = true } else { arrheniusX = try Self.abscissa(a, key: "arrhenius_x", &t) }
+        }
+        if let a = try t.string("power_law_x") { powerLawX = try Self.abscissa(a, key: "power_law_x", &t) }
+        if let a = try t.string("saddle_law_x") { saddleLawX = try Self.abscissa(a, key: "saddle_law_x", &t) }
         predictedSlope = try t.double("predicted_slope")
         predictedSlopeSource = try t.string("predicted_slope_source")
         predictedPower = try t.double("predicted_power")
         if let s = predictedSlope, !s.isFinite { throw t.error("predicted_slope", "must be finite, got \(s)") }
-        try t.rejectUnknown(allowed: ["title", "claim", "discussion", "arrhenius_x", "power_law_x", "predicted_slope",
+        try t.rejectUnknown(allowed: ["title", "claim", "discussion", "arrhenius_x", "power_law_x", "saddle_law_x", "predicted_slope",
                                       "predicted_slope_source", "predicted_power"])
+    }
+
+    /// A fit's abscissa parsed at spec time: a syntax error, or an expression naming no parameter, is a `SpecError`.
+    static func abscissa(_ text: String, key: String, _ t: inout TableReader) throws(SpecError) -> FitAbscissa {
+        let shown = text.count > 60 ? String(text.prefix(57)) + "…" : text
+        let a: FitAbscissa
+        do { a = try FitAbscissa(text) } catch {
+            throw t.error(key, "must be an expression of parameters (e.g. \"1/eta\", \"1/landscape.h_sharp\"), got \"\(shown)\": \(error)")
+        }
+        guard !a.names.isEmpty else { throw t.error(key, "must name at least one parameter, got \"\(shown)\"") }
+        return a
     }
 }

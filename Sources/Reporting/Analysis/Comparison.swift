@@ -89,13 +89,19 @@ public struct Comparison: Sendable {
         return out
     }
 
-    static func compare(_ a: ReportCell, _ b: ReportCell, kind: Kind) -> Comparison? {
+    /// The parameters two cells share when they are the same model: the same noise law (as the
+    /// cells record it) and the same parameters with equal values, integration keys aside; nil otherwise.
+    static func matchingParameters(_ a: ReportCell, _ b: ReportCell) -> [(key: String, value: Double)]? {
         let aKeys = a.parameters.filter { !integrationKeys.contains($0.key) }
         let bKeys = Set(b.parameters.map(\.key)).subtracting(integrationKeys)
         let shared = aKeys.filter { bKeys.contains($0.key) }
-        // the same model: the same noise law (as the cells record it) and the same parameters with equal values
         guard a.noiseLaw == b.noiseLaw, !shared.isEmpty, Set(aKeys.map(\.key)) == bKeys,
               shared.allSatisfy({ b.parameter($0.key) == $0.value }) else { return nil }
+        return shared
+    }
+
+    static func compare(_ a: ReportCell, _ b: ReportCell, kind: Kind) -> Comparison? {
+        guard let shared = matchingParameters(a, b) else { return nil }
         let unit: String
         if a.meanIterations != nil && b.meanIterations != nil { unit = "iterations" }
         else if a.timeUnit == b.timeUnit { unit = a.timeUnit.rawValue }

@@ -15,7 +15,7 @@ enum ReportFigures {
 
     static func seriesName(_ fit: ScalingFitResult) -> String {
         let g = fit.group.isEmpty ? "" : " (\(Format.parameters(fit.group)))"
-        return fit.experiment + g
+        return fit.experiment + (fit.side.map { " [\($0)]" } ?? "") + g
     }
 
     /// `log τ` against each fit's abscissa: one figure per (law, abscissa, unit), all
@@ -26,7 +26,7 @@ enum ReportFigures {
         var keys: [String] = []
         var grouped: [String: [ScalingFitResult]] = [:]
         for f in fits {
-            let k = "\(f.kind.rawValue)|\(f.axis)|\(f.unit)"
+            let k = "\(f.kind.rawValue)|\(f.axis)|\(f.unitDescription)"
             if grouped[k] == nil { keys.append(k) }
             grouped[k, default: []].append(f)
         }
@@ -45,19 +45,19 @@ enum ReportFigures {
                     let hollow = f.points.filter { $0.cell.censoringDominated }
                     for (subset, marker, suffix) in [(solid, Figure.Marker.circle, ""), (hollow, .openCircle, " — censoring-dominated")] where !subset.isEmpty {
                         series.append(Figure.Series(name + suffix, mark: .points, x: subset.map(\.x), y: subset.map(\.mean),
-                                                    yLow: subset.map { max($0.mean - 1.96 * $0.standardError, $0.mean * 1e-3) },
+                                                    yLow: subset.map { f.kind == .saddle ? $0.mean - 1.96 * $0.standardError : max($0.mean - 1.96 * $0.standardError, $0.mean * 1e-3) },
                                                     yHigh: subset.map { $0.mean + 1.96 * $0.standardError },
                                                     marker: marker, colorIndex: color))
                     }
                     let lo = xs.min()!, hi = xs.max()!
                     let grid = (0...40).map { lo + (hi - lo) * Double($0) / 40 }
-                    let fitY = grid.map { exp(f.fit.intercept + f.fit.slope * (f.kind == .powerLaw ? log($0) : $0)) }
+                    let fitY = grid.map { f.curve($0) }
                     series.append(Figure.Series("fit: \(name), slope \(Format.number(f.fit.slope, significant: 3))",
                                                 mark: .line, x: grid, y: fitY, lineStyle: .dashed, marker: .circle, colorIndex: color))
                     if let p = f.predicted {
-                        let mx = xs.map { f.kind == .powerLaw ? log($0) : $0 }.reduce(0, +) / Double(xs.count)
-                        let my = ys.map { log($0) }.reduce(0, +) / Double(ys.count)
-                        let predY = grid.map { exp(my + p.value * ((f.kind == .powerLaw ? log($0) : $0) - mx)) }
+                        let mx = xs.map { f.design($0) }.reduce(0, +) / Double(xs.count)
+                        let my = ys.map { f.response($0) }.reduce(0, +) / Double(ys.count)
+                        let predY = grid.map { f.inverseResponse(my + p.value * (f.design($0) - mx)) }
                         series.append(Figure.Series("predicted slope \(Format.number(p.value, significant: 3))\(group.count > 1 ? " (\(name))" : "")",
                                                     mark: .line, x: grid, y: predY, lineStyle: .dotted, marker: .circle,
                                                     colorIndex: group.count > 1 ? color : 7))
@@ -71,25 +71,33 @@ enum ReportFigures {
                 }
                 color += 1
             }
-            let unit = f0.unit == "iterations" ? "iterations" : f0.axis == "1/epsilon" || f0.kind == .powerLaw ? "time" : "time (η·iterations)"
-            let xAxis: Figure.Axis = f0.kind == .powerLaw ? .init(axisLabel(f0.axis), scale: .log) : .init(axisLabel(f0.axis))
+            let unit = f0.etaScaled ? "time (η·iterations)" : f0.unit
+            let logX = f0.kind == .powerLaw || f0.kind == .saddle
+            let xAxis: Figure.Axis = logX ? .init(axisLabel(f0.axis), scale: .log) : .init(axisLabel(f0.axis))
+            let x = axisLabel(f0.axis)
+            let title: String, yAxis: Figure.Axis
+            switch f0.kind {
+            case .arrhenius: title = "Arrhenius plot: mean exit \(unit) against \(x)"; yAxis = .init("mean exit \(unit) (log scale)", scale: .log)
+            case .powerLaw: title = "Power law: mean exit \(unit) against \(x)"; yAxis = .init("mean exit \(unit) (log scale)", scale: .log)
+            case .saddle: title = "Saddle law: mean exit \(unit) against ln \(x)"; yAxis = .init("mean exit \(unit)")
+            case .sideRate: title = "Escape rate per exit side against \(x)"; yAxis = .init("rate per side, 1/\(unit) (log scale)", scale: .log)
+            }
             figures.append(Figure(
                 name: "scaling-\(n + 1)",
-                title: f0.kind == .arrhenius ? "Arrhenius plot: mean exit \(unit) against \(axisLabel(f0.axis))"
-                                             : "Power law: mean exit \(unit) against \(axisLabel(f0.axis))",
-                x: xAxis, y: .init("mean exit \(unit) (log scale)", scale: .log), series: series,
+                title: title,
+                x: xAxis, y: yAxis, series: series,
                 caption: "Points: Monte Carlo means with 95 % error bars (hollow: more than 10 % of paths censored). Dashed: weighted fits. Solid/dotted lines: exact references/theory. Dotted: the predicted slope drawn through each fit's centre of mass (only the slope is predicted)."))
         }
         // Goodness of fit: standardized residuals of the Monte Carlo fits.
-        let mc = fits.filter(\.isMonteCarlo)
+        // (side-rate fits: their χ² is in the table; one series per side would crowd the figure)
+        let mc = fits.filter { $0.isMonteCarlo && $0.kind != .sideRate }
         if !mc.isEmpty {
             var series: [Figure.Series] = []
             var lo = Double.infinity, hi = -Double.infinity
             for (k, f) in mc.enumerated() {
                 let xs = f.points.map(\.x)
                 let r = f.points.map { p -> Double in
-                    let x = f.kind == .powerLaw ? log(p.x) : p.x
-                    return (log(p.mean) - f.fit.intercept - f.fit.slope * x) / (p.standardError / p.mean)
+                    (f.response(p.mean) - f.fit.intercept - f.fit.slope * f.design(p.x)) / f.responseError(p)
                 }
                 lo = min(lo, xs.min()!); hi = max(hi, xs.max()!)
                 series.append(Figure.Series("\(seriesName(f)) (\(f.kind.rawValue) in \(axisLabel(f.axis)), χ²/dof \(Format.number(f.fit.chiSquared / Double(f.fit.degreesOfFreedom), significant: 3)))",
@@ -101,7 +109,7 @@ enum ReportFigures {
             figures.append(Figure(
                 name: "residuals", title: "Goodness of fit: standardized residuals of the Monte Carlo fits",
                 x: .init("abscissa of each fit (1/ε, B/η, … or the power law's x)"), y: .init("(log τ − fit) / σ"), series: series,
-                caption: "Residuals in units of each point's delta-method error. Scatter within ±2 and no trend: the straight line describes the points; a curved pattern is the law's finite-noise curvature (see the prefactor-corrected fit)."))
+                caption: "Residuals in units of each point's delta-method error\(mc.contains { $0.kind == .saddle } ? " (its SE for the saddle law, fitted in E τ itself)" : ""). Scatter within ±2 and no trend: the straight line describes the points; a curved pattern is the law's finite-noise curvature (see the prefactor-corrected fit)."))
         }
         return figures
     }

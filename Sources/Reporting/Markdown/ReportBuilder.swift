@@ -27,7 +27,8 @@ public struct Report: Sendable {
 public enum ReportBuilder {
     public static func build(_ input: ReportInput) throws -> Report {
         let spec = input.spec
-        let fits = try ScalingAnalysis.fits(input)
+        let scaling = try ScalingAnalysis.analyse(input)
+        let fits = scaling.fits
         let comparisons = Comparison.all(input)
         let title = spec.report.title ?? "sgd-escape report: \(input.job.name)"
         var sections: [Report.Section] = []
@@ -64,8 +65,8 @@ public enum ReportBuilder {
         // Fits.
         let fitTable = self.fitTable(fits)
         let scalingFigures = ReportFigures.scaling(fits)
-        if !fits.isEmpty {
-            let text = fitsMarkdown(fits)
+        if !fits.isEmpty || !scaling.missing.isEmpty {
+            let text = fitsMarkdown(fits, missing: scaling.missing)
             md += "## Scaling laws\n\n" + text + figuresMarkdown(scalingFigures)
             sections.append(.init(heading: "Scaling laws", text: text, tables: [fitTable], figures: scalingFigures))
         }
@@ -109,6 +110,14 @@ public enum ReportBuilder {
         if let text = settingsMarkdown(spec) {
             md += "## Landscapes, starts and exits\n\n" + text
             sections.append(.init(heading: "Landscapes, starts and exits", text: text, tables: [], figures: []))
+        }
+
+        // Exit sides: fractions, rates per side, committor.
+        let sideRows = ExitSideAnalysis.rows(input)
+        if !sideRows.isEmpty {
+            let text = ExitSideAnalysis.markdown(sideRows)
+            md += "## Escape rates per exit side\n\n" + text
+            sections.append(.init(heading: "Escape rates per exit side", text: text, tables: [ExitSideAnalysis.table(sideRows)], figures: []))
         }
 
         // Cells.
@@ -167,7 +176,7 @@ public enum ReportBuilder {
 
         let figures = scalingFigures + ratioFigures + survival + sides
         return Report(title: title, header: header, markdown: md, figures: figures,
-                      tables: [cellTable, fitTable, comparisonTable, StabilityAnalysis.table(stabilityRows)].filter { !$0.rows.isEmpty },
+                      tables: [cellTable, fitTable, comparisonTable, StabilityAnalysis.table(stabilityRows), ExitSideAnalysis.table(sideRows)].filter { !$0.rows.isEmpty },
                       sections: sections)
     }
 
@@ -193,9 +202,17 @@ public enum ReportBuilder {
 
     static func findings(fits: [ScalingFitResult], comparisons: [Comparison]) -> [String] {
         var out: [String] = []
-        for f in fits where f.isMonteCarlo {
+        // side-rate fits stay in the table and figure: one per exit side would crowd the result
+        for f in fits where f.isMonteCarlo && f.kind != .sideRate {
             let g = f.group.isEmpty ? "" : " at \(Format.parameters(f.group))"
-            let law = f.kind == .arrhenius ? "slope S of log E τ against \(ReportFigures.axisLabel(f.axis))" : "exponent p of E τ ∝ \(ReportFigures.axisLabel(f.axis))^p"
+            let x = ReportFigures.axisLabel(f.axis)
+            let law: String
+            switch f.kind {
+            case .arrhenius: law = "slope S of log E τ against \(x)"
+            case .powerLaw: law = "exponent p of E τ ∝ \(x)^p"
+            case .saddle: law = "slope b of E τ = a + b·ln \(x)"
+            case .sideRate: continue
+            }
             var s = "`\(f.experiment)`\(g): \(law) = \(Format.value(f.fit.slope, error: f.fit.slopeStandardError)), 95 % CI \(Format.interval(f.fit.slopeCI95, significant: 4))"
             if let b = f.bootstrapCI95 { s += " (path bootstrap \(Format.interval(b, significant: 4)))" }
             if let p = f.predicted {
@@ -264,12 +281,19 @@ public enum ReportBuilder {
 
     // MARK: - Markdown sections
 
-    static func fitsMarkdown(_ fits: [ScalingFitResult]) -> String {
-        var t = "| Experiment | Law | Points | Slope ± SE | 95 % CI | Bootstrap 95 % CI | Intercept a | χ²/dof (p) | Predicted slope | Ratio to prediction |\n"
+    static func fitsMarkdown(_ fits: [ScalingFitResult], missing: [MissingFit] = []) -> String {
+        var t = ""
+        if fits.contains(where: \.etaScaled) {
+            t += "Fits of SGD and its SDE are made in t = η·E[iterations], the SDE's time, for both dynamics: Hu et al.'s N ≈ η⁻¹exp(B·s/η) then has no η-dependent prefactor and exponents in η are comparable (in iterations they are smaller by 1).\n\n"
+        }
+        if fits.contains(where: { $0.kind == .saddle }) {
+            t += "The saddle law E τ = a + b·ln x is linear in E τ itself (Hu et al. 2019, docs/THEORY.md §2): Monte Carlo points weighted by their SE; its predicted b is the slope of a theory experiment of the same dynamics fitted the same way.\n\n"
+        }
+        guard !fits.isEmpty else { return t + missingMarkdown(missing) }
+        t += "| Experiment | Law | Points | Slope ± SE | 95 % CI | Bootstrap 95 % CI | Intercept a | χ²/dof (p) | Predicted slope | Ratio to prediction |\n"
         t += "|---|---|---|---|---|---|---|---|---|---|\n"
         for f in fits {
-            let law = f.kind == .arrhenius ? "log E τ = a + S·\(ReportFigures.axisLabel(f.axis)) (\(f.unit))"
-                                           : "log E τ = a + p·log \(ReportFigures.axisLabel(f.axis)) (\(f.unit))"
+            let law = "\(f.law) (\(f.unitDescription))"
             let g = f.group.isEmpty ? "" : " (\(Format.parameters(f.group)))"
             let flagged = f.points.filter { $0.flag != nil }.count
             let points = "\(f.points.count)\(flagged > 0 ? " (\(flagged) flagged)" : "")\(f.excluded.isEmpty ? "" : ", \(f.excluded.count) excluded")"
@@ -309,10 +333,23 @@ public enum ReportBuilder {
         if !flagged.isEmpty || !excluded.isEmpty {
             t += "Flagged and excluded points:\n\n"
             for (f, p, flag) in flagged { t += "- `\(f.experiment)` at \(Format.parameters(p.cell.parameters)): \(flag) (kept in the fit).\n" }
-            for (f, e) in excluded { t += "- `\(f.experiment)` at \(Format.parameters(e.cell.parameters)): excluded — \(e.reason).\n" }
+            for (f, e) in excluded { t += "- `\(f.experiment)`\(f.side.map { ", side \($0)," } ?? "") at \(Format.parameters(e.cell.parameters)): excluded — \(e.reason).\n" }
             t += "\n"
         }
-        return t
+        return t + missingMarkdown(missing)
+    }
+
+    /// The fits that could not be made, one line each with the reason.
+    static func missingMarkdown(_ missing: [MissingFit]) -> String {
+        guard !missing.isEmpty else { return "" }
+        var t = "Fits not made:\n\n"
+        for m in missing {
+            let who = m.experiment.isEmpty ? "" : "`\(m.experiment)`"
+            let g = m.group.isEmpty ? "" : " (\(Format.parameters(m.group)))"
+            let side = m.side.map { ", exit side \($0)" } ?? ""
+            t += "- \(who)\(g)\(who.isEmpty && g.isEmpty ? "" : ": ")\(m.kind.rawValue) in \(ReportFigures.axisLabel(m.axis))\(side) — \(m.reason).\n"
+        }
+        return t + "\n"
     }
 
     static func comparisonsMarkdown(_ comparisons: [Comparison]) -> String {
@@ -406,7 +443,8 @@ public enum ReportBuilder {
                        "bootstrap_ci_low", "bootstrap_ci_high", "intercept", "intercept_se", "chi_squared", "dof", "p_value",
                        "predicted_slope", "predicted_source"]
         let rows: [[Table.Cell]] = fits.map { f in
-            [.text(f.experiment), .text(f.kind.rawValue), .text(f.axis), .text(f.unit), .text(Format.parameters(f.group)),
+            [.text(f.experiment), .text(f.side.map { "\(f.kind.rawValue) [\($0)]" } ?? f.kind.rawValue), .text(f.axis), .text(f.unitDescription),
+             .text(Format.parameters(f.group)),
              .integer(f.points.count), .number(f.fit.slope), .number(f.fit.slopeStandardError), .number(f.fit.slopeCI95[0]),
              .number(f.fit.slopeCI95[1]), f.bootstrapCI95.map { .number($0[0]) } ?? .missing,
              f.bootstrapCI95.map { .number($0[1]) } ?? .missing, .number(f.fit.intercept), .number(f.fit.interceptStandardError),
