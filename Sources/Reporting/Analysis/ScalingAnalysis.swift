@@ -234,6 +234,7 @@ public enum ScalingAnalysis {
         let byExperiment = Dictionary(grouping: input.cells, by: \.experimentIndex)
         var unresolved: [(kind: ScalingFitResult.Kind, abscissa: FitAbscissa, error: FitAbscissa.ResolutionError)] = []
         var resolvedSomewhere: Set<String> = []
+        let anySaddleStart = byExperiment.values.contains { $0.first.map { startsAtSaddle(input, $0) } ?? false }
         for e in byExperiment.keys.sorted() {
             let cells = byExperiment[e]!.sorted { $0.cellIndex < $1.cellIndex }
             // methods that estimate no exit time (minimum action: a barrier; fixed-horizon and
@@ -246,7 +247,8 @@ public enum ScalingAnalysis {
             // saddle escape is logarithmic in 1/η instead: saddle_law_x)
             if !startsAtSaddle(input, first), let a = inferredAbscissa(cells, options: options) { laws.append((.arrhenius, a)) }
             if let a = options.powerLawX ?? (first.dynamics == .levy ? try? FitAbscissa("epsilon") : nil) { laws.append((.powerLaw, a)) }
-            if let a = options.saddleLawX { laws.append((.saddle, a)) }
+            // the saddle law is for saddle starts: when some experiments start at a known saddle, only those
+            if let a = options.saddleLawX, !anySaddleStart || startsAtSaddle(input, first) { laws.append((.saddle, a)) }
             for (kind, abscissa) in laws {
                 let axis: Axis
                 switch resolve(abscissa, cells) {
