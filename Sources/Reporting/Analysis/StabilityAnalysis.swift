@@ -38,15 +38,17 @@ public enum StabilityAnalysis {
     }
 
     /// Rows for every Monte Carlo `sgd` cell that has a stability cell with the same batch
-    /// size (and other shared parameters but the learning rate).
+    /// size and minibatch sampling (`replacement`), and other shared parameters but the
+    /// learning rate.
     public static func rows(_ input: ReportInput) -> [StabilityRow] {
         let stability = input.cells.filter { $0.method == TheoryMethod.name && $0.quantity("gd_max_learning_rate") != nil }
         guard !stability.isEmpty else { return [] }
+        func replacement(_ cell: ReportCell) -> Bool? { input.spec.experiments.first { $0.name == cell.experiment }?.withReplacement }
         var out: [StabilityRow] = []
         for cell in input.cells where cell.isMonteCarlo && cell.dynamics == .sgd {
             let shared = cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
             guard let match = stability.first(where: { s in
-                shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }
+                replacement(s) == replacement(cell) && shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }
             }) else { continue }
             let thresholds = match.quantities.filter { $0.key.hasSuffix("_max_learning_rate") }
                 .map { (name: criterion($0.key), value: $0.value) }
