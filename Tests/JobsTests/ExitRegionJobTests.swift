@@ -260,6 +260,41 @@ import TestSupport
         }
     }
 
+    /// 2-D backward-Kolmogorov accepts both exits: on V = (x² + y²)/2 from the minimum,
+    /// `loss_above = c` and `distance_from_start = √(2c)` are the same disc, so the grid's
+    /// absorbing nodes are the same and the two solves agree to rounding (1e-9 relative). The
+    /// radial closed form T = ½ Σ_{k≥1} Uᵏ/(k·k!), U = R²/(2ε) (docs/THEORY.md §1's MFPT in
+    /// radial form) lies within the grid's own Richardson error estimate of them.
+    @Test func gridSolveOfTheDiscTwoWays() throws {
+        func job(_ exit: String) -> String {
+            """
+            name = "disc"
+            [landscape]
+            potential = "(x^2 + y^2)/2"
+            [start]
+            point = [0, 0]
+            [exit]
+            \(exit)
+            [[experiment]]
+            name = "grid"
+            dynamics = "langevin"
+            method = "backward-kolmogorov"
+            epsilon = 0.25
+            nodes = 129
+            domain = { lower = [-1.5, -1.5], upper = [1.5, 1.5] }
+            """
+        }
+        let c = 0.5
+        let a = try Self.run(job("loss_above = \(c)"))[0], b = try Self.run(job("distance_from_start = 1"))[0]
+        let ta = try #require(a.mean), tb = try #require(b.mean)
+        let u = 1 / (2 * 0.25)
+        var series = 0.0, term = 1.0
+        for k in 1...60 { term *= u / Double(k); series += term / Double(k) }
+        print("disc exit, 2-D grid: loss \(ta) ± \(a.methodError ?? .nan), distance \(tb), radial closed form \(0.5 * series)")
+        #expect(abs(ta - tb) <= 1e-9 * tb)
+        #expect(abs(ta - 0.5 * series) <= (a.methodError ?? 0), "grid \(ta) ± \(a.methodError ?? .nan) vs \(0.5 * series)")
+    }
+
     /// Bad exits name the key, the value and what is required.
     @Test func badExitsNameTheKey() throws {
         let head = """
