@@ -53,7 +53,8 @@ public struct ExitProblem: Sendable {
 
     /// Index of the first exit term that holds at `point`, if any.
     public func exitTerm(at point: [Double]) -> Int? {
-        ExitProblem.firstTerm(exitTerms, holdingAt: point, on: landscape)
+        let p = augmented(point)
+        return exitTerms.firstIndex { $0.expression.evaluate(at: p) != 0 }
     }
 
     /// `point` with L(point) appended when the exit test reads the loss, else `point`.
