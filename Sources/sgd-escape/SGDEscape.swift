@@ -9,7 +9,7 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        subcommands: [Run.self, Check.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self]
+        subcommands: [Run.self, Check.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self, TailIndexCommand.self]
     )
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A malformed job and what the one-line error must say about it.
 struct BadInput: CustomTestStringConvertible, Sendable {
@@ -321,6 +322,31 @@ let badInputs: [BadInput] = [
         #expect(result.stderr.hasSuffix("\n"), "\(shown)")
         for fragment in bad.expected {
             #expect(result.stderr.contains(fragment), "missing \"\(fragment)\" in: \(result.stderr)")
+        }
+    }
+}
+
+/// `sgd-escape tail-index FILE.csv`: an estimate on stdout (text and JSON), bad files as one
+/// line on stderr with status 2.
+@Suite struct TailIndexCommandTests {
+    @Test func estimatesAndRefuses() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("noise.csv")
+        var rows = ["g"]
+        var state = SplitMix64(seed: 4)
+        for _ in 0..<400 { rows.append(String(state.uniform(-1, 1))) }
+        try rows.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let text = try CLI.run(["tail-index", file.path])
+        #expect(text.status == 0 && text.stdout.contains("400 samples of dimension 1") && text.stdout.contains("tail index α̂ ="), "\(text.stdout)\(text.stderr)")
+        let json = try CLI.run(["tail-index", file.path, "--format", "json", "--block-size", "20"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(json.status == 0 && object?["block_size"] as? Int == 20 && object?["blocks"] as? Int == 20 && object?["samples"] as? Int == 400)
+        try "1,2\n3\n".write(to: file, atomically: true, encoding: .utf8)
+        for arguments in [["tail-index", file.path], ["tail-index", dir.appendingPathComponent("none.csv").path],
+                          ["tail-index", file.path, "--pooling", "norm"]] {
+            let bad = try CLI.run(arguments)
+            #expect(bad.status == 2 && bad.stdout.isEmpty && bad.stderrLines.count == 1 && bad.stderr.hasPrefix("error: "), "\(arguments): \(bad.stderr)")
         }
     }
 }

@@ -188,20 +188,20 @@ import Testing
         // B = 2: with replacement E m² = 9.61 + 7.44/2 = 13.33, η = 6.2/13.33;
         // without, c = 3/8: E m² = 9.61 + 2.79 = 12.4, η = 6.2/12.4 = 1/2 (rounding of ā, σ²: 1e-15)
         #expect(abs(t2.meanSquare.withReplacement - 6.2 / 13.33) < 1e-14)
-        #expect(abs(t2.meanSquare.withoutReplacement - 0.5) < 1e-14)
-        #expect(t2.meanSquare.withoutReplacement > t2.meanSquare.withReplacement)  // less minibatch variance
-        #expect(t2.meanSquare.withoutReplacement < t2.gd)
+        #expect(abs(t2.meanSquare.withoutReplacement! - 0.5) < 1e-14)
+        #expect(t2.meanSquare.withoutReplacement! > t2.meanSquare.withReplacement)  // less minibatch variance
+        #expect(t2.meanSquare.withoutReplacement! < t2.gd)
         // sure: with replacement the batch {8, 8}: 2/8; without, {4, 8}: 2/6
         let sure = try #require(t2.sure)
-        #expect(sure.withReplacement == 0.25 && abs(sure.withoutReplacement - 1.0 / 3) < 1e-15)
+        #expect(sure.withReplacement == 0.25 && abs(sure.withoutReplacement! - 1.0 / 3) < 1e-15)
         // B = 1: both samplings have c = 1: E m² = 17.05, η = 6.2/17.05 = 4/11
         let t1 = try StabilityThresholds(finiteSum: Self.sums, minimum: [0], batchSize: 1)
         #expect(abs(t1.meanSquare.withReplacement - 4.0 / 11) < 1e-14)
-        #expect(abs(t1.meanSquare.withoutReplacement - 4.0 / 11) < 1e-14)
+        #expect(abs(t1.meanSquare.withoutReplacement! - 4.0 / 11) < 1e-14)
         #expect(t1.sure == .init(withReplacement: 0.25, withoutReplacement: 0.25))
         // full batch without replacement is GD
         let t5 = try StabilityThresholds(finiteSum: Self.sums, minimum: [0], batchSize: 5)
-        #expect(abs(t5.meanSquare.withoutReplacement - t5.gd) < 1e-15)
+        #expect(abs(t5.meanSquare.withoutReplacement! - t5.gd) < 1e-15)
     }
 
     @Test func almostSureRootAndOrdering() throws {
@@ -209,7 +209,7 @@ import Testing
         for b in [1, 2, 3] {
             let t = try StabilityThresholds(curvature: curvature, batchSize: b)
             let asure = try #require(t.almostSure)
-            for (eta, replacement) in [(asure.withReplacement, true), (asure.withoutReplacement, false)] {
+            for (eta, replacement) in [(asure.withReplacement, true), (asure.withoutReplacement!, false)] {
                 let distribution = try #require(curvature.batchMeanDistribution1D(batchSize: b, withReplacement: replacement))
                 #expect(abs(distribution.reduce(0) { $0 + $1.probability } - 1) < 1e-14)
                 // bisection to adjacent doubles: |Λ| ≤ |Λ'|·ulp(η) ≪ 1e-10
@@ -218,7 +218,7 @@ import Testing
             }
             // Jensen: E log|1−ηm| ≤ ½ log E(1−ηm)², so almost-sure stability outlasts mean-square
             #expect(asure.withReplacement >= t.meanSquare.withReplacement)
-            #expect(asure.withoutReplacement >= t.meanSquare.withoutReplacement)
+            #expect(asure.withoutReplacement! >= t.meanSquare.withoutReplacement!)
         }
     }
 
@@ -260,7 +260,7 @@ import Testing
         #expect(abs(t.gd - min(x.gd, y.gd)) < 1e-15)
         // bisection to adjacent doubles on ρ(η) − 1, which has slope O(1): ~1e-15; 1e-12 covers eigen rounding
         #expect(abs(t.meanSquare.withReplacement - min(x.meanSquare.withReplacement, y.meanSquare.withReplacement)) < 1e-12)
-        #expect(abs(t.meanSquare.withoutReplacement - min(x.meanSquare.withoutReplacement, y.meanSquare.withoutReplacement)) < 1e-12)
+        #expect(abs(t.meanSquare.withoutReplacement! - min(x.meanSquare.withoutReplacement!, y.meanSquare.withoutReplacement!)) < 1e-12)
         #expect(abs(t.wuMaE.withReplacement - min(x.wuMaE.withReplacement, y.wuMaE.withReplacement)) < 1e-12)
         let sure = try #require(t.sure)
         #expect(abs(sure.withReplacement - 0.25) < 1e-15)  // max eigenvalue over samples: 8
@@ -280,8 +280,8 @@ import Testing
         #expect(abs(stable - 0.4516) < 1e-12)
         // threshold 2H/(H² + Σ_H) = 4/7.24; GD's 2/H = 1 admits η = 0.7
         let t = try StabilityThresholds(curvature: curvature, batchSize: 1)
-        #expect(abs(t.wuMaE.withoutReplacement - 4 / 7.24) < 1e-14)
-        #expect(t.gd == 1 && t.wuMaE.withoutReplacement < 0.7)
+        #expect(abs(t.wuMaE.withoutReplacement! - 4 / 7.24) < 1e-14)
+        #expect(t.gd == 1 && t.wuMaE.withoutReplacement! < 0.7)
     }
 
     @Test func wuWangSuAlignment() throws {

@@ -237,9 +237,8 @@ import TestSupport
             (head + "method = \"tail-index\"\npooling = \"norm\"", "pooling must be one of"),
             (head + "method = \"tail-index\"\nsteps = 5", "unknown key 'experiment[1].steps'"),
             (head + "method = \"tail-index\"\nnoise = { law = \"hessian\", scale = 1 }", "depends on the point"),
-            (head.replacingOccurrences(of: "builtin = \"quadratic-sums\"\ncurvatures = [1, 2]", with: "potential = \"x^2\"")
-                + "method = \"convergence\"\nnoise = { law = \"gaussian\", sigma = 1 }", "needs a finite-sum landscape"),
-            (head.replacingOccurrences(of: "dynamics = \"sgd\"", with: "dynamics = \"sgd-sde\"") + "method = \"convergence\"", "is for dynamics \"sgd\""),
+            // convergence runs any dynamics and noise law (moments at the end); a time step only for SDEs
+            (head.replacingOccurrences(of: "dynamics = \"sgd\"", with: "dynamics = \"sgd-sde\"") + "method = \"convergence\"\ndt = -1", "dt must be > 0"),
             (head.replacingOccurrences(of: "builtin = \"quadratic-sums\"\ncurvatures = [1, 2]", with: "builtin = \"sharp-flat-sum\"\nsharp_curvatures = [1, 2]\nflat_curvatures = [1]"), "flat_curvatures must have one entry per sample"),
             (head.replacingOccurrences(of: "builtin = \"quadratic-sums\"\ncurvatures = [1, 2]", with: "builtin = \"two-layer\"\nwidth = 100\ninput_dimension = 20"), "at most 1024"),
             (head.replacingOccurrences(of: "builtin = \"quadratic-sums\"\ncurvatures = [1, 2]", with: "builtin = \"random-features\"\nactivation = \"gelu\""), "activation must be one of"),

@@ -1,9 +1,13 @@
 import Foundation
 
 /// The exit test compiled once per ensemble: one program for all term indicators, one
-/// for the level functions and their gradients (bridge test).
+/// for the level functions and their gradients (bridge test). When a term reads a finite
+/// sum's loss (`ExitProblem.lossVariable`), the indicators take the state augmented by L(θ)
+/// as input row d, which the stepper fills before each test.
 struct CompiledExitTest: Sendable {
     let indicators: CompiledProgram
+    /// True when the indicators read L(θ) at input row d.
+    let readsLoss: Bool
     /// For each term with a level function: g and ∂g/∂xⱼ, i.e. 1 + d outputs per term.
     let levels: CompiledProgram?
     /// Term index of each level function.
@@ -15,7 +19,9 @@ struct CompiledExitTest: Sendable {
     let constantInverseNorms: [Double]?
 
     init(terms: [ConditionTerm], dimension d: Int, start: [Double], bridge: Bool) {
-        indicators = CompiledProgram(outputs: terms.map(\.expression), dimension: d)
+        readsLoss = ExitProblem.lossVariable(terms, dimension: d) != nil
+        precondition(!(readsLoss && bridge), "the bridge test needs the level's gradient; a finite sum's loss term has none compiled")
+        indicators = CompiledProgram(outputs: terms.map(\.expression), dimension: readsLoss ? d + 1 : d)
         guard bridge else {
             levels = nil; levelTerms = []; startDistances = []; constantInverseNorms = nil
             return

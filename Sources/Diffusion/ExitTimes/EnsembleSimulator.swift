@@ -32,6 +32,9 @@ public struct EnsembleSimulator: Sendable {
         self.problem = problem
         self.integrator = integrator
         self.increment = try EnsembleSimulator.resolve(problem)
+        if integrator.exitTest == .bridge, problem.lossVariable != nil {
+            throw DynamicsError("exit_test = \"bridge\" needs the exit boundary's gradient, which loss_above on a finite sum does not compile; use \"step\"")
+        }
         self.exitTest = CompiledExitTest(terms: problem.exitTerms, dimension: problem.landscape.dimension,
                                          start: problem.start, bridge: integrator.exitTest == .bridge)
         if integrator.exitTest == .bridge {

@@ -8,6 +8,9 @@ public struct ExitProblem: Sendable {
     public let dt: Double
     public let start: [Double]
     public let exitTerms: [ConditionTerm]
+    /// When an exit term reads the loss of a finite sum (`loss_above`): its variable index,
+    /// d. The exit test sees the state augmented by L(θ) there (`augmented(_:)`).
+    public let lossVariable: Int?
     /// Paths still inside after this many steps are censored.
     public let maxSteps: Int
     /// |xⱼ| beyond this (or a NaN) marks the path diverged.
@@ -22,6 +25,7 @@ public struct ExitProblem: Sendable {
         self.dt = dt
         self.start = start
         self.exitTerms = try exit.terms(on: landscape, start: start)
+        self.lossVariable = ExitProblem.lossVariable(exitTerms, dimension: landscape.dimension)
         self.maxSteps = maxSteps
         self.divergenceBound = divergenceBound
     }
@@ -49,7 +53,25 @@ public struct ExitProblem: Sendable {
 
     /// Index of the first exit term that holds at `point`, if any.
     public func exitTerm(at point: [Double]) -> Int? {
-        exitTerms.firstIndex { $0.expression.evaluate(at: point) != 0 }
+        let p = augmented(point)
+        return exitTerms.firstIndex { $0.expression.evaluate(at: p) != 0 }
+    }
+
+    /// `point` with L(point) appended when the exit test reads the loss, else `point`.
+    public func augmented(_ point: [Double]) -> [Double] {
+        lossVariable == nil ? point : point + [landscape.value(at: point)]
+    }
+
+    /// d when a term reads the variable after the landscape's coordinates (the loss), else nil.
+    static func lossVariable(_ terms: [ConditionTerm], dimension d: Int) -> Int? {
+        terms.contains { $0.expression.usesVariables.contains(d) } ? d : nil
+    }
+
+    /// Index of the first of `terms` that holds at `point` on `landscape` (the loss appended
+    /// when a term reads it).
+    public static func firstTerm(_ terms: [ConditionTerm], holdingAt point: [Double], on landscape: Landscape) -> Int? {
+        let p = lossVariable(terms, dimension: landscape.dimension) == nil ? point : point + [landscape.value(at: point)]
+        return terms.firstIndex { $0.expression.evaluate(at: p) != 0 }
     }
 }
 

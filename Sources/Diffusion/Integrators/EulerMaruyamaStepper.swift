@@ -49,7 +49,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     let width: Int
     let terms: Int
 
-    /// State, `x[j*width + i]`.
+    /// State, `x[j*width + i]`; with a loss exit on a finite sum, row d holds L at the
+    /// last exit test.
     let x: UnsafeMutablePointer<Double>
     /// After each step: `running`, an exit term index or `diverged`. Each step rewrites it;
     /// a caller may overwrite it in between (the ensemble marks censored lanes there).
@@ -99,7 +100,7 @@ final class EulerMaruyamaStepper: BlockStepper {
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        x = doubles(d * w)
+        x = doubles((exitTest.readsLoss ? d + 1 : d) * w)
         outcome = .allocate(capacity: w)
         outcome.initialize(repeating: EulerMaruyamaStepper.running, count: w)
         normals = doubles(d * w)
@@ -345,6 +346,7 @@ final class EulerMaruyamaStepper: BlockStepper {
     func detectExits(count n: Int, state: inout Taus2State) {
         let w = width, x = self.x, outcome = self.outcome
         // branch-free selects over the block
+        if exitTest.readsLoss { fillLoss(count: n) }
         if terms > 0 {
             exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
         }
@@ -362,6 +364,21 @@ final class EulerMaruyamaStepper: BlockStepper {
             for i in 0..<n { outcome[i] = abs(row[i]) <= bound ? outcome[i] : diverged }
         }
         if bridge, let levels = exitTest.levels { bridgeTest(levels, count: n, state: &state) }
+    }
+
+    /// Row d of `x`: L(θ) of lanes `0..<count`, for exit terms that read the loss. A finite
+    /// sum's loss costs n sample losses per lane (O(n·d)); nothing is allocated.
+    @inline(__always)
+    private func fillLoss(count n: Int) {
+        let w = width, theta = scratch
+        if let fs = samples {
+            for i in 0..<n {
+                for j in 0..<d { theta[j] = x[j * w + i] }
+                x[d * w + i] = fs.sum.loss(at: theta)
+            }
+        } else {
+            landscape.value(count: n, stride: w, inputs: x, outputs: x + d * w, workspace: workspace, scratch: scratch)
+        }
     }
 
     /// `u < exp(e)` for e ≤ 0, the same outcome as computing exp, but exp is evaluated only

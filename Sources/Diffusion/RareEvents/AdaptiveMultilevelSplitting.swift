@@ -71,12 +71,14 @@ public struct AdaptiveMultilevelSplitting: Sendable {
         self.integrator = integrator
         self.settings = settings
         simulator = try EnsembleSimulator(problem: problem, integrator: integrator)
-        xiProgram = CompiledProgram(outputs: [settings.reactionCoordinate], dimension: problem.landscape.dimension)
+        // ξ may read the loss row of the stepper's state (a finite sum's loss_above exit)
+        xiProgram = CompiledProgram(outputs: [settings.reactionCoordinate],
+                                    dimension: problem.landscape.dimension + (problem.lossVariable == nil ? 0 : 1))
         if case .variable(let j) = settings.reactionCoordinate { xiVariable = j } else { xiVariable = nil }
         guard settings.startLevel < settings.sigmaLevel else {
             throw DynamicsError("the start set A = {ξ ≤ \(settings.startLevel)} must lie below Σ = {ξ ≥ \(settings.sigmaLevel)}: need start_level < sigma_level")
         }
-        let xi0 = xiProgram.evaluate(at: problem.start)[0]
+        let xi0 = xiProgram.evaluate(at: problem.augmented(problem.start))[0]
         guard xi0.isFinite else { throw DynamicsError("the reaction coordinate is \(xi0) at the start; it must be finite") }
         if problem.exitTerm(at: problem.start) != nil {
             throw DynamicsError("the start lies in the exit region")
@@ -87,7 +89,7 @@ public struct AdaptiveMultilevelSplitting: Sendable {
     }
 
     /// ξ at `point`.
-    public func coordinate(at point: [Double]) -> Double { xiProgram.evaluate(at: point)[0] }
+    public func coordinate(at point: [Double]) -> Double { xiProgram.evaluate(at: problem.augmented(point))[0] }
 
     /// A replica's level function at `point`: the level grid where there is one, else ξ.
     func level(at point: [Double]) -> Double {

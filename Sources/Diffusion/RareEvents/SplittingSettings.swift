@@ -39,7 +39,7 @@ public struct SplittingSettings: Sendable {
                 runs: Int = SplittingSettings.defaultRuns, loops: Int = SplittingSettings.defaultLoops,
                 startLevel: Double? = nil, sigmaLevel: Double? = nil) throws(DynamicsError) {
         let (xi, description) = try SplittingSettings.defaultCoordinate(problem)
-        let xi0 = CompiledProgram(outputs: [xi], dimension: problem.landscape.dimension).evaluate(at: problem.start)[0]
+        let xi0 = CompiledProgram(outputs: [xi], dimension: problem.augmented(problem.start).count).evaluate(at: problem.augmented(problem.start))[0]
         // the exit level is 0 and ξ₀ < 0 (the start is not in the exit region)
         self.init(replicas: replicas, kill: kill ?? SplittingSettings.defaultKill(replicas: replicas), runs: runs, loops: loops,
                   reactionCoordinate: xi, coordinateDescription: description,
@@ -78,8 +78,10 @@ public struct SplittingSettings: Sendable {
             guard let g = term.level else {
                 throw DynamicsError("the exit term \"\(term.label)\" is not a single comparison, so it has no level function to serve as the default reaction coordinate; set reaction_coordinate")
             }
-            let gradient = CompiledProgram(outputs: (0..<d).map { g.derivative(withRespectTo: $0) }, dimension: d)
-                .evaluate(at: problem.start)
+            // a term on a finite sum's loss is g = L − c (ExitRegion.lossTerms): ∇g = ∇L
+            let gradient = g.usesVariables.contains(d)
+                ? problem.landscape.gradient(at: problem.start)
+                : CompiledProgram(outputs: (0..<d).map { g.derivative(withRespectTo: $0) }, dimension: d).evaluate(at: problem.start)
             // a zero or undefined gradient at the start (the centre of a ball: ‖x − c‖ − r) leaves g unscaled
             let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
             parts.append(norm == 1 || !(norm > 0 && norm.isFinite) ? g : .binary(.multiply, .constant(1 / norm), g))
@@ -88,7 +90,7 @@ public struct SplittingSettings: Sendable {
             throw DynamicsError("the exit region has no terms; splitting needs an exit")
         }
         for p in parts.dropFirst() { xi = .call(.max, [xi, p]) }
-        let text = xi.formatted(variables: problem.landscape.variables)
+        let text = xi.formatted(variables: problem.landscape.variables + (problem.lossVariable == nil ? [] : ["L"]))
         let crude = d > 1 ? " (crude in \(d)-D: it ignores the landscape; set reaction_coordinate to an approximate committor to reduce the variance)" : ""
         return (xi, "ξ = \(text), the exit level function\(parts.count > 1 ? "s' maximum" : "") scaled to distance units (default)\(crude)")
     }

@@ -179,25 +179,39 @@ public struct MinibatchCurvature: Sendable {
 ///   `E[m²] = ā² + c_B σ_a²`; for d > 1 the largest η by bisection (ρ(η) is convex with
 ///   ρ(0) = 1: the positive operator's spectral radius is its top eigenvalue, attained at a
 ///   PSD X, and `⟨X, T(η)X⟩ = E‖X^{½}(I−ηM)X^{½}‖²_F` is convex in η).
-/// - `almostSure` (1-D only): the end of the stability interval of the top Lyapunov exponent,
-///   the first root `η > 0` of `Λ(η) = E log|1−ηm|` (Λ(0) = 0, Λ'(0) = −ā < 0, so `Λ < 0` on
-///   `(0, η_as)`): a 4096-point grid on `(0, 2/m_min]` plus the singular points `η = 1/m` is
-///   scanned upwards, and the first sign change is bisected to adjacent doubles. Beyond it
-///   there can be further, isolated windows where `Λ < 0`: at `η = 1/m` some batch sets the
-///   error exactly to 0 (Λ = −∞), and its neighbourhood of width ~e^{−1/p_m} is formally
-///   stable; these measure-zero artefacts of exact arithmetic are not reported. By Jensen
+/// - `almostSure` (1-D only): the end of the first stability interval of the top Lyapunov
+///   exponent, the first root `η > 0` of `Λ(η) = E log|1−ηm|` (Λ(0) = 0, Λ'(0) = −ā < 0, so
+///   `Λ < 0` on `(0, η_as)`). `almostSureIntervals` holds every interval of `{Λ < 0}`: a
+///   4096-point grid on `(0, 2/m_min]` (beyond it every |1 − ηm| ≥ 1) plus the singular
+///   points `η = 1/m` is scanned, and each sign change is bisected to adjacent doubles.
+///   Beyond the first interval Λ can be negative again — curvatures [0.1 ×8, 1, 5] with
+///   B = 1 are stable again on (3.94, 14.26) — and around each `η = 1/m`, where some batch
+///   sets the error to 0 (Λ = −∞), in a window of width ~e^{−c/p_m}. Intervals narrower
+///   than the grid spacing are found only at these singular points. By Jensen
 ///   (`Λ ≤ ½ log E(1−ηm)²`), `almostSure ≥ meanSquare`.
 /// - `sure`: every minibatch contracts: `η < 2/max_M λ_max(M)` (0 if some batch has a
 ///   non-positive eigenvalue). With replacement `max = max_i λ_max(Aᵢ)`; without, the batch
 ///   of the B largest in 1-D, by enumeration in d > 1.
 /// - `wuMaE`: `λ_max{(I−ηH)² + η² c_B Σ_H} ≤ 1`, largest η by bisection (convex, as above).
 /// - `wuWangSu`: square loss only (`SquareLossFiniteSum`: linear regression, random features,
-///   two-layer networks), and only where L > 0 at the point.
+///   two-layer networks). Where L > 0 at the point, μ there; at a zero-loss (interpolating)
+///   minimum, where μ(θ*) is 0/0, the minimal alignment over the directions of approach
+///   (`minimalAlignment`).
+///
+/// With replacement any B ≥ 1 is allowed (c_B = 1/B); the without-replacement values are nil
+/// when B > n.
 public struct StabilityThresholds: Sendable {
     /// A threshold under both minibatch samplings.
     public struct Sampled: Sendable, Equatable {
         public let withReplacement: Double
-        public let withoutReplacement: Double
+        /// nil when B > n (no sampling without replacement).
+        public let withoutReplacement: Double?
+    }
+
+    /// An interval of learning rates (lower, upper) on which a criterion holds.
+    public struct Interval: Sendable, Equatable {
+        public let lower: Double
+        public let upper: Double
     }
 
     /// Wu, Wang & Su (2022, seed 001): alignment `μ = Tr(ΣG)/(2L‖G‖²_F)` *(reconstructed)* at
@@ -207,6 +221,9 @@ public struct StabilityThresholds: Sendable {
         public let alignment: Double
         public let hessianFrobeniusNorm: Double
         public let batchSize: Int
+        /// True at a zero-loss minimum: `alignment` is then μ_min, the least alignment over the
+        /// directions of approach (`StabilityThresholds.zeroLossWuWangSu`).
+        public var atZeroLoss = false
         public var learningRate: Double { (Double(batchSize) / alignment).squareRoot() / hessianFrobeniusNorm }
         /// The bound `√(B/μ)/η` on `‖H‖_F` at learning rate `η`.
         public func hessianBound(learningRate eta: Double) -> Double { (Double(batchSize) / alignment).squareRoot() / eta }
@@ -217,6 +234,9 @@ public struct StabilityThresholds: Sendable {
     public let meanSquare: Sampled
     /// nil for d > 1 or too many minibatches to enumerate.
     public let almostSure: Sampled?
+    /// Every interval of η where Λ(η) < 0, with replacement and (B ≤ n) without; nil as
+    /// `almostSure`.
+    public let almostSureIntervals: (withReplacement: [Interval], withoutReplacement: [Interval]?)?
     /// nil for d > 1 when the subsets of size B are too many to enumerate.
     public let sure: Sampled?
     public let wuMaE: Sampled
@@ -226,7 +246,10 @@ public struct StabilityThresholds: Sendable {
     public init(finiteSum: any FiniteSum, minimum: [Double], batchSize b: Int) throws(TheoryError) {
         let curvature = try MinibatchCurvature(finiteSum: finiteSum, at: minimum)
         var wws: WuWangSu? = nil
-        if let regression = finiteSum as? LinearRegression {
+        if let square = finiteSum as? any SquareLossFiniteSum,
+           finiteSum.localGeometry(at: minimum).loss < LocalGeometry.alignmentLossFloor {
+            wws = try Self.zeroLossWuWangSu(square, at: minimum, batchSize: b)
+        } else if let regression = finiteSum as? LinearRegression {
             wws = Self.wuWangSu(regression, at: minimum, batchSize: b)
         } else if finiteSum is any SquareLossFiniteSum {
             // any other square loss (e.g. TwoLayerNetwork): μ with its Gauss–Newton G
@@ -241,7 +264,7 @@ public struct StabilityThresholds: Sendable {
     public init(curvature: MinibatchCurvature, batchSize b: Int, wuWangSu: WuWangSu? = nil) throws(TheoryError) {
         try curvature.checkBatch(b, true)
         let d = curvature.dimension, n = curvature.sampleCount
-        try TheoryNumerics.require(b <= n, "batch size \(b) exceeds the \(n) samples")
+        let without = b <= n  // sampling without replacement exists
         let eigen: [Double]
         do { eigen = try TheoryNumerics.symmetricEigenvalues(curvature.meanHessian, dimension: d) }
         catch { throw TheoryNumerics.wrap(error) }
@@ -265,28 +288,33 @@ public struct StabilityThresholds: Sendable {
                 let c = MinibatchCurvature.samplingFactor(batchSize: b, sampleCount: n, withReplacement: replacement)
                 return 2 * mean / (mean * mean + c * variance)
             }
-            meanSquare = Sampled(withReplacement: closed(true), withoutReplacement: closed(false))
+            meanSquare = Sampled(withReplacement: closed(true), withoutReplacement: without ? closed(false) : nil)
             wuMaE = meanSquare  // in 1-D the two criteria coincide: (1−ηh)² + η²c σ² ≤ 1
             let sorted = a.sorted()
             let topB = sorted.suffix(b).reduce(0, +) / Double(b)
             let lowB = sorted.prefix(b).reduce(0, +) / Double(b)
             sure = Sampled(withReplacement: sorted.first! > 0 ? 2 / sorted.last! : 0,
-                           withoutReplacement: lowB > 0 ? 2 / topB : 0)
-            if let with = curvature.batchMeanDistribution1D(batchSize: b, withReplacement: true),
-               let without = curvature.batchMeanDistribution1D(batchSize: b, withReplacement: false) {
-                almostSure = Sampled(withReplacement: try Self.almostSureThreshold(with),
-                                     withoutReplacement: try Self.almostSureThreshold(without))
+                           withoutReplacement: without ? (lowB > 0 ? 2 / topB : 0) : nil)
+            let withDistribution = curvature.batchMeanDistribution1D(batchSize: b, withReplacement: true)
+            let withoutDistribution = without ? curvature.batchMeanDistribution1D(batchSize: b, withReplacement: false) : nil
+            if let withDistribution, !without || withoutDistribution != nil {
+                let with = try Self.almostSureStableIntervals(withDistribution)
+                let other = try withoutDistribution.map { (d) throws(TheoryError) in try Self.almostSureStableIntervals(d) }
+                almostSure = Sampled(withReplacement: with[0].upper, withoutReplacement: other?[0].upper)
+                almostSureIntervals = (with, other)
             } else {
                 almostSure = nil
+                almostSureIntervals = nil
             }
         } else {
             meanSquare = Sampled(
                 withReplacement: try threshold({ (eta) throws(TheoryError) in try curvature.meanSquareSpectralRadius(learningRate: eta, batchSize: b, withReplacement: true) }, strict: true),
-                withoutReplacement: try threshold({ (eta) throws(TheoryError) in try curvature.meanSquareSpectralRadius(learningRate: eta, batchSize: b, withReplacement: false) }, strict: true))
+                withoutReplacement: without ? try threshold({ (eta) throws(TheoryError) in try curvature.meanSquareSpectralRadius(learningRate: eta, batchSize: b, withReplacement: false) }, strict: true) : nil)
             wuMaE = Sampled(
                 withReplacement: try threshold({ (eta) throws(TheoryError) in try curvature.wuMaEValue(learningRate: eta, batchSize: b, withReplacement: true) }, strict: false),
-                withoutReplacement: try threshold({ (eta) throws(TheoryError) in try curvature.wuMaEValue(learningRate: eta, batchSize: b, withReplacement: false) }, strict: false))
+                withoutReplacement: without ? try threshold({ (eta) throws(TheoryError) in try curvature.wuMaEValue(learningRate: eta, batchSize: b, withReplacement: false) }, strict: false) : nil)
             almostSure = nil
+            almostSureIntervals = nil
             sure = try Self.sureThreshold(curvature, batchSize: b)
         }
     }
@@ -300,6 +328,7 @@ public struct StabilityThresholds: Sendable {
         var lowest = Double.infinity, highest = -Double.infinity
         for a in curvature.sampleHessians { let (lo, hi) = try extremes(a); lowest = min(lowest, lo); highest = max(highest, hi) }
         let with = lowest > 0 ? 2 / highest : 0
+        guard b <= n else { return Sampled(withReplacement: with, withoutReplacement: nil) }
         guard MinibatchCurvature.binomial(n, b) <= 200_000 else { return nil }
         var subsetLowest = Double.infinity, subsetHighest = -Double.infinity
         var indices = Array(0..<b)
@@ -320,6 +349,12 @@ public struct StabilityThresholds: Sendable {
 
     /// First root of `E log|1−ηm|` above 0 (see the type's documentation).
     static func almostSureThreshold(_ distribution: [(value: Double, probability: Double)]) throws(TheoryError) -> Double {
+        try almostSureStableIntervals(distribution)[0].upper
+    }
+
+    /// Every interval of η > 0 where `Λ(η) = E log|1−ηm| < 0` (see the type's documentation),
+    /// in increasing order; the first starts at 0.
+    static func almostSureStableIntervals(_ distribution: [(value: Double, probability: Double)]) throws(TheoryError) -> [Interval] {
         let lambda = { (eta: Double) in MinibatchCurvature.lyapunovExponent1D(learningRate: eta, distribution: distribution) }
         let smallest = distribution.first!.value
         var hi: Double
@@ -336,12 +371,27 @@ public struct StabilityThresholds: Sendable {
         var grid = (1...4096).map { hi * Double($0) / 4096 }
         grid += distribution.compactMap { $0.value > 0 && 1 / $0.value < hi ? 1 / $0.value : nil }
         grid.sort()
-        // Λ < 0 just above 0 (slope −ā); the first grid point with Λ ≥ 0 closes the interval
-        guard let first = grid.firstIndex(where: { !(lambda($0) < 0) }) else {
+        // Λ < 0 just above 0 (slope −ā); each grid step where the sign of Λ changes holds an
+        // end, bisected: the stable side is Λ < 0
+        let stable = grid.map { lambda($0) < 0 }
+        guard stable.contains(false) else {
             throw TheoryError("almost-sure threshold: E log|1 − ηm| < 0 on the whole grid up to \(hi)")
         }
-        let lo = first == 0 ? 0 : grid[first - 1]
-        return try TheoryNumerics.bisectBoundary(lo: lo, hi: grid[first]) { $0 == 0 || lambda($0) < 0 }
+        var intervals: [Interval] = []
+        var lower: Double? = 0
+        for k in grid.indices {
+            let previous = k == 0 ? true : stable[k - 1]
+            let a = k == 0 ? 0 : grid[k - 1]
+            if previous && !stable[k], let l = lower {
+                let upper = try TheoryNumerics.bisectBoundary(lo: a, hi: grid[k]) { $0 == 0 || lambda($0) < 0 }
+                intervals.append(Interval(lower: l, upper: upper))
+                lower = nil
+            } else if !previous && stable[k] {
+                // the last η with Λ ≥ 0 below grid[k]: the open interval starts there
+                lower = try TheoryNumerics.bisectBoundary(lo: a, hi: grid[k]) { !(lambda($0) < 0) }
+            }
+        }
+        return intervals
     }
 
     /// Wu–Wang–Su alignment for least squares at `point`: `G = (1/n) Σ aᵢaᵢᵀ` (= H),

@@ -10,26 +10,50 @@ public enum TheoryReference {
 
     /// Linear-stability thresholds of SGD at the minimum reached by Newton from the start of
     /// a finite-sum problem (docs/THEORY.md §3): the largest stable learning rate under each
-    /// criterion, for the problem's batch size and sampling, as named quantities.
+    /// criterion, for the problem's batch size and sampling, as named quantities; in 1-D every
+    /// interval of η where the top Lyapunov exponent Λ(η) is negative
+    /// (`almost_sure_interval_K_lower` / `_upper`, K = 1, 2, …) and, when the problem has a
+    /// finite learning rate, Λ(η) itself (`lyapunov_exponent`); the Wu–Wang–Su alignment
+    /// (`wu_wang_su_alignment`, or at a zero-loss minimum `wu_wang_su_min_alignment`). A
+    /// stability cell without `learning_rate` has η = NaN here.
     public static func stability(problem: ExitProblem) throws(TheoryError) -> [(String, Double)] {
         guard let sum = problem.landscape.finiteSum else {
             throw TheoryError("theory \"stability\" needs a finite-sum landscape (quadratic-sums, wu-ma-e, linear-regression, sharp-flat-sum, random-features, two-layer)")
         }
-        let (b, replacement): (Int, Bool)
+        let (b, replacement, eta): (Int, Bool, Double)
         switch problem.dynamics {
-        case .sgd(_, let bb, _, let r), .sgdSDE(_, let bb, _, let r): (b, replacement) = (bb, r)
+        case .sgd(let e, let bb, _, let r), .sgdSDE(let e, let bb, _, let r): (b, replacement, eta) = (bb, r, e)
         default: throw TheoryError("theory \"stability\" is for dynamics \"sgd\"")
+        }
+        if !replacement, b > sum.sampleCount {
+            throw TheoryError("batch size \(b) exceeds the \(sum.sampleCount) samples, which sampling without replacement needs (with replacement any B ≥ 1 is defined)")
         }
         guard let minimum = try CriticalPointFinder.find(on: problem.landscape, near: problem.start), minimum.kind == .minimum else {
             throw TheoryError("no minimum found by Newton from the start \(problem.start)")
         }
         let t = try StabilityThresholds(finiteSum: sum, minimum: minimum.point, batchSize: b)
-        func pick(_ s: StabilityThresholds.Sampled) -> Double { replacement ? s.withReplacement : s.withoutReplacement }
+        func pick(_ s: StabilityThresholds.Sampled) -> Double { replacement ? s.withReplacement : s.withoutReplacement! }
         var out: [(String, Double)] = [("gd_max_learning_rate", t.gd), ("mean_square_max_learning_rate", pick(t.meanSquare)),
                                        ("wu_ma_e_max_learning_rate", pick(t.wuMaE))]
         if let s = t.sure { out.append(("sure_max_learning_rate", pick(s))) }
         if let a = t.almostSure { out.append(("almost_sure_max_learning_rate", pick(a))) }
-        if let w = t.wuWangSu { out.append(("wu_wang_su_max_learning_rate", w.learningRate)) }
+        if let w = t.wuWangSu {
+            out.append(("wu_wang_su_max_learning_rate", w.learningRate))
+            out.append((w.atZeroLoss ? "wu_wang_su_min_alignment" : "wu_wang_su_alignment", w.alignment))
+        }
+        if let intervals = t.almostSureIntervals, let list = replacement ? intervals.withReplacement : intervals.withoutReplacement {
+            out.append(("almost_sure_stable_intervals", Double(list.count)))
+            for (k, interval) in list.enumerated() {
+                out.append(("almost_sure_interval_\(k + 1)_lower", interval.lower))
+                out.append(("almost_sure_interval_\(k + 1)_upper", interval.upper))
+            }
+        }
+        if eta.isFinite, sum.dimension == 1 {
+            let curvature = try MinibatchCurvature(finiteSum: sum, at: minimum.point)
+            if let distribution = curvature.batchMeanDistribution1D(batchSize: b, withReplacement: replacement) {
+                out.append(("lyapunov_exponent", MinibatchCurvature.lyapunovExponent1D(learningRate: eta, distribution: distribution)))
+            }
+        }
         return out
     }
 

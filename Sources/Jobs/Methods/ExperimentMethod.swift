@@ -40,6 +40,9 @@ public protocol ExperimentMethod: Sendable {
     /// Checks the method against the parsed dynamics and noise law, and adds its own sweep
     /// axes (after the common ones, so that a cell's parameters keep their order).
     mutating func finish(_ r: inout TableReader, _ experiment: inout ExperimentDraft) throws(SpecError)
+    /// Dynamics parameters this experiment's method does without (a cell then has none of
+    /// them, and its dynamics read NaN); default none.
+    var optionalDynamicsParameters: [String] { get }
     /// Whole-spec validation: what would make this cell fail that the spec alone decides,
     /// found before any cell runs. Cheap (no solve, no simulation).
     func check(_ cell: MethodCell) throws(SpecError)
@@ -57,6 +60,7 @@ extension ExperimentMethod {
     public static var isComparisonReference: Bool { kind == .simulation || kind == .exact || kind == .theory }
     public mutating func finish(_ r: inout TableReader, _ experiment: inout ExperimentDraft) throws(SpecError) {}
     public func check(_ cell: MethodCell) throws(SpecError) {}
+    public var optionalDynamicsParameters: [String] { [] }
     /// `paths` per cell; for simulations at most paths × max_steps path-steps (every path censored).
     public func plan(_ values: [(key: String, value: Double)]) -> (paths: Int, maxPathSteps: Double?) {
         let sampled = Self.kind == .simulation || Self.kind == .sampling
@@ -112,7 +116,7 @@ public struct MethodCell {
 
     public func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
     /// Steps of the discrete chain count as iterations (time unit 1); continuous time otherwise.
-    public var timeScale: Double { problem.dynamics.kind == .sgd ? 1 : problem.dt }
+    public var timeScale: Double { problem.dynamics.kind == .sgd || !problem.dt.isFinite ? 1 : problem.dt }
 
     /// A spec error at `key` of this experiment, naming the cell and the key's line.
     public func error(_ key: String, _ message: String) -> SpecError {

@@ -30,6 +30,10 @@ public struct TheoryMethod: ExperimentMethod {
         self.saddle = saddle
     }
 
+    /// `theory = "stability"` needs no learning rate (the thresholds are learning rates);
+    /// given, it adds the Lyapunov exponent at η.
+    public var optionalDynamicsParameters: [String] { formula == Self.stability ? ["learning_rate"] : [] }
+
     public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {
         let levy = x.dynamics == .levy
         if Self.levyLaws.contains(formula) != levy {
@@ -59,7 +63,11 @@ public struct TheoryMethod: ExperimentMethod {
     }
 
     public func check(_ cell: MethodCell) throws(SpecError) {
-        if formula != Self.stability { _ = try predict(cell) }
+        guard formula == Self.stability else { _ = try predict(cell); return }
+        // the thresholds themselves cost up to O(d⁶) (the mean-square operator): computed when run
+        if case .sgd(_, let b, _, false) = cell.problem.dynamics, let n = cell.problem.landscape.finiteSum?.sampleCount, b > n {
+            throw cell.error("batch_size", "sampling without replacement needs B ≤ n = \(n), got \(b) (with replacement = true any B ≥ 1 is defined)")
+        }
     }
 
     public func run(_ cell: MethodCell, sink: (any CellSampleSink)?) throws -> MethodOutput {
@@ -67,7 +75,7 @@ public struct TheoryMethod: ExperimentMethod {
         if formula == Self.stability {
             let quantities = try TheoryReference.stability(problem: cell.problem)
             return MethodOutput(
-                estimate: ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (docs/THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov, Wu–Wang–Su); no exit time", termCount: terms),
+                estimate: ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (docs/THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov with every stable interval, Wu–Wang–Su, μ_min at a zero-loss minimum); no exit time", termCount: terms),
                 quantities: quantities)
         }
         let prediction = try predict(cell)

@@ -179,7 +179,7 @@ struct SettingTemplate {
         let region = try JobSpec.exitRegion(&e, dimension: landscape.dimension)
         do {
             let terms = try region.terms(on: landscape, start: point)
-            if let hit = terms.firstIndex(where: { $0.expression.evaluate(at: point) != 0 }) {
+            if let hit = ExitProblem.firstTerm(terms, holdingAt: point, on: landscape) {
                 throw SpecError("\(paths.start).point \(point) is already in the exit region (\(terms[hit].label))\(s.location(start["point"]?.line ?? start.line))")
             }
         } catch let error as SpecError {

@@ -116,6 +116,7 @@ public struct ExperimentSpec: Sendable {
         let positive = ExperimentDraft.positive
         var x = ExperimentDraft(index: index, name: name, dynamics: dynamics, noiseLaw: nil, landscape: landscape, parameters: landscapeAxes)
         for parameter in dynamics.parameters {
+            if table[parameter.key] == nil, method.optionalDynamicsParameters.contains(parameter.key) { continue }
             guard let values = try r.sweep(parameter.key) ?? parameter.defaultValue.map({ [$0] }) else {
                 throw r.error(parameter.key, "is required (\(parameter.meaning))")
             }

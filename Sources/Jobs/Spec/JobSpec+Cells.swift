@@ -10,11 +10,12 @@ extension JobSpec {
         let values = experiment.cellParameters(c)
         func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
         let noise = experiment.noiseLaw.map { law in NoiseLaw(kind: law) { value("noise.\($0)")! } } ?? .finiteSum
-        let dynamics = Dynamics(kind: experiment.dynamics, value: { value($0)! }, noise: noise,
+        // a parameter the method does without (`optionalDynamicsParameters`) reads NaN
+        let dynamics = Dynamics(kind: experiment.dynamics, value: { value($0) ?? .nan }, noise: noise,
                                 withReplacement: experiment.withReplacement)
         let dt: Double
         switch experiment.dynamics.timeStep {
-        case .learningRate: dt = value("learning_rate")!
+        case .learningRate: dt = value("learning_rate") ?? .nan
         case .dt: dt = value("dt") ?? 0
         case .dtOrFraction: dt = value("dt") ?? value("dt_fraction").map { $0 * value("learning_rate")! } ?? 0
         }

@@ -310,7 +310,8 @@ public struct JobSpec: Sendable {
                 targets.append(numbers.last!)
             }
             guard !rows.isEmpty else { throw l.error("csv", "\(url.lastPathComponent) has no data rows") }
-            return Landscape(finiteSum: LinearRegression(features: rows, targets: targets),
+            let model = LinearRegression(features: rows, targets: targets)
+            return Landscape(finiteSum: model, criticalPoints: try linearRegressionMinimum(model, &l),
                              summary: "linear regression on \(url.lastPathComponent) (n = \(rows.count), d = \(rows[0].count))")
         }
         let n = try l.integer("samples") ?? 100
@@ -326,7 +327,15 @@ public struct JobSpec: Sendable {
         if let truth, truth.count != d { throw l.error("true_parameters", "must have \(d) entries, got \(truth.count)") }
         try l.rejectUnknown(allowed: ["builtin", "csv", "samples", "dimension", "noise", "data_seed", "true_parameters"])
         let model = LinearRegression.synthetic(samples: n, dimension: d, trueParameters: truth, noise: noise, seed: UInt64(dataSeed))
-        return Landscape(finiteSum: model, summary: "linear regression, synthetic (n = \(n), d = \(d), noise \(noise), data_seed \(dataSeed))")
+        return Landscape(finiteSum: model, criticalPoints: try linearRegressionMinimum(model, &l),
+                         summary: "linear regression, synthetic (n = \(n), d = \(d), noise \(noise), data_seed \(dataSeed))")
+    }
+
+    /// The least-squares minimizer as the critical point "least-squares minimizer" (none for a
+    /// rank-deficient design).
+    static func linearRegressionMinimum(_ model: LinearRegression, _ l: inout TableReader) throws(SpecError) -> [CriticalPoint] {
+        do { return try model.criticalPoints() }
+        catch { throw SpecError("landscape (linear-regression): \(error)\(l.location(l.table.line))") }
     }
 
     /// `sharp-flat-sum`: `SharpFlatSum` (one curvature pair per sample).
@@ -411,10 +420,18 @@ public struct JobSpec: Sendable {
             guard basin else { throw e.error("basin", "must be true when given") }
             found.append(("basin", .basin))
         }
-        try e.rejectUnknown(allowed: ["when", "interval", "ball", "box", "basin"])
+        if let c = try e.double("loss_above") {
+            guard c.isFinite else { throw e.error("loss_above", "must be a finite number (the loss level c of L > c), got \(c)") }
+            found.append(("loss_above", .lossAbove(c)))
+        }
+        if let r = try e.double("distance_from_start") {
+            guard r > 0, r.isFinite else { throw e.error("distance_from_start", "must be > 0 (the radius r of ‖θ − θ₀‖ ≥ r), got \(r)") }
+            found.append(("distance_from_start", .distanceFromStart(r)))
+        }
+        try e.rejectUnknown(allowed: ["when", "interval", "ball", "box", "basin", "loss_above", "distance_from_start"])
         guard found.count == 1 else {
             if found.isEmpty {
-                throw SpecError("exit needs one of when = \"<condition>\", interval = [lo, hi], ball = {…}, box = {…} or basin = true\(e.location(e.table.line))")
+                throw SpecError("exit needs one of when = \"<condition>\", interval = [lo, hi], ball = {…}, box = {…}, basin = true, loss_above = c or distance_from_start = r\(e.location(e.table.line))")
             }
             throw SpecError("exit has \(found.map(\.0).joined(separator: " and ")); give exactly one\(e.location(e.table.line))")
         }

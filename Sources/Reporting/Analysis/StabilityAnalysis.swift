@@ -13,6 +13,9 @@ public struct StabilityRow: Sendable {
     public var ci95: [Double]
     /// (criterion, threshold η_c) of the matching stability cell, in the order the theory gives them.
     public var thresholds: [(name: String, value: Double)]
+    /// The matching cell's intervals of η where the 1-D Lyapunov exponent is negative
+    /// (`almost_sure_interval_K_lower/upper`); empty when it has none.
+    public var almostSureIntervals: [(lower: Double, upper: Double)] = []
 }
 
 public enum StabilityAnalysis {
@@ -38,10 +41,12 @@ public enum StabilityAnalysis {
     }
 
     /// Rows for every Monte Carlo `sgd` cell that has a stability cell on the same landscape,
-    /// start and exit with the same batch size (and other shared parameters but the learning rate).
+    /// start and exit with the same batch size and minibatch sampling (`replacement`), and
+    /// other shared parameters but the learning rate.
     public static func rows(_ input: ReportInput) -> [StabilityRow] {
         let stability = input.cells.filter { $0.method == TheoryMethod.name && $0.quantity("gd_max_learning_rate") != nil }
         guard !stability.isEmpty else { return [] }
+        func replacement(_ cell: ReportCell) -> Bool? { input.spec.experiments.first { $0.name == cell.experiment }?.withReplacement }
         var out: [StabilityRow] = []
         for cell in input.cells where cell.isMonteCarlo && cell.dynamics == .sgd {
             let shared = cell.parameters.filter { $0.key != "learning_rate" && $0.key != "dt" }
@@ -49,12 +54,18 @@ public enum StabilityAnalysis {
             guard let match = stability.first(where: { s in
                 // the same landscape, start and exit (experiments may have their own)
                 if let geometry, let g = input.setting(of: s), !geometry.sameGeometry(as: g) { return false }
-                return shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }
+                return replacement(s) == replacement(cell) && shared.allSatisfy { p in s.parameter(p.key).map { $0 == p.value } ?? true }
             }) else { continue }
             let thresholds = match.quantities.filter { $0.key.hasSuffix("_max_learning_rate") }
                 .map { (name: criterion($0.key), value: $0.value) }
+            var intervals: [(lower: Double, upper: Double)] = []
+            while let lower = match.quantity("almost_sure_interval_\(intervals.count + 1)_lower"),
+                  let upper = match.quantity("almost_sure_interval_\(intervals.count + 1)_upper") {
+                intervals.append((lower, upper))
+            }
             out.append(StabilityRow(cell: cell, divergedFraction: cell.divergedFraction,
-                                    ci95: wilson(successes: cell.diverged, trials: cell.paths), thresholds: thresholds))
+                                    ci95: wilson(successes: cell.diverged, trials: cell.paths), thresholds: thresholds,
+                                    almostSureIntervals: intervals))
         }
         return out
     }
@@ -94,6 +105,16 @@ public enum StabilityAnalysis {
             }
             t += "| \(parts[0]) | \(parts.count > 1 ? parts[1] : "") | \(g.count) | \(transition) | " + marks.joined(separator: " | ") + " |\n"
         }
+        // Λ(η) < 0 again beyond the first threshold: say where, since η_c alone implies instability there
+        var notes: [String] = []
+        for id in ids {
+            let intervals = groups[id]![0].almostSureIntervals
+            guard intervals.count > 1 else { continue }
+            let parts = id.split(separator: "|", maxSplits: 1).map(String.init)
+            let list = intervals.map { "(\(Format.number($0.lower, significant: 4)), \(Format.number($0.upper, significant: 4)))" }.joined(separator: ", ")
+            notes.append("- `\(parts[0])`\(parts.count > 1 && !parts[1].isEmpty ? " (\(parts[1]))" : ""): the almost-sure criterion (Lyapunov exponent < 0) holds on \(intervals.count) intervals of η, \(list); its η_c above is the end of the first.")
+        }
+        if !notes.isEmpty { t += "\n" + notes.joined(separator: "\n") + "\n" }
         return t + "\n"
     }
 
