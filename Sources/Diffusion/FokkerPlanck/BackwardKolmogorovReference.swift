@@ -96,6 +96,7 @@ public struct BackwardKolmogorovReference: Sendable {
         let lo = try lower ?? problem.truncation(direction: -1, temperature: temperature)
         let hi = try upper ?? problem.truncation(direction: 1, temperature: temperature)
         guard lo < x0, x0 < hi else { throw GridError("the start must lie strictly inside the exit boundaries") }
+        try BackwardKolmogorovReference.checkDiffusion(problem, diffusion, lower: lo, upper: hi, nodes: nodes | 1)
         let p = Diffusion1D(slope: { landscape.gradient(at: [$0])[0] }, diffusion: diffusion,
                             potential: { landscape.value(at: [$0]) }, form: form)
         let m = nodes | 1
@@ -117,6 +118,34 @@ public struct BackwardKolmogorovReference: Sendable {
         escapeRate = rate
         if lower != nil, upper != nil {
             splittingUpper = try Grid1D.committor(p, lower: lo, upper: hi, nodes: m)(x0)
+        }
+    }
+
+    /// Checks a state-dependent D(x) at the finest grid's nodes before solving: a covariance law
+    /// must give Σ₁ ≥ 0 (`CovarianceMatrix.violation`, naming x and the expression), and D
+    /// must be > 0 and must not vanish between nodes — a node where D changes by more than
+    /// its own value to a neighbour (D ∝ |x − c| near a zero c, e.g. |V''| = 0 at an
+    /// inflection point for the `hessian` law). Where the noise vanishes against the drift
+    /// the point is unattainable for small noise (Feller's boundary test, Karlin & Taylor
+    /// §15.6) and no grid resolves the exit time, so this throws naming the point.
+    static func checkDiffusion(_ problem: ExitProblem, _ diffusion: (Double) -> Double,
+                               lower: Double, upper: Double, nodes m: Int) throws(GridError) {
+        guard let law = problem.dynamics.noiseLaw, law.isStateDependent else { return }
+        var d = [Double](repeating: 0, count: m)
+        for i in 0..<m {
+            let x = lower + (upper - lower) * Double(i) / Double(m - 1)
+            if case .covariance(let matrix) = law, let why = matrix.violation(at: [x]) {
+                throw GridError("\(why): the backward-Kolmogorov grid needs Σ₁ > 0 on [\(lower), \(upper)]")
+            }
+            d[i] = diffusion(x)
+            guard d[i].isFinite else { throw GridError("diffusion D(x) = \(d[i]) is not finite at x = \(x) (noise law \(law.kind.quoted))") }
+        }
+        for i in 0..<m {
+            let jump = max(i > 0 ? abs(d[i] - d[i - 1]) : 0, i < m - 1 ? abs(d[i + 1] - d[i]) : 0)
+            if d[i] <= 0 || d[i] < jump {
+                let x = lower + (upper - lower) * Double(i) / Double(m - 1)
+                throw GridError("diffusion D(x) = \(d[i]) vanishes at x ≈ \(x) on [\(lower), \(upper)] (noise law \(law.kind.quoted)\(law.curvatureNote)): where the noise vanishes against the drift the point is unattainable for small noise (Feller's test) and no grid resolves the exit time; give a noise that stays > 0 on the way out (e.g. loss-proportional with hessian_scale, or a covariance matrix)")
+            }
         }
     }
 

@@ -9,7 +9,11 @@ extension JobSpec {
         let experiment = experiments[e]
         let values = experiment.cellParameters(c)
         func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
-        let noise = experiment.noiseLaw.map { law in NoiseLaw(kind: law) { value("noise.\($0)")! } } ?? .finiteSum
+        let noise = experiment.noiseLaw.map { law in NoiseLaw(kind: law, options: experiment.noiseOptions) { value("noise.\($0)") } } ?? .finiteSum
+        // a user-given Σ₁ must be a covariance where the paths start
+        if case .covariance(let matrix) = noise, matrix.dimension == start.count, let why = matrix.violation(at: start) {
+            throw experiment.error("noise.matrix", why, cell: c)
+        }
         let dynamics = Dynamics(kind: experiment.dynamics, value: { value($0)! }, noise: noise,
                                 withReplacement: experiment.withReplacement)
         let dt: Double
