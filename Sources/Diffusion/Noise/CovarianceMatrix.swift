@@ -97,8 +97,8 @@ public struct CovarianceMatrix: Sendable, Equatable, CustomStringConvertible {
         }
         if let smallest = eigenvalues.min(), smallest < -CovarianceMatrix.tolerance * scale {
             return d == 1
-                ? "Σ₁ = \(self) = \(smallest) < 0 \(at): a variance must be ≥ 0"
-                : "Σ₁ = \(self) is not positive semi-definite \(at): smallest eigenvalue \(smallest)"
+                ? "Σ₁ = \(self) = \(String(format: "%.6g", smallest)) < 0 \(at): a variance must be ≥ 0"
+                : "Σ₁ = \(self) is not positive semi-definite \(at): smallest eigenvalue \(String(format: "%.6g", smallest))"
         }
         return nil
     }

@@ -208,7 +208,8 @@ public enum EscapeTheory {
     /// from `c` to `b` — each critical point's Hessian governs the noise in its own half
     /// (Xie et al.'s near-critical approximation `Σ ≈ H/B`). The defining integral then
     /// evaluates to `(L(c)−L(a))/H_a + (L(b)−L(c))/|H_b|`, so `s = (L(c) − L(a))/ΔL ∈ [0, 1]`,
-    /// also when `H_a = |H_b|` (the limit). *(reconstructed profile)*
+    /// also when `H_a = |H_b|` (the limit). *(reconstructed profile)* `theory = "xie"` no longer
+    /// uses it: it takes s from the experiment's own noise profile (`TheoryReference.xie`).
     public static func xieSatoSugiyamaPathParameter(on landscape: Landscape, minimum a: Double,
                                                     saddle b: Double) throws(TheoryError) -> Double {
         try TheoryNumerics.require(landscape.dimension == 1, "the 1-D path parameter needs a 1-D landscape")
