@@ -261,3 +261,22 @@ import TestSupport
         #expect(throws: TheoryError.self) { try TheoryReference.predict("xie", problem: absolute) }
     }
 }
+
+/// Minimum action under the covariance law (docs/THEORY.md §2): in 1-D the quasi-potential is
+/// exactly 2∫_a^b V'/Σ₁ (the path is the time-reversed gradient flow), here
+/// 2∫_{−1}^{0} (x³ − x)/(1 + x²) dx = 2(ln 2 − ½); in 2-D with Σ₁ = diag(1 + x², 1) on
+/// x⁴/4 − x²/2 + y²/2 the path stays on y = 0 and the action is the same.
+@Suite struct CovarianceMinimumActionTests {
+    @Test func quasiPotentialUnderACovarianceLaw() throws {
+        let exact = 2 * (log(2) - 0.5)
+        let line = try Landscape(expression: CovarianceNoiseTests.doubleWell)
+        let matrix = try CovarianceMatrix(rows: [["1 + x^2"]], variables: ["x"])
+        let oneD = try MinimumAction.steepness(on: line, minimum: [-1], saddles: [[0]], noise: .covariance(matrix))
+        #expect(abs(oneD - exact) < 1e-10 * exact, "1-D action \(oneD) vs \(exact)")
+        let plane = try Landscape(expression: "x^4/4 - x^2/2 + y^2/2", variables: ["x", "y"])
+        let diagonal = try CovarianceMatrix(rows: [["1 + x^2", "0"], ["0", "1"]], variables: ["x", "y"])
+        let twoD = try MinimumAction.steepness(on: plane, minimum: [-1, 0], saddles: [[0, 0]], noise: .covariance(diagonal))
+        // the string method's spline action: 1e-4 relative, as MinimumActionTests' 2-D cases
+        #expect(abs(twoD - exact) < 1e-4 * exact, "2-D action \(twoD) vs \(exact)")
+    }
+}
