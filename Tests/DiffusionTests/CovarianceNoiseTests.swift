@@ -22,7 +22,7 @@ import TestSupport
     /// steps per segment; the caller checks convergence by halving the step.
     static func quadratureMFPT(slope: (Double) -> Double, diffusion: (Double) -> Double, form: FokkerPlanckForm,
                                lower lo: Double, upper b: Double, start x0: Double, reflectingLower: Bool,
-                               steps: Int) -> Double {
+                               steps: Int, breakpoints: [Double] = []) -> Double {
         func rhs(_ y: Double, _ u: [Double]) -> [Double] {
             let d = diffusion(y), phi = u[0]
             let m = form == .ito ? exp(-phi) / d : exp(-phi)
@@ -42,8 +42,14 @@ import TestSupport
             }
             return u
         }
-        let atStart = integrate([0, 0, 0, 0], from: lo, to: x0)
-        let atEnd = integrate(atStart, from: x0, to: b)
+        // segment ends at x₀ and at the breakpoints (where D jumps, so that no step straddles a jump)
+        let points = Array(Set([lo, x0, b] + breakpoints.filter { $0 > lo && $0 < b })).sorted()
+        var u = [0.0, 0, 0, 0], atStart = u
+        for k in 1..<points.count {
+            u = integrate(u, from: points[k - 1], to: points[k])
+            if points[k] == x0 { atStart = u }
+        }
+        let atEnd = u
         // T'(y) = s'(y)(C − M(y)), T(b) = 0: T(x₀) = K(b) − K(x₀) − C(S(b) − S(x₀))
         let c = reflectingLower ? 0 : atEnd[3] / atEnd[2]
         return (atEnd[3] - atStart[3]) - c * (atEnd[2] - atStart[2])
@@ -53,14 +59,15 @@ import TestSupport
     /// (the grid's Richardson-extrapolated error is ≈ 1e-9 here; the quadrature's is checked
     /// by halving its step, below 1e-10).
     static func checkAgainstQuadrature(_ problem: ExitProblem, diffusion: @escaping (Double) -> Double,
-                                       reflectingLower: Bool, _ what: String) throws {
+                                       reflectingLower: Bool, breakpoints: [Double] = [], slope: @escaping (Double) -> Double = slope,
+                                       _ what: String) throws {
         for form in FokkerPlanckForm.allCases {
             let grid = try BackwardKolmogorovReference(problem: problem, form: form)
             var t = grid.time
             if case .sgd(let eta, _, _, _) = problem.dynamics { t *= eta }
             let q = { (steps: Int) in
-                quadratureMFPT(slope: Self.slope, diffusion: diffusion, form: form, lower: grid.lower, upper: grid.upper,
-                               start: problem.start[0], reflectingLower: reflectingLower, steps: steps)
+                quadratureMFPT(slope: slope, diffusion: diffusion, form: form, lower: grid.lower, upper: grid.upper,
+                               start: problem.start[0], reflectingLower: reflectingLower, steps: steps, breakpoints: breakpoints)
             }
             let coarse = q(20_000), fine = q(40_000)
             print("\(what) \(form.rawValue): grid \(t) (± \(grid.timeError)), quadrature \(fine) (halving changed it by \(abs(fine - coarse) / fine))")
@@ -188,6 +195,54 @@ import TestSupport
             #expect(error.message.contains("vanishes at x ≈ -0.57") && error.message.contains("absolute"), "\(error)")
         }
     }
+
+    /// Xie et al.'s own setting: Hessian noise abs(H) across a barrier whose curvature never
+    /// vanishes — the C¹ piecewise-quadratic well V = x² (x < 1/3), 1/3 − (x − 1)²/2 (x ≥ 1/3),
+    /// H_a = 2 at the minimum 0, H_b = −1 at the barrier 1, ΔL = 1/3, so abs(V'') is exactly
+    /// their near-critical profile (2, then 1) and s = (L(c) − L(a))/ΔL = 1/3. D jumps at
+    /// c = 1/3: the grid hands over to the quadrature of the MFPT formula (no D'), compared
+    /// with the RK4 quadrature broken at c. Then `xie` against the RK4 values as B/η grows: ΔΦ =
+    /// (2B/(cη))·ΔL·(s/H_a + (1−s)/|H_b|) = (B/(cη))·(5/9).
+    @Test func xieOwnSettingAbsoluteHessianAcrossAPiecewiseBarrier() throws {
+        let landscape = try Landscape(expression: Self.piecewise)
+        let slope: (Double) -> Double = { $0 < 1.0 / 3 ? 2 * $0 : -($0 - 1) }
+        let c = 1.5, eta = 0.1
+        let problem = try ExitProblem(landscape: landscape,
+                                      dynamics: .sgdSDE(learningRate: eta, batchSize: 1, noise: .hessian(scale: c, curvature: .absolute),
+                                                        withReplacement: true),
+                                      dt: 0.01, start: [0], exit: .condition("x > 1.5"), maxSteps: 1)
+        let grid = try BackwardKolmogorovReference(problem: problem, form: .divergence)
+        #expect(grid.jumps.map { $0.count == 1 && abs($0[0] - 1.0 / 3) < 1e-3 } == true, "\(String(describing: grid.jumps))")
+        try Self.checkAgainstQuadrature(problem, diffusion: { x in eta * c * (x < 1.0 / 3 ? 2 : 1) / 2 }, reflectingLower: true,
+                                        breakpoints: [1.0 / 3], slope: slope, "xie piecewise abs(H)")
+        // both ends absorbing: the quadrature does not apply and the grid cannot resolve the jump
+        let twoSided = try ExitProblem(landscape: landscape, dynamics: problem.dynamics, dt: 0.01, start: [0],
+                                       exit: .condition("x < -0.5 || x > 1.5"), maxSteps: 1)
+        #expect(throws: GridError.self) { try BackwardKolmogorovReference(problem: twoSided, form: .ito) }
+        // xie against the exact values
+        let exponents = [10.0, 20, 40, 80]
+        var errors: [Double] = []
+        for deltaPhi in exponents {
+            let eta = 5.0 / 9 / (c * deltaPhi)
+            let p = try ExitProblem(landscape: landscape,
+                                    dynamics: .sgdSDE(learningRate: eta, batchSize: 1, noise: .hessian(scale: c, curvature: .absolute),
+                                                      withReplacement: true),
+                                    dt: 0.01, start: [0], exit: .condition("x > 1.5"), maxSteps: 1)
+            let d: (Double) -> Double = { x in eta * c * (x < 1.0 / 3 ? 2 : 1) / 2 }
+            let exact = Self.quadratureMFPT(slope: slope, diffusion: d, form: .divergence, lower: -1, upper: 1.5, start: 0,
+                                            reflectingLower: true, steps: 40_000, breakpoints: [1.0 / 3])
+            let prediction = try TheoryReference.predict("xie", problem: p)
+            #expect(prediction.formula.contains("s = 0.333333"), "\(prediction.formula)")
+            errors.append(abs(prediction.value / exact - 1))
+        }
+        print("xie (own setting) relative errors \(errors) at ΔΦ = \(exponents)")
+        // on quadratic pieces Laplace's method is exact up to the Gaussian tails cut at c: the
+        // error falls faster than 1/ΔΦ; checked: decreasing, and below 3/ΔΦ at the largest
+        for k in 1..<errors.count { #expect(errors[k] < errors[k - 1], "xie: error grew at ΔΦ = \(exponents[k])") }
+        #expect(errors[3] < 3 / exponents[3])
+    }
+
+    static let piecewise = "if(x < 1/3, x^2, 1/3 - (x - 1)^2/2)"
 
     // MARK: - Theory against the exact values
 

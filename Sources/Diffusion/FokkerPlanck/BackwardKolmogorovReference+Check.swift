@@ -19,6 +19,8 @@ extension BackwardKolmogorovReference {
             let lo = try lower ?? problem.truncation(direction: -1, temperature: temperature)
             let hi = try upper ?? problem.truncation(direction: 1, temperature: temperature)
             guard lo < x0[0], x0[0] < hi else { throw GridError("the start must lie strictly inside the exit boundaries") }
+            _ = try BackwardKolmogorovReference.checkDiffusion(problem, diffusion, lower: lo, upper: hi, nodes: nodes | 1,
+                                                               oneSided: (lower == nil) != (upper == nil))
             return
         }
         guard problem.landscape.dimension == 2 else { throw GridError("a domain box applies to 2-D landscapes") }
