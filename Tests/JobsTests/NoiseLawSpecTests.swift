@@ -40,6 +40,24 @@ struct NoiseLawSpecTests {
         #expect(try plain.cellProblem(experiment: 0, cell: 0).problem.dynamics.noiseLaw == .lossProportional(scale: 1))
     }
 
+    /// theory = "mori" on loss-proportional noise with hessian_scale, and refused without it.
+    @Test func moriTheoryCells() throws {
+        let spec = try JobSpec.parse(Self.spec("{ law = \"loss-proportional\", scale = 1, hessian_scale = 2 }", "theory = \"mori\"",
+                                               method: "theory", landscape: "\"0.5 + x^4/4 - x^2/2\""))
+        let cell = try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0)
+        // exit x > 0 through the barrier: ½·(2π/√(2·1))·2^{1/(0.5·2) + 1/2}
+        let expected = 0.5 * 2 * Double.pi / 2.0.squareRoot() * pow(2, 1.5)
+        #expect(abs(cell.mean! / expected - 1) < 1e-12, "\(cell.mean!) vs \(expected)")
+        #expect(cell.estimator.contains("Mori"), "\(cell.estimator)")
+        #expect(throws: SpecError.self) {
+            try JobSpec.parse(Self.spec("{ law = \"loss-proportional\", scale = 1 }", "theory = \"mori\"", method: "theory",
+                                        landscape: "\"0.5 + x^4/4 - x^2/2\""))
+        }
+        #expect(throws: SpecError.self) {
+            try JobSpec.parse(Self.spec("{ law = \"gaussian\", sigma = 1 }", "theory = \"mori\"", method: "theory"))
+        }
+    }
+
     @Test func badSettingsAreRefusedWithKeyValueAndRequirement() {
         #expect(throws: SpecError("experiment[1].noise.curvature must be one of \"positive\", \"absolute\", got \"abs\" (experiment 'e', line 13)")) {
             try JobSpec.parse(Self.spec("{ law = \"hessian\", scale = 1, curvature = \"abs\" }"))
