@@ -102,6 +102,13 @@ struct NoiseLawSpecTests {
         #expect(throws: SpecError("experiment[1].noise.matrix must be 2 rows of 2 expression strings (Σ₁(θ), row-major) for a 2-D landscape, got [[\"1\", \"0\"]] (experiment 'e', line 12)")) {
             try JobSpec.parse(landscape + "\n[[experiment]]\nname = \"e\"\ndynamics = \"sgd\"\nlearning_rate = 0.1\nnoise = { law = \"covariance\", matrix = [[\"1\", \"0\"]] }\n")
         }
+        // on the 2-D grid: Σ₁ = [[1, x], [x, 1]] is indefinite where |x| > 1, inside the box
+        do {
+            _ = try JobSpec.parse(landscape + "\n[[experiment]]\nname = \"e\"\ndynamics = \"sgd-sde\"\nmethod = \"backward-kolmogorov\"\nlearning_rate = 0.1\ndomain = { lower = [-1.5, -1.5], upper = [1.5, 1.5] }\nnodes = 33\nnoise = { law = \"covariance\", matrix = [[\"1\", \"x\"], [\"x\", \"1\"]] }\n")
+            Issue.record("an indefinite matrix on the grid was accepted")
+        } catch {
+            #expect(error.message.contains("not positive semi-definite at θ = [-1.5"), "\(error)")
+        }
         do {
             _ = try JobSpec.parse(landscape + "\n[[experiment]]\nname = \"e\"\ndynamics = \"sgd\"\nlearning_rate = 0.1\nnoise = { law = \"covariance\", matrix = [[\"1\", \"2\"], [\"2\", \"1\"]] }\n")
             Issue.record("an indefinite matrix was accepted")

@@ -31,6 +31,16 @@ extension BackwardKolmogorovReference {
         let m = nodes | 1
         let coarsest = ((m + 1) / 2 + 1) / 2
         let hx = (box.x1 - box.x0) / Double(coarsest - 1), hy = (box.y1 - box.y0) / Double(coarsest - 1)
+        // a user-given Σ₁ must be a covariance on the box (checked at the coarsest grid's nodes)
+        if case .covariance(let matrix)? = problem.dynamics.noiseLaw {
+            for i in 0..<coarsest {
+                for j in 0..<coarsest {
+                    if let why = matrix.violation(at: [box.x0 + Double(i) * hx, box.y0 + Double(j) * hy]) {
+                        throw GridError("\(why): the backward-Kolmogorov grid needs Σ₁ positive definite on the domain box")
+                    }
+                }
+            }
+        }
         for i in 0..<coarsest {
             for j in 0..<coarsest where problem.exitTerm(at: [box.x0 + Double(i) * hx, box.y0 + Double(j) * hy]) != nil {
                 return
