@@ -69,6 +69,38 @@ import TestSupport
         expectMoments(l, mean: 1 - 0.01 * 3, variance: eta * 0.01 * 2 * 1.5 * 3)
     }
 
+    /// The new laws' one-step variance: |H| at a barrier top (V'' = −1 at 0 on x⁴/4 − x²/2, where
+    /// H⁺ = 0), 2c·L·h* with a fixed Hessian scale, and a covariance expression; discrete SGD
+    /// (η²Σ₁/B) and its SDE (η·dt·Σ₁/B).
+    @Test func absoluteHessianHessianScaleAndCovarianceNoise() throws {
+        let well = try Landscape(expression: "x^4/4 - x^2/2")
+        let eta = 0.1, b = 2, dt = 0.01
+        let top = try oneStep(well, .sgd(learningRate: eta, batchSize: b, noise: .hessian(scale: 0.5, curvature: .absolute), withReplacement: true), from: [0])
+        expectMoments(top, mean: 0, variance: eta * eta * 0.5 * 1 / Double(b))
+        let shifted = try Landscape(expression: "1 + x^4/4 - x^2/2")  // L(0.5) = 1 + 1/64 − 1/8, V'(0.5) = −0.375
+        let l = 1 + 1.0 / 64 - 0.125
+        let mori = try oneStep(shifted, .sgdSDE(learningRate: eta, batchSize: b, noise: .lossProportional(scale: 2, hessianScale: 3), withReplacement: true), dt: dt, from: [0.5])
+        expectMoments(mori, mean: 0.5 + dt * 0.375, variance: eta * dt * 2 * 2 * l * 3 / Double(b))
+        let matrix = try CovarianceMatrix(rows: [["1 + x^2"]], variables: ["x"])
+        let cov = try oneStep(well, .sgd(learningRate: eta, batchSize: b, noise: .covariance(matrix), withReplacement: true), from: [0.5])
+        expectMoments(cov, mean: 0.5 + eta * 0.375, variance: eta * eta * 1.25 / Double(b))
+        // 2-D: Σ₁ = [[1 + y², x·y], [x·y, 1 + x²]] at (1, 0.5) = [[1.25, 0.5], [0.5, 2]]
+        let plane = try Landscape(expression: "(x^2 + y^2)/2", variables: ["x", "y"])
+        let m2 = try CovarianceMatrix(rows: [["1 + y^2", "x*y"], ["x*y", "1 + x^2"]], variables: ["x", "y"])
+        let problem = try ExitProblem(landscape: plane, dynamics: .sgdSDE(learningRate: eta, batchSize: 1, noise: .covariance(m2), withReplacement: true),
+                                      dt: dt, start: [1, 0.5], exit: .condition("x > 1e9"), maxSteps: 1)
+        let s = try EnsembleSimulator(problem: problem, integrator: Integrator()).run(paths: Self.n, seed: 5, threads: 2)
+        let xs = stride(from: 0, to: s.finalPoints.count, by: 2).map { s.finalPoints[$0] }
+        let ys = stride(from: 1, to: s.finalPoints.count, by: 2).map { s.finalPoints[$0] }
+        expectMoments(xs, mean: 1 - dt, variance: eta * dt * 1.25)
+        expectMoments(ys, mean: 0.5 - dt * 0.5, variance: eta * dt * 2)
+        // the covariance of x and y: η·dt·0.5, within 5 SE (SE of a sample covariance ≈ √((σ_x²σ_y² + c²)/n))
+        let mx = Statistics.mean(xs), my = Statistics.mean(ys)
+        let c = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) } / Double(Self.n)
+        let se = ((eta * dt * 1.25 * eta * dt * 2 + c * c) / Double(Self.n)).squareRoot()
+        #expect(abs(c - eta * dt * 0.5) < Statistics.z * se, "covariance \(c)")
+    }
+
     @Test func hessianNoiseIn2DUsesTheMatrixSquareRoot() throws {
         let landscape = try Landscape(expression: "x^2 + x*y + y^2")  // H = [[2,1],[1,2]]
         let eta = 0.1

@@ -171,7 +171,8 @@ import Testing
             #expect(chain.isGaussian && !chain.bridgeTestApplies && sde.bridgeTestApplies)
             let hessian = try NoiseModel(dynamics: .sgd(learningRate: eta, batchSize: b, noise: .hessian(scale: 2), withReplacement: true),
                                          landscape: Self.plane)
-            #expect(hessian.stepNoise(stepSize: h) == .stateDependent(loss: false, scale: 2, variance: eta * eta / Double(b)))
+            let expected = NoiseModel.StepNoise.stateDependent(law: .hessian(scale: 2), variance: eta * eta / Double(b))
+            #expect(hessian.stepNoise(stepSize: h) == expected)
         }
         let minibatch = try NoiseModel(dynamics: .sgd(learningRate: eta, batchSize: 2, noise: .finiteSum, withReplacement: false),
                                        landscape: Self.regressionLandscape)

@@ -124,6 +124,52 @@ import Diffusion
         #expect(try JobRunner(spec: spec, threads: 1).run().allSatisfy { $0.mean != nil })
     }
 
+    /// A covariance Σ₁ written with a swept built-in key (`matrix = "h_sharp"`, the Hessian at the
+    /// minimum) is read on each cell's landscape: every cell's exact values equal those of a
+    /// job that writes that number (and a constant 1-D Σ₁ gives the chain its Gaussian kernel).
+    @Test func covarianceReadsEachCellsConstants() throws {
+        func job(_ h: String, _ matrix: String) -> String {
+            """
+            name = "cov"
+            [landscape]
+            builtin = "sharp-flat"
+            h_sharp = \(h)
+            h_flat = 4
+            barrier_curvature = 1
+            [start]
+            at = "sharp minimum"
+            [exit]
+            when = "x > 0"
+            [[experiment]]
+            name = "grid"
+            dynamics = "sgd-sde"
+            method = "backward-kolmogorov"
+            learning_rate = 0.05
+            batch_size = 1
+            noise = { law = "covariance", matrix = "\(matrix)" }
+            [[experiment]]
+            name = "chain"
+            dynamics = "sgd"
+            method = "chain"
+            learning_rate = 0.05
+            batch_size = 1
+            noise = { law = "covariance", matrix = "\(matrix)" }
+            """
+        }
+        let swept = try JobRunner(spec: try JobSpec.parse(job("[3, 6]", "h_sharp")), threads: 1).run()
+        #expect(swept.count == 4)
+        for cell in swept {
+            let h = try #require(cell.parameters.first { $0.key == "landscape.h_sharp" }?.value)
+            let single = try JobRunner(spec: try JobSpec.parse(job(TableReader.format(h), TableReader.format(h))), threads: 1).run()
+            let reference = try #require(single.first { $0.experiment == cell.experiment })
+            #expect(cell.mean == reference.mean, "\(cell.experiment), h = \(h): \(cell.mean ?? .nan) vs \(reference.mean ?? .nan)")
+        }
+        // more noise at the sharper minimum: it is left sooner
+        #expect(try #require(swept[0].mean) > 2 * (try #require(swept[1].mean)))
+        let varying = job("3", "h_sharp*(1 + x^2)")
+        #expect(Self.parseError(varying)?.contains("Gaussian increments of fixed variance") == true)
+    }
+
     /// An experiment's own landscape, start and exit replace the job's for it alone.
     @Test func experimentTablesOverrideTheJobs() throws {
         let text = """

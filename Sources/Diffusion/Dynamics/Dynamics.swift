@@ -13,11 +13,16 @@ public enum NoiseLaw: Sendable, Equatable {
     /// becomes `dΘ = −∇L dt + η^{(α−1)/α} σ_B dL^α` (Şimşekli et al. 2019).
     case alphaStable(sigma: Double, alpha: Double)
     /// Hessian-proportional covariance Σ₁(θ) = c·H(θ)⁺ (Xie, Sato & Sugiyama 2021; H⁺ the
-    /// positive part of the Hessian's spectrum); minibatch Σ₁/B.
-    case hessian(scale: Double)
-    /// Loss-proportional covariance Σ₁(θ) = 2c·L(θ)⁺·H(θ)⁺ (Mori et al. 2022, square loss);
-    /// minibatch Σ₁/B.
-    case lossProportional(scale: Double)
+    /// positive part of the Hessian's spectrum), or c·|H(θ)| with `curvature = .absolute`
+    /// (|H| = Q|Λ|Qᵀ: the form Xie et al. use across a barrier); minibatch Σ₁/B.
+    case hessian(scale: Double, curvature: HessianCurvature = .positivePart)
+    /// Loss-proportional covariance Σ₁(θ) = 2c·L(θ)⁺·H(θ)⁺ (Mori et al. 2022, square loss), or
+    /// with a fixed Hessian scale h* (`hessianScale`) Σ₁(θ) = 2c·L(θ)⁺·h*·I (Mori, Ziyin,
+    /// Liu & Ueda 2022's model near a minimum of curvature h*); minibatch Σ₁/B.
+    case lossProportional(scale: Double, hessianScale: Double? = nil)
+    /// A user-given covariance Σ₁(θ) (`CovarianceMatrix`, expressions of the landscape's
+    /// variables); minibatch Σ₁/B.
+    case covariance(CovarianceMatrix)
     /// The finite sum's own minibatches (`sgd`) or its true covariance Σ(θ) (`sgd-sde`).
     case finiteSum
 
@@ -29,9 +34,34 @@ public enum NoiseLaw: Sendable, Equatable {
         case .alphaStable: .alphaStable
         case .hessian: .hessian
         case .lossProportional: .lossProportional
+        case .covariance: .covariance
         case .finiteSum: .finiteSum
         }
     }
+}
+
+extension NoiseLaw {
+    /// True when Σ₁ depends on the state (hessian, loss-proportional, covariance, finite-sum).
+    public var isStateDependent: Bool {
+        switch self {
+        case .hessian, .lossProportional, .covariance, .finiteSum: true
+        case .gaussian, .studentT, .alphaStable: false
+        }
+    }
+
+    /// ", curvature …" for the hessian law in messages, "" otherwise.
+    var curvatureNote: String {
+        if case .hessian(_, let curvature) = self { return ", curvature \"\(curvature.rawValue)\"" }
+        return ""
+    }
+}
+
+/// Which part of the Hessian's spectrum the `hessian` law uses (`curvature = "…"`).
+public enum HessianCurvature: String, Sendable, CaseIterable, Codable {
+    /// H⁺: negative eigenvalues set to 0 (the default; Σ ≈ H/B near a minimum).
+    case positivePart = "positive"
+    /// |H|: eigenvalues by absolute value (noise |H_b| at a barrier top, Xie et al.).
+    case absolute
 }
 
 /// The names of the noise laws: the one place each is spelled (job specs, results, messages).
@@ -41,6 +71,7 @@ public enum NoiseLawKind: String, Sendable, CaseIterable, Codable {
     case alphaStable = "alpha-stable"
     case hessian
     case lossProportional = "loss-proportional"
+    case covariance
     case finiteSum = "finite-sum"
 
     /// Quoted for messages: `"student-t"`.
@@ -96,6 +127,14 @@ public enum Dynamics: Sendable, Equatable {
 
     /// The law of the driving noise: Gaussian for `langevin`, α-stable for `levy`, the
     /// noise law's for the SGD dynamics.
+    /// The noise law of the SGD dynamics, nil otherwise.
+    public var noiseLaw: NoiseLaw? {
+        switch self {
+        case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _): noise
+        case .langevin, .levy: nil
+        }
+    }
+
     public var noiseLawKind: NoiseLawKind {
         switch self {
         case .langevin: .gaussian

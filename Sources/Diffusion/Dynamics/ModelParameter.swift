@@ -17,13 +17,15 @@ public struct ModelParameter: Sendable {
     /// The key in the spec (inside `noise = {…}` for a noise law).
     public let key: String
     public let range: Range
-    /// The value when the key is absent; nil: the key is required.
+    /// The value when the key is absent; nil: the key is required (unless `isOptional`).
     public let defaultValue: Double?
+    /// True when the key may be absent without a default (the law then has no such value).
+    public let isOptional: Bool
     /// What it is, for "is required (…)".
     public let meaning: String
 
-    public init(_ key: String, _ range: Range, default defaultValue: Double? = nil, meaning: String) {
-        self.key = key; self.range = range; self.defaultValue = defaultValue; self.meaning = meaning
+    public init(_ key: String, _ range: Range, default defaultValue: Double? = nil, optional: Bool = false, meaning: String) {
+        self.key = key; self.range = range; self.defaultValue = defaultValue; self.isOptional = optional; self.meaning = meaning
     }
 
     /// What `x` fails to be ("> 0", "in (0, 2]", …), nil when it is in range.
@@ -70,21 +72,75 @@ extension NoiseLawKind {
             return [sigma, ModelParameter("nu", dynamics == .sgdSDE ? .finiteStudentVariance : .positive,
                                           meaning: "degrees of freedom > 0")]
         case .alphaStable: return [sigma, ModelParameter("alpha", .stabilityIndex, meaning: "in (0, 2]")]
-        case .hessian, .lossProportional: return [scale]
-        case .finiteSum: return []
+        case .hessian: return [scale]
+        case .lossProportional:
+            return [scale, ModelParameter("hessian_scale", .positive, optional: true,
+                                          meaning: "a fixed Hessian scale h* > 0 in Σ₁ = 2c·L·h*·I (Mori et al.); absent: H⁺(θ)")]
+        case .covariance, .finiteSum: return []
         }
+    }
+
+    /// The law's settings that are not numbers (not sweep axes), under `noise = {…}`.
+    public var settings: [NoiseLawSetting] {
+        switch self {
+        case .hessian:
+            [NoiseLawSetting("curvature", .choice(HessianCurvature.allCases.map(\.rawValue), default: HessianCurvature.positivePart.rawValue),
+                             meaning: "\"positive\" (H⁺) or \"absolute\" (|H|, across a barrier)")]
+        case .covariance:
+            [NoiseLawSetting("matrix", .expressionMatrix,
+                             meaning: "Σ₁(θ) as expressions: one string in 1-D, d rows of d strings in d dimensions")]
+        default: []
+        }
+    }
+
+    /// Every key of the law inside `noise = {…}` besides `law`: its parameters, then its settings.
+    public func keys(for dynamics: DynamicsKind) -> [String] {
+        parameters(for: dynamics).map(\.key) + settings.map(\.key)
+    }
+}
+
+/// A setting of a noise law that is not a number and so not a sweep axis: a choice among
+/// names, or a matrix of expressions. Declared by the law (`NoiseLawKind.settings`) beside
+/// its numeric `ModelParameter`s, so a spec reader needs no list of its own.
+public struct NoiseLawSetting: Sendable {
+    public enum Kind: Sendable {
+        /// One of the names, `default` when absent.
+        case choice([String], default: String)
+        /// Required: one expression string (1-D) or d rows of d expression strings.
+        case expressionMatrix
+    }
+    public let key: String
+    public let kind: Kind
+    public let meaning: String
+
+    public init(_ key: String, _ kind: Kind, meaning: String) {
+        self.key = key; self.kind = kind; self.meaning = meaning
+    }
+}
+
+/// The values of a law's non-numeric settings (`NoiseLawSetting`), as read from a spec.
+public struct NoiseLawOptions: Sendable, Equatable {
+    public var curvature: HessianCurvature
+    public var matrix: CovarianceMatrix?
+
+    public init(curvature: HessianCurvature = .positivePart, matrix: CovarianceMatrix? = nil) {
+        self.curvature = curvature; self.matrix = matrix
     }
 }
 
 extension NoiseLaw {
-    /// The law of `kind` with its parameters read by `value` (keys of `kind.parameters`).
-    public init(kind: NoiseLawKind, value: (String) -> Double) {
+    /// The law of `kind` with its parameters read by `value` (keys of `kind.parameters`; nil
+    /// for an absent optional one) and its settings from `options`.
+    public init(kind: NoiseLawKind, options: NoiseLawOptions = NoiseLawOptions(), value: (String) -> Double?) {
         switch kind {
-        case .gaussian: self = .gaussian(sigma: value("sigma"))
-        case .studentT: self = .studentT(sigma: value("sigma"), degreesOfFreedom: value("nu"))
-        case .alphaStable: self = .alphaStable(sigma: value("sigma"), alpha: value("alpha"))
-        case .hessian: self = .hessian(scale: value("scale"))
-        case .lossProportional: self = .lossProportional(scale: value("scale"))
+        case .gaussian: self = .gaussian(sigma: value("sigma")!)
+        case .studentT: self = .studentT(sigma: value("sigma")!, degreesOfFreedom: value("nu")!)
+        case .alphaStable: self = .alphaStable(sigma: value("sigma")!, alpha: value("alpha")!)
+        case .hessian: self = .hessian(scale: value("scale")!, curvature: options.curvature)
+        case .lossProportional: self = .lossProportional(scale: value("scale")!, hessianScale: value("hessian_scale"))
+        case .covariance:
+            guard let matrix = options.matrix else { preconditionFailure("noise law covariance without its matrix") }
+            self = .covariance(matrix)
         case .finiteSum: self = .finiteSum
         }
     }

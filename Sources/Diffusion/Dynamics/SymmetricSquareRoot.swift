@@ -32,11 +32,34 @@ final class SymmetricSquareRoot {
         }
     }
 
+    /// Which spectrum the root is taken of.
+    enum Spectrum {
+        /// A⁺: negative eigenvalues set to 0.
+        case positivePart
+        /// |A|: eigenvalues by absolute value.
+        case absolute
+        /// A itself, which must be positive semi-definite: an eigenvalue below
+        /// −`CovarianceMatrix.tolerance`·max|λ| (or a non-finite entry) writes NaN into S, so
+        /// the path using it ends as diverged.
+        case semidefinite
+    }
+
     /// Writes S (row-major d×d) for the row-major symmetric `a`; `a` is not modified.
     @inline(__always)
     func positivePartRoot(_ a: UnsafePointer<Double>, into s: UnsafeMutablePointer<Double>) {
+        root(a, into: s, spectrum: .positivePart)
+    }
+
+    /// S with S Sᵀ = A⁺, |A| or A (`spectrum`) for the row-major symmetric `a` (symmetrised as
+    /// (A + Aᵀ)/2 first); `a` is not modified.
+    @inline(__always)
+    func root(_ a: UnsafePointer<Double>, into s: UnsafeMutablePointer<Double>, spectrum: Spectrum) {
         if d == 1 {
-            s[0] = max(a[0], 0).squareRoot()
+            switch spectrum {
+            case .positivePart: s[0] = max(a[0], 0).squareRoot()
+            case .absolute: s[0] = abs(a[0]).squareRoot()
+            case .semidefinite: s[0] = a[0] >= 0 ? a[0].squareRoot() : .nan
+            }
             return
         }
         let m = matrix!
@@ -46,8 +69,20 @@ final class SymmetricSquareRoot {
             for k in 0..<(d * d) { s[k] = .nan }  // surfaces as divergence of the path
             return
         }
+        var floor = 0.0
+        if spectrum == .semidefinite {
+            var largest = 0.0
+            for c in 0..<d { largest = max(largest, abs(gsl_vector_get(values, c))) }
+            floor = -CovarianceMatrix.tolerance * largest
+        }
         for c in 0..<d {
-            let root = max(gsl_vector_get(values, c), 0).squareRoot()
+            let lambda = gsl_vector_get(values, c)
+            let root: Double
+            switch spectrum {
+            case .positivePart: root = max(lambda, 0).squareRoot()
+            case .absolute: root = abs(lambda).squareRoot()
+            case .semidefinite: root = lambda >= floor ? max(lambda, 0).squareRoot() : .nan
+            }
             for r in 0..<d { s[r * d + c] = gsl_matrix_get(vectors, r, c) * root }
         }
     }

@@ -26,6 +26,12 @@ public struct EnsembleSimulator: Sendable {
     public let integrator: Integrator
     /// The step's noise law, resolved from the dynamics.
     let increment: EulerMaruyamaStepper.Increment
+    /// Whether each step adds Gaussian noise of one fixed variance (what the exact discrete
+    /// chain's kernel needs).
+    public var hasGaussianIncrements: Bool {
+        if case .gaussian = increment { return true }
+        return false
+    }
     let exitTest: CompiledExitTest
 
     public init(problem: ExitProblem, integrator: Integrator) throws(DynamicsError) {

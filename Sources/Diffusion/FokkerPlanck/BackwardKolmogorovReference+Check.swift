@@ -19,6 +19,8 @@ extension BackwardKolmogorovReference {
             let lo = try lower ?? problem.truncation(direction: -1, temperature: temperature)
             let hi = try upper ?? problem.truncation(direction: 1, temperature: temperature)
             guard lo < x0[0], x0[0] < hi else { throw GridError("the start must lie strictly inside the exit boundaries") }
+            _ = try BackwardKolmogorovReference.checkDiffusion(problem, diffusion, lower: lo, upper: hi, nodes: nodes | 1,
+                                                               oneSided: (lower == nil) != (upper == nil))
             return
         }
         guard problem.landscape.dimension == 2 else { throw GridError("a domain box applies to 2-D landscapes") }
@@ -29,6 +31,16 @@ extension BackwardKolmogorovReference {
         let m = nodes | 1
         let coarsest = ((m + 1) / 2 + 1) / 2
         let hx = (box.x1 - box.x0) / Double(coarsest - 1), hy = (box.y1 - box.y0) / Double(coarsest - 1)
+        // a user-given Σ₁ must be a covariance on the box (checked at the coarsest grid's nodes)
+        if case .covariance(let matrix)? = problem.dynamics.noiseLaw {
+            for i in 0..<coarsest {
+                for j in 0..<coarsest {
+                    if let why = matrix.violation(at: [box.x0 + Double(i) * hx, box.y0 + Double(j) * hy]) {
+                        throw GridError("\(why): the backward-Kolmogorov grid needs Σ₁ positive definite on the domain box")
+                    }
+                }
+            }
+        }
         for i in 0..<coarsest {
             for j in 0..<coarsest where problem.exitTerm(at: [box.x0 + Double(i) * hx, box.y0 + Double(j) * hy]) != nil {
                 return

@@ -18,6 +18,9 @@ public struct BackwardKolmogorovReference: Sendable {
     public var escapeRate: Double? = nil
     /// 1-D with exits on both sides: P(leave through the upper side first) from the start.
     public var splittingUpper: Double? = nil
+    /// 1-D: where D jumps, when the MFPT came from the quadrature of its formula instead of
+    /// the grid (`checkDiffusion`); nil for a grid solve.
+    public var jumps: [Double]? = nil
 
     /// 2-D: the grid solve of `Grid2D` on the reflecting `domain` (nodes per side), the exit
     /// region absorbing, Richardson-extrapolated from the grid of half the resolution.
@@ -96,9 +99,26 @@ public struct BackwardKolmogorovReference: Sendable {
         let lo = try lower ?? problem.truncation(direction: -1, temperature: temperature)
         let hi = try upper ?? problem.truncation(direction: 1, temperature: temperature)
         guard lo < x0, x0 < hi else { throw GridError("the start must lie strictly inside the exit boundaries") }
-        let p = Diffusion1D(slope: { landscape.gradient(at: [$0])[0] }, diffusion: diffusion,
+        let jumps = try BackwardKolmogorovReference.checkDiffusion(problem, diffusion, lower: lo, upper: hi, nodes: nodes | 1,
+                                                                   oneSided: (lower == nil) != (upper == nil))
+        var p = Diffusion1D(slope: { landscape.gradient(at: [$0])[0] }, diffusion: diffusion,
                             potential: { landscape.value(at: [$0]) }, form: form)
         let m = nodes | 1
+        if !jumps.isEmpty {
+            p.breakpoints = try jumps.map { x throws(GridError) in try BackwardKolmogorovReference.locateJump(diffusion, near: x, spacing: (hi - lo) / Double(m - 1)) }
+            // D jumps: the MFPT formula (scale and speed densities, no D') by nested GSL quadrature
+            var t = try Grid1D.meanExitTimeQuadrature(p, start: x0, lower: lo, upper: hi,
+                                                      lowerBoundary: lower == nil ? .reflecting : .absorbing,
+                                                      upperBoundary: upper == nil ? .reflecting : .absorbing)
+            if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta }
+            time = t
+            timeError = BackwardKolmogorovReference.quadratureTolerance * t
+            self.nodes = m
+            self.lower = lo
+            self.upper = hi
+            self.jumps = p.breakpoints
+            return
+        }
         func solve(_ n: Int) throws -> Double {
             try Grid1D.meanExitTime(p, lower: lo, upper: hi, lowerBoundary: lower == nil ? .reflecting : .absorbing,
                                     upperBoundary: upper == nil ? .reflecting : .absorbing, nodes: n)(x0)
@@ -119,6 +139,64 @@ public struct BackwardKolmogorovReference: Sendable {
             splittingUpper = try Grid1D.committor(p, lower: lo, upper: hi, nodes: m)(x0)
         }
     }
+
+    /// Checks a state-dependent D(x) at the finest grid's nodes before solving; returns the
+    /// points where D jumps. A covariance law must give Σ₁ ≥ 0 (`CovarianceMatrix.violation`,
+    /// naming x and the expression). Between neighbouring nodes D may not change by more than
+    /// a quarter of its larger value (a smooth D changes by O(h) there) unless it jumps between two levels: where the smaller of the two
+    /// is below 1 % of max D it counts as vanishing (D ∝ |x − c| near a zero c, e.g. |V''| = 0
+    /// at an inflection point for the `hessian` law) and this throws naming the point — the
+    /// noise vanishes against the drift there, the point is unattainable for small noise
+    /// (Feller's boundary test, Karlin & Taylor §15.6) and no grid resolves the exit time.
+    /// Otherwise it is a jump (e.g. abs(V'') of a piecewise-quadratic landscape), which central
+    /// differences do not resolve (the divergence form's D' is a delta there): the caller
+    /// uses the quadrature instead.
+    static func checkDiffusion(_ problem: ExitProblem, _ diffusion: (Double) -> Double,
+                               lower: Double, upper: Double, nodes m: Int, oneSided: Bool) throws(GridError) -> [Double] {
+        guard let law = problem.dynamics.noiseLaw, law.isStateDependent else { return [] }
+        var d = [Double](repeating: 0, count: m)
+        func node(_ i: Int) -> Double { lower + (upper - lower) * Double(i) / Double(m - 1) }
+        for i in 0..<m {
+            if case .covariance(let matrix) = law, let why = matrix.violation(at: [node(i)]) {
+                throw GridError("\(why): the backward-Kolmogorov grid needs Σ₁ > 0 on [\(lower), \(upper)]")
+            }
+            d[i] = diffusion(node(i))
+            guard d[i].isFinite else { throw GridError("diffusion D(x) = \(d[i]) is not finite at x = \(node(i)) (noise law \(law.kind.quoted))") }
+        }
+        let largest = d.max()!
+        func vanishing(_ i: Int) -> GridError {
+            GridError("diffusion D(x) = \(d[i]) vanishes at x ≈ \(node(i)) on [\(lower), \(upper)] (noise law \(law.kind.quoted)\(law.curvatureNote)): where the noise vanishes against the drift the point is unattainable for small noise (Feller's test) and no grid resolves the exit time; give a noise that stays > 0 on the way out (e.g. loss-proportional with hessian_scale, or a covariance matrix)")
+        }
+        var jumps: [Double] = []
+        for i in 0..<m {
+            if !(d[i] > 0) { throw vanishing(i) }
+            guard i < m - 1, abs(d[i + 1] - d[i]) > 0.25 * max(d[i], d[i + 1]) else { continue }
+            let low = d[i] < d[i + 1] ? i : i + 1
+            if d[low] < 0.01 * largest { throw vanishing(low) }
+            jumps.append(0.5 * (node(i) + node(i + 1)))
+        }
+        if !jumps.isEmpty && !oneSided {
+            throw GridError("diffusion D(x) jumps at x ≈ \(jumps.map { String(format: "%.6g", $0) }.joined(separator: ", ")): central differences do not resolve a jump; with exits on one side only, the quadrature of the MFPT formula does")
+        }
+        return jumps
+    }
+
+    /// The point where D jumps between x − h/2 and x + h/2, by bisection to rounding (60 halvings).
+    static func locateJump(_ d: (Double) -> Double, near x: Double, spacing h: Double) throws(GridError) -> Double {
+        var a = x - h / 2, b = x + h / 2
+        let da = d(a)
+        for _ in 0..<60 {
+            let mid = 0.5 * (a + b)
+            if mid <= a || mid >= b { break }
+            if abs(d(mid) - da) < 0.5 * abs(d(b) - da) { a = mid } else { b = mid }
+        }
+        return 0.5 * (a + b)
+    }
+
+    /// Relative error budget of the MFPT quadrature used where D jumps: GSL's requested
+    /// tolerances (outer 1e-11, inner 1e-12, exponent 1e-13; `Grid1D.meanExitTimeQuadrature`)
+    /// with a factor 10 for their composition.
+    static let quadratureTolerance = 1e-10
 
     /// D(x) of the problem's diffusion (`NoiseModel.diffusionMatrix`, docs/THEORY.md §0): ε for
     /// Langevin; η Σ_B(x)/2 for SGD's SDE.

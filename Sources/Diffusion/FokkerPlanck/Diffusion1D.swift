@@ -44,6 +44,9 @@ public struct Diffusion1D: Sendable {
     public let form: FokkerPlanckForm
     /// Set by `constant(landscape:epsilon:)`: D ≡ this value.
     let constantDiffusion: Double?
+    /// Points where D jumps (sorted): the MFPT quadrature splits its integrals there, so each
+    /// piece is smooth (`Grid1D.meanExitTimeQuadrature`). The grid solvers ignore them.
+    public var breakpoints: [Double] = []
 
     public init(slope: @escaping @Sendable (Double) -> Double,
                 diffusion: @escaping @Sendable (Double) -> Double,

@@ -94,8 +94,13 @@ public enum Grid1D {
         }, params: box.toOpaque())
         var result = 0.0, error = 0.0
         let (from, to) = reflectingLower ? (start, upper) : (lower, start)
-        let status = gsl_integration_qags(&f, from, to, 0, 1e-11, 4000, outer, &result, &error)
-        try GSL.check(status, "MFPT quadrature (outer integral)")
+        let ends = [from] + p.breakpoints.filter { $0 > from && $0 < to } + [to]  // split at the jumps of D
+        for k in 1..<ends.count {
+            var piece = 0.0
+            let status = gsl_integration_qags(&f, ends[k - 1], ends[k], 0, 1e-11, 4000, outer, &piece, &error)
+            try GSL.check(status, "MFPT quadrature (outer integral)")
+            result += piece
+        }
         try GSL.check(context.failure, "MFPT quadrature (inner integral or Φ)")
         return result
     }
@@ -119,11 +124,18 @@ public enum Grid1D {
                 let c = Unmanaged<Exponent>.fromOpaque(params!).takeUnretainedValue()
                 return c.p.slope(u) / c.p.diffusion(u)
             }, params: box.toOpaque())
-            var result = 0.0, error = 0.0
-            let status = gsl_integration_qag(&g, z, y, 1e-13, 1e-13, 1000, 2 /* GSL_INTEG_GAUSS21 */,
-                                             workspace, &result, &error)
-            if status != 0 { failure = status }
-            return result
+            // split at the points where D jumps (`Diffusion1D.breakpoints`): each piece is smooth
+            let cuts = p.breakpoints.filter { $0 > min(z, y) && $0 < max(z, y) }
+            let ends = z < y ? [z] + cuts + [y] : [z] + cuts.reversed() + [y]
+            var total = 0.0
+            for k in 1..<ends.count {
+                var result = 0.0, error = 0.0
+                let status = gsl_integration_qag(&g, ends[k - 1], ends[k], 1e-13, 1e-13, 1000, 2 /* GSL_INTEG_GAUSS21 */,
+                                                 workspace, &result, &error)
+                if status != 0 { failure = status }
+                total += result
+            }
+            return total
         }
     }
 
@@ -156,15 +168,22 @@ public enum Grid1D {
                 return c.p.form == .ito ? e / c.p.diffusion(z) : e
             }, params: Unmanaged.passUnretained(self).toOpaque())
             var result = 0.0, error = 0.0
-            let status: Int32
-            if reflectingLower {
-                status = lower.isFinite
-                    ? gsl_integration_qags(&g, lower, y, 0, 1e-12, 4000, inner, &result, &error)
-                    : gsl_integration_qagil(&g, y, 0, 1e-12, 4000, inner, &result, &error)
+            var status: Int32
+            let (from, to) = reflectingLower ? (lower, y) : (y, upper)
+            if from.isFinite && to.isFinite {
+                // split at the jumps of D, each piece by QAGS
+                let ends = [from] + p.breakpoints.filter { $0 > from && $0 < to } + [to]
+                status = 0
+                for k in 1..<ends.count {
+                    var piece = 0.0
+                    let s = gsl_integration_qags(&g, ends[k - 1], ends[k], 0, 1e-12, 4000, inner, &piece, &error)
+                    if s != 0 { status = s }
+                    result += piece
+                }
+            } else if reflectingLower {
+                status = gsl_integration_qagil(&g, y, 0, 1e-12, 4000, inner, &result, &error)
             } else {
-                status = upper.isFinite
-                    ? gsl_integration_qags(&g, y, upper, 0, 1e-12, 4000, inner, &result, &error)
-                    : gsl_integration_qagiu(&g, y, 0, 1e-12, 4000, inner, &result, &error)
+                status = gsl_integration_qagiu(&g, y, 0, 1e-12, 4000, inner, &result, &error)
             }
             if status != 0 { innerFailure = status }
             return p.form == .ito ? result : result / p.diffusion(y)

@@ -93,8 +93,9 @@ final class EulerMaruyamaStepper: BlockStepper {
         d = landscape.dimension
         terms = exitTest.indicators.outputCount
         let w = width
-        let registers = max(landscape.registerCount, exitTest.indicators.registerCount,
+        var registers = max(landscape.registerCount, exitTest.indicators.registerCount,
                             exitTest.levels?.registerCount ?? 0)
+        if case .stateDependent(.covariance(let matrix), _) = increment { registers = max(registers, matrix.registerCount) }
         func doubles(_ n: Int) -> UnsafeMutablePointer<Double> {
             let p = UnsafeMutablePointer<Double>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))
@@ -295,20 +296,42 @@ final class EulerMaruyamaStepper: BlockStepper {
                 let xr = x + j * w, gr = grad + j * w, zr = z + j * w
                 for i in 0..<n { xr[i] = xr[i] - h * gr[i] + s * zr[i] }
             }
-        case .stateDependent(let loss, let c, let variance):
+        case .stateDependent(let law, let variance):
             let eigen = self.eigen!
             landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
-            landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
-            if loss {
+            // per lane: the matrix M with Σ₁ = m_i·M (m_i the lane's scalar factor), and its root's spectrum
+            var c = 1.0, loss = false, hStar: Double? = nil
+            var spectrum = SymmetricSquareRoot.Spectrum.positivePart
+            switch law {
+            case .hessian(let scale, let curvature):
+                c = scale
+                if curvature == .absolute { spectrum = .absolute }
+                landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
+            case .lossProportional(let scale, let fixed):
+                c = scale; loss = true; hStar = fixed
                 landscape.value(count: n, stride: w, inputs: x, outputs: values, workspace: workspace, scratch: scratch)
+                if fixed == nil {
+                    landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
+                }
+            case .covariance(let matrix):
+                spectrum = .semidefinite
+                matrix.program.evaluate(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace)
+            default:
+                preconditionFailure("stateDependent step with \(law.kind.rawValue) noise")
             }
             let root = variance.squareRoot()
             let matrix = scratch
             for i in 0..<n {
                 let ci = loss ? 2 * c * max(values[i], 0) : c
-                for k in 0..<(d * d) { matrix[k] = ci * hess[k * w + i] }
                 let s = factor + i * d * d
-                eigen.positivePartRoot(matrix, into: s)
+                if let hStar {
+                    // Σ₁ = 2c·L⁺·h*·I: S = √(2c·L⁺·h*)·I
+                    let diagonal = (ci * hStar).squareRoot()
+                    for k in 0..<(d * d) { s[k] = k % (d + 1) == 0 ? diagonal : 0 }
+                } else {
+                    for k in 0..<(d * d) { matrix[k] = ci * hess[k * w + i] }
+                    eigen.root(matrix, into: s, spectrum: spectrum)
+                }
                 for r in 0..<d {
                     var noise = 0.0
                     for k in 0..<d { noise += s[r * d + k] * z[k * w + i] }
@@ -479,7 +502,7 @@ final class EulerMaruyamaStepper: BlockStepper {
                     // variance of the step's noise along n = ∇g/‖∇g‖: v·‖Sᵀn‖², S the step's factor
                     var v = 0.0
                     switch increment {
-                    case .stateDependent(_, _, let c), .finiteSumCovariance(let c): v = c
+                    case .stateDependent(_, let c), .finiteSumCovariance(let c): v = c
                     default: break
                     }
                     let s = factor + i * d * d

@@ -54,11 +54,18 @@ public struct NoiseModel: Sendable {
                 }
             case .alphaStable(let s, let alpha):
                 try positive("sigma", s); try alphaOK(alpha)
-            case .hessian(let c), .lossProportional(let c):
+            case .hessian(let c, _):
                 try positive("scale", c)
+            case .lossProportional(let c, let hStar):
+                try positive("scale", c)
+                if let hStar { try positive("hessian_scale", hStar) }
+            case .covariance(let matrix):
+                guard matrix.dimension == landscape.dimension else {
+                    throw DynamicsError("the covariance matrix is \(matrix.dimension)×\(matrix.dimension) for a \(landscape.dimension)-D landscape")
+                }
             case .finiteSum:
                 guard let fs = landscape.finiteSum else {
-                    throw DynamicsError("noise law \"finite-sum\" needs a finite-sum landscape; give a noise law (gaussian, student-t, alpha-stable, hessian, loss-proportional)")
+                    throw DynamicsError("noise law \"finite-sum\" needs a finite-sum landscape; give a noise law (gaussian, student-t, alpha-stable, hessian, loss-proportional, covariance)")
                 }
                 if !replacement && b > fs.sampleCount {
                     throw DynamicsError("batch_size must be ≤ the number of samples (\(fs.sampleCount)) without replacement, got \(b)")
@@ -86,7 +93,7 @@ public struct NoiseModel: Sendable {
     }
 
     /// True when each step's noise is Gaussian given the state: `langevin`; `sgd` with a
-    /// Gaussian, Hessian or loss-proportional law; `sgd-sde` with any law but α-stable
+    /// Gaussian, Hessian, loss-proportional or covariance law; `sgd-sde` with any law but α-stable
     /// (Student t and finite sums enter the SDE through their covariance). A Brownian-bridge
     /// exit test applies to the continuous ones among these.
     public var isGaussian: Bool {
@@ -95,7 +102,7 @@ public struct NoiseModel: Sendable {
         case .levy: false
         case .sgd(_, _, let noise, _):
             switch noise {
-            case .gaussian, .hessian, .lossProportional: true
+            case .gaussian, .hessian, .lossProportional, .covariance: true
             case .studentT, .alphaStable, .finiteSum: false
             }
         case .sgdSDE(_, _, let noise, _):
@@ -107,11 +114,11 @@ public struct NoiseModel: Sendable {
     /// dynamics with Gaussian noise. The discrete chain is checked at its iterates only.
     public var bridgeTestApplies: Bool { isGaussian && !isDiscrete }
 
-    /// True when the noise covariance depends on the state: Hessian, loss-proportional and
-    /// finite-sum laws.
+    /// True when the noise covariance depends on the state: Hessian, loss-proportional,
+    /// covariance and finite-sum laws.
     public var isStateDependent: Bool {
         switch law {
-        case .hessian, .lossProportional, .finiteSum: true
+        case .hessian, .lossProportional, .covariance, .finiteSum: true
         default: false
         }
     }
@@ -194,9 +201,11 @@ public struct NoiseModel: Sendable {
 
     /// `k·Σ₁(θ)` (row-major d×d) for the law's per-sample covariance (`NoiseLaw`; docs/THEORY.md
     /// §0, §2), with the prefactor applied first: `k·σ·σ·I` (Gaussian), `k·σ·σ·ν/(ν−2)·I`
-    /// (Student t, ν > 2), `(k·c)·H⁺` (Hessian), `(k·2·c·L⁺)·H⁺` (loss-proportional; L⁺ =
-    /// max(L, 0)), `k·Σ(θ)` (finite sum, `FiniteSum.gradientCovariance`). H⁺ is
-    /// `positivePart`. Precondition: the law has a finite covariance.
+    /// (Student t, ν > 2), `(k·c)·H⁺` or `(k·c)·|H|` (Hessian), `(k·2·c·L⁺)·H⁺` or
+    /// `(k·2·c·L⁺·h*)·I` (loss-proportional; L⁺ = max(L, 0), h* the fixed Hessian scale),
+    /// `k·Σ₁(θ)` (covariance: the expressions, symmetrised, not checked here — see
+    /// `CovarianceMatrix.violation`), `k·Σ(θ)` (finite sum, `FiniteSum.gradientCovariance`).
+    /// H⁺ is `positivePart`, |H| `absoluteValue`. Precondition: the law has a finite covariance.
     public static func scaledCovariance(_ law: NoiseLaw, on landscape: Landscape, prefactor k: Double,
                                         at point: [Double]) -> [Double] {
         let d = landscape.dimension
@@ -209,12 +218,17 @@ public struct NoiseModel: Sendable {
             return scaledIdentity(k * s * s * nu / (nu - 2), dimension: d)
         case .alphaStable:
             preconditionFailure("alpha-stable noise has no finite covariance")
-        case .hessian(let c):
+        case .hessian(let c, let curvature):
             let m = k * c
-            return positivePart(landscape.hessian(at: point), dimension: d).map { m * $0 }
-        case .lossProportional(let c):
+            let h = landscape.hessian(at: point)
+            return (curvature == .absolute ? absoluteValue(h, dimension: d) : positivePart(h, dimension: d)).map { m * $0 }
+        case .lossProportional(let c, let hStar):
             let m = k * 2 * c * max(landscape.value(at: point), 0)
+            if let hStar { return scaledIdentity(m * hStar, dimension: d) }
             return positivePart(landscape.hessian(at: point), dimension: d).map { m * $0 }
+        case .covariance(let matrix):
+            let sigma = matrix.evaluate(at: point)
+            return k == 1 ? sigma : sigma.map { k * $0 }
         case .finiteSum:
             guard let sum = landscape.finiteSum else { preconditionFailure("finite-sum noise needs a finite-sum landscape") }
             var mean = [Double](repeating: 0, count: d)
@@ -297,8 +311,9 @@ public struct NoiseModel: Sendable {
         case alphaStable(alpha: Double, scale: Double)
         /// `scale·(1/B) Σ_{b<B} t_ν` per coordinate: the mean of B Student-t draws.
         case studentTMean(degreesOfFreedom: Double, scale: Double, batchSize: Int)
-        /// `√variance·S(x)ξ` with `S Sᵀ = c·H⁺` (`loss`: `2c·L⁺·H⁺`).
-        case stateDependent(loss: Bool, scale: Double, variance: Double)
+        /// `√variance·S(x)ξ` with `S Sᵀ = Σ₁(x)` of the law (hessian, loss-proportional or
+        /// covariance; `NoiseModel.scaledCovariance` states each).
+        case stateDependent(law: NoiseLaw, variance: Double)
         /// No added noise: the step uses a sampled minibatch gradient `∇L_B` in place of ∇L.
         case minibatch(batchSize: Int, withReplacement: Bool)
         /// `√variance·S(x)ξ` with `S Sᵀ = Σ(x)`, the finite sum's covariance.
@@ -319,7 +334,7 @@ public struct NoiseModel: Sendable {
     /// `√((η·h)/B·σ·σ)` for Gaussian and Student-t laws), α-stable `scale·h^{1/α}`. The
     /// discrete chain: the minibatch mean of B per-sample draws times η — `η·σ/√B·ξ`
     /// (Gaussian), the mean of B t-draws, `η·σ·B^{1/α−1}·ζ`, `η·η·c_B·Σ₁` for the
-    /// Hessian-type laws, or the finite sum's own minibatch.
+    /// Hessian-type and covariance laws, or the finite sum's own minibatch.
     public func stepNoise(stepSize h: Double) -> StepNoise {
         switch dynamics {
         case .langevin(let eps):
@@ -331,8 +346,10 @@ public struct NoiseModel: Sendable {
             switch noise {
             case .gaussian(let s): return .gaussian(standardDeviation: eta * s / Double(b).squareRoot())
             case .studentT(let s, let nu): return .studentTMean(degreesOfFreedom: nu, scale: eta * s, batchSize: b)
-            case .hessian(let c): return .stateDependent(loss: false, scale: c, variance: minibatch(eta * eta))
-            case .lossProportional(let c): return .stateDependent(loss: true, scale: c, variance: minibatch(eta * eta))
+            case .covariance(let m) where m.isConstant && m.dimension == 1 && m.evaluate(at: [0])[0] >= 0:
+                // a constant 1-D Σ₁ is Gaussian noise of fixed variance (the discrete chain's kernel)
+                return .gaussian(standardDeviation: (minibatch(eta * eta) * m.evaluate(at: [0])[0]).squareRoot())
+            case .hessian, .lossProportional, .covariance: return .stateDependent(law: noise, variance: minibatch(eta * eta))
             case .finiteSum: return .minibatch(batchSize: b, withReplacement: replacement)
             case .alphaStable: preconditionFailure()
             }
@@ -341,8 +358,9 @@ public struct NoiseModel: Sendable {
             switch noise {
             case .gaussian, .studentT:
                 return .gaussian(standardDeviation: NoiseModel.scaledVariance(noise, prefactor: variance)!.squareRoot())
-            case .hessian(let c): return .stateDependent(loss: false, scale: c, variance: variance)
-            case .lossProportional(let c): return .stateDependent(loss: true, scale: c, variance: variance)
+            case .covariance(let m) where m.isConstant && m.dimension == 1 && m.evaluate(at: [0])[0] >= 0:
+                return .gaussian(standardDeviation: (variance * m.evaluate(at: [0])[0]).squareRoot())
+            case .hessian, .lossProportional, .covariance: return .stateDependent(law: noise, variance: variance)
             case .finiteSum: return .finiteSumCovariance(variance: variance)
             case .alphaStable: preconditionFailure()
             }
@@ -364,6 +382,19 @@ public struct NoiseModel: Sendable {
         var s = [Double](repeating: 0, count: d * d)
         let root = SymmetricSquareRoot(dimension: d)
         a.withUnsafeBufferPointer { root.positivePartRoot($0.baseAddress!, into: &s) }
+        var out = [Double](repeating: 0, count: d * d)
+        for r in 0..<d { for c in 0..<d { for k in 0..<d { out[r * d + c] += s[r * d + k] * s[c * d + k] } } }
+        return out
+    }
+
+    /// |A| = Q|Λ|Qᵀ of a row-major symmetric d×d matrix: `|a|` in 1-D, else `S Sᵀ` with S
+    /// from `SymmetricSquareRoot` (`.absolute`, the factor the Monte Carlo step uses).
+    public static func absoluteValue(_ a: [Double], dimension d: Int) -> [Double] {
+        precondition(a.count == d * d)
+        if d == 1 { return [abs(a[0])] }
+        var s = [Double](repeating: 0, count: d * d)
+        let root = SymmetricSquareRoot(dimension: d)
+        a.withUnsafeBufferPointer { root.root($0.baseAddress!, into: &s, spectrum: .absolute) }
         var out = [Double](repeating: 0, count: d * d)
         for r in 0..<d { for c in 0..<d { for k in 0..<d { out[r * d + c] += s[r * d + k] * s[c * d + k] } } }
         return out
@@ -396,7 +427,7 @@ extension NoiseLaw {
         case .alphaStable(let sigma, let alpha):
             let s = sigma * pow(Double(b), 1 / alpha - 1)
             return (0..<total).map { _ in s * stream.symmetricStable(alpha: alpha) }
-        case .hessian, .lossProportional, .finiteSum:
+        case .hessian, .lossProportional, .covariance, .finiteSum:
             return nil
         }
     }
@@ -418,10 +449,14 @@ extension NoiseModel {
             try require(nu > 2, "Student t noise needs nu > 2 for a finite covariance, got \(nu)")
         case .alphaStable:
             throw MinimumActionError("alpha-stable noise has no Gaussian quasi-potential (no finite covariance)")
-        case .hessian(let c):
+        case .hessian(let c, _):
             try require(c > 0 && c.isFinite, "hessian noise scale must be > 0, got \(c)")
-        case .lossProportional(let c):
+        case .lossProportional(let c, let hStar):
             try require(c > 0 && c.isFinite, "loss-proportional noise scale must be > 0, got \(c)")
+            if let hStar { try require(hStar > 0 && hStar.isFinite, "hessian_scale must be > 0, got \(hStar)") }
+        case .covariance(let matrix):
+            try require(matrix.dimension == landscape.dimension,
+                        "the covariance matrix is \(matrix.dimension)×\(matrix.dimension) for a \(landscape.dimension)-D landscape")
         case .finiteSum:
             try require(landscape.finiteSum != nil, "finite-sum noise needs a finite-sum landscape; pass noise or covariance")
         }

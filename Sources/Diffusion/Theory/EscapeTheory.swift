@@ -208,7 +208,8 @@ public enum EscapeTheory {
     /// from `c` to `b` — each critical point's Hessian governs the noise in its own half
     /// (Xie et al.'s near-critical approximation `Σ ≈ H/B`). The defining integral then
     /// evaluates to `(L(c)−L(a))/H_a + (L(b)−L(c))/|H_b|`, so `s = (L(c) − L(a))/ΔL ∈ [0, 1]`,
-    /// also when `H_a = |H_b|` (the limit). *(reconstructed profile)*
+    /// also when `H_a = |H_b|` (the limit). *(reconstructed profile)* `theory = "xie"` no longer
+    /// uses it: it takes s from the experiment's own noise profile (`TheoryReference.xie`).
     public static func xieSatoSugiyamaPathParameter(on landscape: Landscape, minimum a: Double,
                                                     saddle b: Double) throws(TheoryError) -> Double {
         try TheoryNumerics.require(landscape.dimension == 1, "the 1-D path parameter needs a 1-D landscape")
@@ -243,6 +244,35 @@ public enum EscapeTheory {
                                 reference: "Xie, Sato & Sugiyama, ICLR 2021 (recalled; exponent re-derived)",
                                 timeUnit: continuousTime,
                                 assumptions: "Σ ≈ H/B near critical points, D = ηH/(2B), ∇·(D∇P) Fokker–Planck form, ΔL·B/η ≫ 1")
+    }
+
+    // MARK: - State-dependent diffusion in 1-D
+
+    /// Laplace asymptotics of the 1-D mean transition time over a barrier for
+    /// `dX = −V'dt + √(2D(X))dW` with D > 0 (docs/THEORY.md §2): from the MFPT quadrature
+    /// `T = ∫ s'(y) ∫ m(z) dz dy` (Gardiner §5.2.7) with `Φ = ∫V'/D`, the inner integral
+    /// peaked at the minimum a (`Φ'' = H_a/D_a`) and the outer at the barrier b
+    /// (`Φ'' = H_b/D_b`):
+    ///   Itô (s' = e^Φ, m = e^{−Φ}/D):        τ = 2π·√(D_b/(D_a·H_a·|H_b|))·e^{ΔΦ},
+    ///   divergence (s' = e^Φ/D, m = e^{−Φ}):  τ = 2π·√(D_a/(D_b·H_a·|H_b|))·e^{ΔΦ},
+    /// `ΔΦ = Φ(b) − Φ(a)`; both give Kramers' `2π/√(H_a|H_b|)·e^{ΔV/ε}` for D ≡ ε. Relative
+    /// error O(1/ΔΦ). Mean time to cross into the next basin. Unit: continuous time.
+    public static func stateDependentTransitionTime(exponent deltaPhi: Double, curvatureAtMinimum hA: Double,
+                                                    curvatureAtSaddle hB: Double, diffusionAtMinimum dA: Double,
+                                                    diffusionAtSaddle dB: Double,
+                                                    form: FokkerPlanckForm) throws(TheoryError) -> TheoryPrediction {
+        try positive("curvature at the minimum", hA)
+        try TheoryNumerics.require(hB < 0 && hB.isFinite, "curvature at the barrier must be < 0, got \(hB)")
+        try positive("D at the minimum", dA)
+        try positive("D at the barrier", dB)
+        try positive("exponent ΔΦ", deltaPhi)
+        let ratio = form == .ito ? dB / dA : dA / dB
+        let value = 2 * Double.pi * (ratio / (hA * abs(hB))).squareRoot() * exp(deltaPhi)
+        return TheoryPrediction(value: value,
+                                formula: form == .ito ? "2π·√(D_b/(D_a·H_a·|H_b|))·exp(ΔΦ)" : "2π·√(D_a/(D_b·H_a·|H_b|))·exp(ΔΦ)",
+                                reference: "Laplace's method on Gardiner §5.2.7 (docs/THEORY.md §2)",
+                                timeUnit: continuousTime,
+                                assumptions: "1-D, \(form.rawValue) form, D > 0 on the path, ΔΦ = ∫V'/D ≫ 1 (relative error O(1/ΔΦ))")
     }
 
     // MARK: - Mori et al. (multiplicative noise)

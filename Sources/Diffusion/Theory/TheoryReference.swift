@@ -6,7 +6,7 @@ import Foundation
 /// the minimum is reached by Newton from the start; in 1-D the barrier is the first
 /// maximum of V on the side where the exit region lies; in d ≥ 2 the saddle is given.
 public enum TheoryReference {
-    public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie", "stability"]
+    public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie", "mori", "stability"]
 
     /// Linear-stability thresholds of SGD at the minimum reached by Newton from the start of
     /// a finite-sum problem (docs/THEORY.md §3): the largest stable learning rate under each
@@ -125,7 +125,7 @@ public enum TheoryReference {
                 r = s[0]
             }
             prediction = try EscapeTheory.saddleEscapeTime(unstableEigenvalue: -eigen[0], halfWidth: r, diffusion: eps)
-        case "kramers", "eyring-kramers", "xie":
+        case "kramers", "eyring-kramers", "xie", "mori":
             guard let minimum = try CriticalPointFinder.find(on: landscape, near: problem.start), minimum.kind == .minimum else {
                 throw TheoryError("no minimum found by Newton from the start \(problem.start)")
             }
@@ -135,39 +135,118 @@ public enum TheoryReference {
                 z = [try barrier1D(problem, minimum: minimum.point[0])]
             }
             try require(z.count == d, "saddle must have \(d) coordinates")
-            if name == "xie" {
-                try require(d == 1, "xie is implemented in 1-D")
-                let (eta, b, c): (Double, Int, Double)
-                switch problem.dynamics {
-                case .sgd(let e, let bb, .hessian(let cc), _), .sgdSDE(let e, let bb, .hessian(let cc), _): (eta, b, c) = (e, bb, cc)
-                default: throw TheoryError("xie needs sgd or sgd-sde with noise law \"hessian\"")
-                }
-                let s = try EscapeTheory.xieSatoSugiyamaPathParameter(on: landscape, minimum: minimum.point[0], saddle: z[0])
-                // Σ₁ = c·H: the formula's B/η becomes B/(cη)
-                let t = try EscapeTheory.xieSatoSugiyamaEscapeTime(
-                    lossBarrier: landscape.value(at: z) - minimum.value,
-                    curvatureAtMinimum: landscape.hessian(at: minimum.point)[0], curvatureAtSaddle: landscape.hessian(at: z)[0],
-                    pathParameter: s, learningRate: eta * c, batchSize: b)
-                prediction = t
+            let full: TheoryPrediction
+            let diffusionAtSaddle: Double
+            if name == "xie" || name == "mori" {
+                try require(d == 1, "\(name) is implemented in 1-D")
+                (full, diffusionAtSaddle) = name == "xie"
+                    ? try xie(problem, minimum: minimum.point[0], saddle: z[0])
+                    : try mori(problem, minimum: minimum.point[0], saddle: z[0])
             } else {
-                let eps = try temperature(problem)
-                let full = try EscapeTheory.eyringKramers(on: landscape, minimum: minimum.point, saddle: z, epsilon: eps)
-                // exit through the dividing surface at the saddle: half the transition time
-                // (the committor there is ½); exit well beyond it: the whole transition time
-                let eigen = CriticalPointFinder.hessianEigenvalues(landscape, at: z)
-                let width = (2 * eps / abs(eigen[0])).squareRoot()
-                let atSaddle = problem.exitTerm(at: z) != nil || isNear(problem, z, width)
-                prediction = TheoryPrediction(value: atSaddle ? full.value / 2 : full.value,
-                                              formula: (atSaddle ? "½·" : "") + full.formula, reference: full.reference,
-                                              timeUnit: full.timeUnit,
-                                              assumptions: full.assumptions + (atSaddle
-                                                ? "; exit boundary through the saddle: half the transition time (committor ½ there)"
-                                                : "; exit boundary beyond the saddle: the full transition time"))
+                diffusionAtSaddle = try temperature(problem)
+                full = try EscapeTheory.eyringKramers(on: landscape, minimum: minimum.point, saddle: z, epsilon: diffusionAtSaddle)
             }
+            // exit through the dividing surface at the saddle: half the transition time
+            // (the committor there is ½); exit well beyond it: the whole transition time
+            let eigen = CriticalPointFinder.hessianEigenvalues(landscape, at: z)
+            let width = (2 * diffusionAtSaddle / abs(eigen[0])).squareRoot()
+            let atSaddle = problem.exitTerm(at: z) != nil || isNear(problem, z, width)
+            prediction = TheoryPrediction(value: atSaddle ? full.value / 2 : full.value,
+                                          formula: (atSaddle ? "½·" : "") + full.formula, reference: full.reference,
+                                          timeUnit: full.timeUnit,
+                                          assumptions: full.assumptions + (atSaddle
+                                            ? "; exit boundary through the saddle: half the transition time (committor ½ there)"
+                                            : "; exit boundary beyond the saddle: the full transition time"))
         default:
             throw TheoryError("theory must be one of \(names.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name)\"")
         }
         return prediction
+    }
+
+    /// The SGD dynamics' D(x) = (η/2)·c_B·Σ₁(x) (`NoiseModel`), Σ₁ and the learning rate, for
+    /// the state-dependent formulas; throws for other dynamics.
+    static func sgdNoise(_ problem: ExitProblem, _ name: String) throws(TheoryError) -> (noise: NoiseModel, law: NoiseLaw, eta: Double) {
+        switch problem.dynamics {
+        case .sgd(let eta, _, let law, _), .sgdSDE(let eta, _, let law, _):
+            let noise: NoiseModel
+            do { noise = try NoiseModel(dynamics: problem.dynamics, landscape: problem.landscape) } catch { throw TheoryError(error.message) }
+            guard noise.hasDiffusion else { throw TheoryError("\(name) needs noise with a finite covariance, got \(law.kind.quoted)") }
+            return (noise, law, eta)
+        default:
+            throw TheoryError("\(name) is a law for dynamics \"sgd\" or \"sgd-sde\"")
+        }
+    }
+
+    /// Xie, Sato & Sugiyama's escape time with the problem's own noise profile (1-D): the
+    /// divergence-form Laplace asymptotics `EscapeTheory.stateDependentTransitionTime` with
+    /// `ΔΦ = ∫_a^b V'/D` (GSL QAGS) written in Xie's variables, `ΔΦ = (2BΔL/(cη))(s/H_a +
+    /// (1−s)/|H_b|)`, so that `s` is the path parameter of the actual profile (c the hessian
+    /// law's scale, 1 for other laws). Throws where D ≤ 0 on the path (docs/THEORY.md §2).
+    static func xie(_ problem: ExitProblem, minimum a: Double, saddle b: Double) throws(TheoryError) -> (TheoryPrediction, Double) {
+        let landscape = problem.landscape
+        let (noise, law, eta) = try sgdNoise(problem, "xie")
+        let d: (Double) -> Double = { noise.diffusionMatrix(at: [$0])[0] }
+        let (deltaPhi, dA, dB) = try pathExponent(landscape, d, minimum: a, saddle: b, name: "xie")
+        let hA = landscape.hessian(at: [a])[0], hB = landscape.hessian(at: [b])[0]
+        let deltaL = landscape.value(at: [b]) - landscape.value(at: [a])
+        let t = try EscapeTheory.stateDependentTransitionTime(exponent: deltaPhi, curvatureAtMinimum: hA, curvatureAtSaddle: hB,
+                                                             diffusionAtMinimum: dA, diffusionAtSaddle: dB, form: .divergence)
+        // Xie's variables: D = (η/2)·c_B·c·h, so ΔΦ = (2/(η·c_B·c))·∫V'/h = (2ΔL/(η·c_B·c))·(s/H_a + (1−s)/|H_b|)
+        var c = 1.0
+        if case .hessian(let scale, _) = law { c = scale }
+        let k = eta * noise.minibatchFactor! * c / 2
+        let mean = deltaPhi * k / deltaL  // s/H_a + (1−s)/|H_b|
+        let denominator = 1 / hA - 1 / abs(hB)
+        let sText = abs(denominator) > 1e-12 * (1 / hA + 1 / abs(hB))
+            ? String(format: "%.6g", (mean - 1 / abs(hB)) / denominator) : "any (H_a = |H_b|)"
+        return (TheoryPrediction(
+            value: t.value,
+            formula: "(2π/|H_b|)·√((D_a/H_a)/(D_b/|H_b|))·exp[(2BΔL/(cη))(s/H_a + (1−s)/|H_b|)], s = \(sText) from ∫_a^b L'/h of this noise profile (ΔΦ = \(String(format: "%.6g", deltaPhi)))",
+            reference: "Xie, Sato & Sugiyama, ICLR 2021 (exponent and prefactor re-derived by Laplace's method, docs/THEORY.md §2)",
+            timeUnit: t.timeUnit,
+            assumptions: "1-D, divergence (∇·(D∇P)) Fokker–Planck form as in Xie et al., D = ηΣ₁/(2B) > 0 on the path, ΔΦ ≫ 1 (error O(1/ΔΦ)); the prefactor is Xie's 2π/|H_b| when D_a/D_b = H_a/|H_b| (Σ₁ = c·|H| at the critical points)"),
+                dB)
+    }
+
+    /// Mori, Ziyin, Liu & Ueda's power law for loss-proportional noise with a fixed Hessian
+    /// scale (1-D): Σ₁ = 2c·L·h*, D = η·c_B·c·h*·L, so `ΔΦ = ln(L_b/L_a)/(η·c_B·c·h*)` and the
+    /// Itô Laplace asymptotics give `τ = (2π/√(H_a|H_b|))·(L_b/L_a)^{B/(cηh*) + 1/2}`
+    /// (docs/THEORY.md §2).
+    static func mori(_ problem: ExitProblem, minimum a: Double, saddle b: Double) throws(TheoryError) -> (TheoryPrediction, Double) {
+        let landscape = problem.landscape
+        let (noise, law, eta) = try sgdNoise(problem, "mori")
+        guard case .lossProportional(let c, let hStar?) = law else {
+            throw TheoryError("mori needs noise law \"loss-proportional\" with a fixed hessian_scale h* (Σ₁ = 2c·L·h*); with H⁺(θ) the noise vanishes beyond the inflection point")
+        }
+        let lA = landscape.value(at: [a]), lB = landscape.value(at: [b])
+        try require(lA > 0 && lB > lA, "mori needs 0 < L(minimum) < L(barrier), got L = \(lA) and \(lB)")
+        let hA = landscape.hessian(at: [a])[0], hB = landscape.hessian(at: [b])[0]
+        let k = eta * noise.minibatchFactor! * c * hStar  // D = k·L
+        let p = 1 / k + 0.5
+        let ratio = lB / lA
+        let value = 2 * Double.pi / (hA * abs(hB)).squareRoot() * exp(p * log(ratio))
+        try require(hA > 0 && hB < 0, "need V''(a) > 0 at the minimum and V''(b) < 0 at the barrier, got \(hA), \(hB)")
+        return (TheoryPrediction(
+            value: value,
+            formula: "(2π/√(H_a|H_b|))·(L_s/L_min)^p, p = B/(c·η·h*) + 1/2 = \(String(format: "%.6g", p)), log(L_s/L_min) = \(String(format: "%.6g", log(ratio)))",
+            reference: "Mori, Ziyin, Liu & Ueda, ICML 2022 (power law; prefactor by Laplace's method, docs/THEORY.md §2)",
+            timeUnit: EscapeTheory.continuousTime,
+            assumptions: "1-D, Itô SDE (the toolkit's sgd-sde), Σ₁ = 2c·L(θ)·h* with a fixed Hessian scale h*, L > 0, B/(cηh*)·log(L_s/L_min) ≫ 1 (error O(cηh*/B)); the exponent is Mori et al.'s B/(ηh*) + 1 − n/2 at n = 1, c = 1"),
+                k * lB)
+    }
+
+    /// `ΔΦ = ∫_a^b V'/D` (GSL QAGS), D(a), D(b); throws naming the point where D ≤ 0 or is not
+    /// finite on the path (4001 points checked): there the exponent diverges.
+    static func pathExponent(_ landscape: Landscape, _ d: (Double) -> Double, minimum a: Double, saddle b: Double,
+                             name: String) throws(TheoryError) -> (Double, Double, Double) {
+        for i in 0...4000 {
+            let x = a + (b - a) * Double(i) / 4000
+            let v = d(x)
+            try require(v > 0 && v.isFinite, "\(name): the noise vanishes on the escape path: D(\(String(format: "%.6g", x))) = \(v) (D must be > 0 from the minimum to the barrier; |V''| = 0 at an inflection point makes ∫V'/D diverge)")
+        }
+        let deltaPhi = try TheoryNumerics.integrate({ x in landscape.gradient(at: [x])[0] / d(x) }, from: a, to: b,
+                                                    context: "\(name) path integral ∫V'/D")
+        return (deltaPhi, d(a), d(b))
     }
 
     /// True when the exit region is reached within `width` of `point` (a boundary through the saddle).

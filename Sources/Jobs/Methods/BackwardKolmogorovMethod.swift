@@ -69,9 +69,13 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
         if let q = reference.splittingUpper { quantities.append(("splitting_probability_upper", q)) }
         let grid = domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" }
             ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"
+        var estimator = "exact diffusion (\(form.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(grid), Richardson-extrapolated"
+        if let jumps = reference.jumps {
+            estimator = "exact diffusion (\(form.rawValue) Fokker–Planck form): D jumps at x ≈ \(jumps.map { String(format: "%.6g", $0) }.joined(separator: ", ")), so the MFPT formula T = ∫s'∫m (scale and speed densities; no D') by nested GSL quadrature on [\(reference.lower), \(reference.upper)], relative error budget 1e-10"
+        }
         return MethodOutput(
             estimate: ExitTimeEstimate(exact: reference.time,
-                                       estimator: "exact diffusion (\(form.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(grid), Richardson-extrapolated",
+                                       estimator: estimator,
                                        termCount: cell.problem.exitTerms.count),
             methodError: reference.timeError, quantities: quantities)
     }

@@ -24,7 +24,9 @@ public struct ChainMethod: ExperimentMethod {
     }
 
     public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {
-        let gaussian = x.noiseLaw == nil || x.noiseLaw == .gaussian || (x.dynamics == .sgdSDE && x.noiseLaw == .studentT)
+        // a covariance law qualifies when its Σ₁ is constant (checked per cell)
+        let gaussian = x.noiseLaw == nil || x.noiseLaw == .gaussian || x.noiseLaw == .covariance
+            || (x.dynamics == .sgdSDE && x.noiseLaw == .studentT)
         guard x.dynamics != .levy, gaussian else {
             throw r.error("method", "\(Self.quoted) needs Gaussian increments (langevin, or sgd / sgd-sde with noise law \(NoiseLawKind.gaussian.quoted)), got dynamics \(x.dynamics.quoted)\(x.noiseLaw.map { " with noise law \($0.quoted)" } ?? "")")
         }
@@ -34,8 +36,12 @@ public struct ChainMethod: ExperimentMethod {
     }
 
     public func check(_ cell: MethodCell) throws(SpecError) {
-        do { _ = try EnsembleSimulator(problem: cell.problem, integrator: Integrator(exitTest: .step)) }
+        let simulator: EnsembleSimulator
+        do { simulator = try EnsembleSimulator(problem: cell.problem, integrator: Integrator(exitTest: .step)) }
         catch { throw cell.error(cell.experiment.noiseLaw == nil ? "dynamics" : "noise", error.message) }
+        guard simulator.hasGaussianIncrements else {
+            throw cell.error("noise", "must give Gaussian increments of fixed variance for method \(Self.quoted) (a covariance law needs a Σ₁ that does not depend on x)")
+        }
         do { _ = try TheoryReference.boundaries(cell.problem) }
         catch { throw cell.error("method", "\(Self.quoted) \(error)") }
     }

@@ -9,13 +9,14 @@ import Diffusion
 public struct TheoryMethod: ExperimentMethod {
     public static let name = "theory"
     public static let kind = MethodKind.theory
-    public static let summary = "closed-form prediction (kramers, eyring-kramers, getoor, imkeller-pavlyukevich, hu-saddle, xie, stability)"
+    public static let summary = "closed-form prediction (kramers, eyring-kramers, getoor, imkeller-pavlyukevich, hu-saddle, xie, mori, stability)"
     public static let keys = ["theory", "saddle"]
     public static let simulationKeysNotApplicable = "a deterministic result for the continuous dynamics"
 
     static let stability = "stability"
     static let levyLaws = ["getoor", "imkeller-pavlyukevich"]
-    static let hessianLaws = ["xie"]
+    /// Formulas for SGD's state-dependent noise (any law with a covariance; each cell's check decides).
+    static let stateDependentLaws = ["xie", "mori"]
 
     /// The formula (one of `TheoryReference.names`).
     public let formula: String
@@ -45,9 +46,12 @@ public struct TheoryMethod: ExperimentMethod {
             guard x.dynamics.isSGDFamily, x.landscape.finiteSum != nil else {
                 throw r.error("theory", "\"\(formula)\" needs dynamics \(DynamicsKind.sgd.quoted) on a finite-sum landscape")
             }
-        } else if Self.hessianLaws.contains(formula) {
-            guard x.noiseLaw == .hessian else {
-                throw r.error("theory", "\"\(formula)\" needs sgd or sgd-sde with noise law \(NoiseLawKind.hessian.quoted)")
+        } else if Self.stateDependentLaws.contains(formula) {
+            guard x.dynamics.isSGDFamily else {
+                throw r.error("theory", "\"\(formula)\" needs dynamics \(DynamicsKind.sgd.quoted) or \(DynamicsKind.sgdSDE.quoted)")
+            }
+            if formula == "mori", x.noiseLaw != .lossProportional {
+                throw r.error("theory", "\"mori\" needs noise law \(NoiseLawKind.lossProportional.quoted) with hessian_scale")
             }
         } else if !levy {
             guard x.noiseLaw == nil || x.noiseLaw == .gaussian else {

@@ -14,6 +14,8 @@ public struct ExperimentSpec: Sendable {
     /// Sweep axes and single values, in the order the keys appear: (key, values).
     public let parameters: [(key: String, values: [Double])]
     public let noiseLaw: NoiseLawKind?
+    /// The noise law's non-numeric settings (`curvature`, `matrix`).
+    public let noiseOptions: NoiseLawOptions
     public let withReplacement: Bool
     public let exitTest: ExitTestKind
     /// Monte Carlo's integrator (`integrator = "…"`, default Euler–Maruyama).
@@ -65,7 +67,7 @@ public struct ExperimentSpec: Sendable {
     static let timeStepKeys = ["dt", "dt_fraction"]
     /// Keys of each noise law (inside `noise = { law = …, … }`), as the laws declare them.
     public static let noiseKeys: [NoiseLawKind: [String]] = Dictionary(uniqueKeysWithValues: NoiseLawKind.allCases.map {
-        ($0, $0.parameters(for: .sgd).map(\.key))
+        ($0, $0.keys(for: .sgd))
     })
     public static func keys(of dynamics: DynamicsKind) -> [String] { keysByDynamics[dynamics]! }
 
@@ -123,6 +125,7 @@ public struct ExperimentSpec: Sendable {
             try x.axis(parameter.key, values, r, parameter.violation)
         }
         var noiseLaw: NoiseLawKind? = nil
+        var noiseOptions = NoiseLawOptions()
         self.withReplacement = dynamics.hasNoiseLaw ? try r.bool("replacement") ?? true : true
         if dynamics.hasNoiseLaw {
             let finiteSum = landscape.finiteSum
@@ -138,11 +141,16 @@ public struct ExperimentSpec: Sendable {
                     let line = noise.table[parameter.key]?.line
                     if let line { keyLines["noise.\(parameter.key)"] = line }
                     guard let values = try noise.sweep(parameter.key) ?? parameter.defaultValue.map({ [$0] }) else {
+                        if parameter.isOptional { continue }
                         throw noise.error(parameter.key, "is required for noise law \(law.quoted) (\(parameter.meaning))")
                     }
                     try x.axis("noise.\(parameter.key)", values, r, line: line, parameter.violation)
                 }
-                try noise.rejectUnknown(allowed: ["law"] + parameters.map(\.key))
+                for setting in law.settings {
+                    if let line = noise.table[setting.key]?.line { keyLines["noise.\(setting.key)"] = line }
+                    try ExperimentSpec.readNoiseSetting(setting, from: &noise, law: law, landscape: landscape, into: &noiseOptions)
+                }
+                try noise.rejectUnknown(allowed: ["law"] + law.keys(for: dynamics))
             } else {
                 guard finiteSum != nil else {
                     throw r.error("noise", "is required for dynamics \(dynamics.quoted) on an expression landscape, e.g. noise = { law = \(NoiseLawKind.gaussian.quoted), sigma = 1.0 }")
@@ -169,6 +177,7 @@ public struct ExperimentSpec: Sendable {
             }
         }
         self.noiseLaw = noiseLaw
+        self.noiseOptions = noiseOptions
         x = ExperimentDraft(index: index, name: name, dynamics: dynamics, noiseLaw: noiseLaw, landscape: landscape, parameters: x.parameters)
         let paths = try r.sweep("paths") ?? [1000]
         try x.axis("paths", paths, r, { $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() ? nil : "an integer in 1...1000000000" })

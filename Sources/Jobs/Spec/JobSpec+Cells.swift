@@ -9,7 +9,17 @@ extension JobSpec {
         let experiment = experiments[e]
         let values = experiment.cellParameters(c)
         func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
-        let noise = experiment.noiseLaw.map { law in NoiseLaw(kind: law) { value("noise.\($0)")! } } ?? .finiteSum
+        let setting = experiment.setting(ofCell: c)
+        var options = experiment.noiseOptions
+        if let matrix = options.matrix, !setting.landscape.constants.isEmpty {
+            // the cell's own named constants (a swept landscape parameter may appear in Σ₁)
+            do { options.matrix = try matrix.on(setting.landscape) } catch { throw experiment.error("noise.matrix", "\(error)", cell: c) }
+        }
+        let noise = experiment.noiseLaw.map { law in NoiseLaw(kind: law, options: options) { value("noise.\($0)") } } ?? .finiteSum
+        // a user-given Σ₁ must be a covariance where the paths start
+        if case .covariance(let matrix) = noise, matrix.dimension == setting.start.count, let why = matrix.violation(at: setting.start) {
+            throw experiment.error("noise.matrix", why, cell: c)
+        }
         // a parameter the method does without (`optionalDynamicsParameters`) reads NaN
         let dynamics = Dynamics(kind: experiment.dynamics, value: { value($0) ?? .nan }, noise: noise,
                                 withReplacement: experiment.withReplacement)
@@ -20,7 +30,6 @@ extension JobSpec {
         case .dtOrFraction: dt = value("dt") ?? value("dt_fraction").map { $0 * value("learning_rate")! } ?? 0
         }
         let maxSteps = Int(value("max_steps") ?? 1)
-        let setting = experiment.setting(ofCell: c)
         let problem: ExitProblem
         do {
             problem = try ExitProblem(landscape: setting.landscape, dynamics: dynamics, dt: dt, start: setting.start,
