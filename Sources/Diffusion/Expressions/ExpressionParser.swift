@@ -51,6 +51,12 @@ public enum ExpressionParser {
     public static let maxNesting = 200
     /// Maximum depth of the resulting tree (bounds the recursion of every tree walk, e.g. `x+x+…+x`).
     public static let maxTreeDepth = 1000
+    /// Chains of more operands than this (`a + b + … `, `a * b / c …`) are built as balanced
+    /// trees — pairwise sums, a balanced product of the numerators over one of the
+    /// denominators — so their depth is logarithmic (the depth limit then bounds real nesting)
+    /// and their derivatives stay O(n log n) in size. Shorter chains keep the left-to-right
+    /// order as written (bit-for-bit the rounding of every expression accepted before).
+    public static let balancedChainThreshold = 32
     /// Largest `N` accepted for `xN`-style variables by `inferVariables`.
     public static let maxInferredDimension = 10_000
 
@@ -446,26 +452,58 @@ private struct Parser {
         return try binary(op, left, right, column: column)
     }
 
+
     mutating func parseAdditive() throws(ExpressionError) -> Node {
-        var left = try parseMultiplicative()
+        var operands = [try parseMultiplicative()]
+        var ops: [(op: BinaryOperator, column: Int)] = []
         while let s = currentSymbol(), s == .plus || s == .minus {
-            let column = current.column
+            ops.append((s == .plus ? .add : .subtract, current.column))
             advance()
-            let right = try parseMultiplicative()
-            left = try binary(s == .plus ? .add : .subtract, left, right, column: column)
+            operands.append(try parseMultiplicative())
         }
-        return left
+        if operands.count <= ExpressionParser.balancedChainThreshold {
+            var left = operands[0]
+            for (k, o) in ops.enumerated() { left = try binary(o.op, left, operands[k + 1], column: o.column) }
+            return left
+        }
+        // a − b = a + (−b) exactly (negation is exact): sum the signed terms pairwise
+        var terms = [operands[0]]
+        for (k, o) in ops.enumerated() {
+            let t = operands[k + 1]
+            terms.append(o.op == .add ? t : try make(.unary(.negate, t.expression), depth: t.depth + 1, column: o.column))
+        }
+        return try balanced(.add, terms[...], column: ops[0].column)
     }
 
     mutating func parseMultiplicative() throws(ExpressionError) -> Node {
-        var left = try parseUnary()
+        var operands = [try parseUnary()]
+        var ops: [(op: BinaryOperator, column: Int)] = []
         while let s = currentSymbol(), s == .star || s == .slash {
-            let column = current.column
+            ops.append((s == .star ? .multiply : .divide, current.column))
             advance()
-            let right = try parseUnary()
-            left = try binary(s == .star ? .multiply : .divide, left, right, column: column)
+            operands.append(try parseUnary())
         }
-        return left
+        if operands.count <= ExpressionParser.balancedChainThreshold {
+            var left = operands[0]
+            for (k, o) in ops.enumerated() { left = try binary(o.op, left, operands[k + 1], column: o.column) }
+            return left
+        }
+        var numerators = [operands[0]], denominators: [Node] = []
+        for (k, o) in ops.enumerated() {
+            if o.op == .multiply { numerators.append(operands[k + 1]) } else { denominators.append(operands[k + 1]) }
+        }
+        let top = try balanced(.multiply, numerators[...], column: ops[0].column)
+        guard !denominators.isEmpty else { return top }
+        return try binary(.divide, top, try balanced(.multiply, denominators[...], column: ops[0].column), column: ops[0].column)
+    }
+
+    /// `op` over `nodes` as a balanced binary tree (depth ⌈log₂ n⌉ above the deepest operand).
+    mutating func balanced(_ op: BinaryOperator, _ nodes: ArraySlice<Node>, column: Int) throws(ExpressionError) -> Node {
+        if nodes.count == 1 { return nodes[nodes.startIndex] }
+        let mid = nodes.startIndex + nodes.count / 2
+        let a = try balanced(op, nodes[nodes.startIndex..<mid], column: column)
+        let b = try balanced(op, nodes[mid...], column: column)
+        return try binary(op, a, b, column: column)
     }
 
     mutating func parseUnary() throws(ExpressionError) -> Node {
