@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE = -c release
 PYTHON ?= python3
 
-.PHONY: deps py-env build demo reports test bench clean
+.PHONY: deps py-env build demo reports test bench fuzz clean
 
 # Python used by the notebook tests (nbformat validation, headless execution with nbclient).
 PY_ENV = .build-py
@@ -56,6 +56,10 @@ reports:
 # Statistical tests simulate millions of path-steps: they run in release mode.
 test: deps py-env
 	SGD_ESCAPE_PYTHON=$(CURDIR)/$(PY_ENV)/bin/python $(SWIFT) test $(RELEASE) -Xswiftc -enable-testing
+
+# libFuzzer over the spec parsers and the expression compiler, FUZZ_SECONDS (60) each.
+fuzz:
+	bash Fuzz/run.sh
 
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape-bench

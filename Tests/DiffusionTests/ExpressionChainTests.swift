@@ -74,3 +74,17 @@ import Testing
         #expect(abs(value / direct - 1) <= 2 * 512 * Double.ulpOfOne, "\(value) vs \(direct)")
     }
 }
+
+/// Messages quoting user input stay one bounded line (issue 13: a 10 MB garbage spec gave a
+/// 10 MB stderr line; a quoted key with an escaped newline broke the one-line rule).
+@Suite struct MessageTextTests {
+    @Test func controlCharactersAreEscapedAndLongMessagesCut() {
+        #expect(MessageText.oneLine("key 'a\nb' is\tbad") == "key 'aU+000Ab' isU+0009bad")
+        let long = "unknown variable '" + String(repeating: "u", count: 10_000) + "'"
+        let cut = MessageText.oneLine(long)
+        #expect(cut.count <= MessageText.maxLength && cut.hasPrefix("unknown variable 'uuu") && cut.hasSuffix("u'"))
+        #expect(MessageText.oneLine("short") == "short")
+        let error = ExpressionError(message: long, column: 1)
+        #expect(error.message.count <= MessageText.maxLength)
+    }
+}

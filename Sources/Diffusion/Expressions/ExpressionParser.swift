@@ -6,7 +6,7 @@ public struct ExpressionError: Error, CustomStringConvertible, Sendable, Equatab
     public let column: Int
 
     public init(message: String, column: Int) {
-        self.message = message
+        self.message = MessageText.oneLine(message)  // it may quote a long or odd identifier
         self.column = column
     }
 

@@ -4,6 +4,10 @@
 // (or of the array element / `[[table]]` header), so validation code can say
 // "learning_rate must be > 0, got -0.1 (experiment 'sgd', line 12)".
 
+#if canImport(Diffusion)
+import Diffusion  // MessageText (the fuzzers compile this file together with it, in one module)
+#endif
+
 /// A value together with the source line it came from.
 public struct SpecNode: Sendable, Equatable {
     public var value: SpecValue
@@ -91,7 +95,8 @@ public struct SpecParseError: Error, CustomStringConvertible, Sendable, Equatabl
     public let column: Int
 
     public init(message: String, line: Int, column: Int) {
-        self.message = message
+        // one bounded line, whatever the input quoted into it (a key may hold an escaped newline)
+        self.message = MessageText.oneLine(message)
         self.line = line
         self.column = column
     }

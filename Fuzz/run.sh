@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (swiftc -sanitize=fuzzer) over the spec parsers and the
+# expression compiler and runs each for FUZZ_SECONDS (default 60). Any crash, hang (10 s per
+# input) or over-long / multi-line error message fails; the input is kept in
+# .build-fuzz/artifacts. Seeds: Fuzz/corpus/* and every Reports/*/job.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-60}"
+out=.build-fuzz
+mkdir -p "$out/artifacts"
+spec=Sources/Jobs/Spec
+expr=Sources/Diffusion/Expressions
+declare -A sources=(
+  [toml]="Fuzz/TOMLSpecFuzz.swift $spec/TOMLParser.swift $spec/SpecValue.swift $expr/MessageText.swift"
+  [json]="Fuzz/JSONSpecFuzz.swift $spec/JSONSpecParser.swift $spec/SpecValue.swift $expr/MessageText.swift"
+  [expr]="Fuzz/ExpressionFuzz.swift $expr/*.swift"
+)
+status=0
+for target in toml json expr; do
+  # shellcheck disable=SC2086
+  swiftc -O -sanitize=fuzzer -parse-as-library Fuzz/CheckMessage.swift ${sources[$target]} -o "$out/fuzz-$target"
+  corpus="$out/corpus-$target"
+  rm -rf "$corpus"; mkdir -p "$corpus"
+  cp Fuzz/corpus/$target/* "$corpus/"
+  if [ "$target" = toml ]; then cp Reports/*/job.toml "$corpus/" 2>/dev/null || true; fi
+  echo "fuzz $target: ${seconds} s"
+  if ! SWIFT_BACKTRACE=enable=no "$out/fuzz-$target" -max_total_time="$seconds" -timeout=10 -max_len=4096 \
+       -artifact_prefix="$out/artifacts/$target-" "$corpus" > "$out/fuzz-$target.log" 2>&1; then
+    echo "fuzz $target FAILED:"; grep -a -E "Fatal error|ERROR|artifact" "$out/fuzz-$target.log" | head -5
+    status=1
+  else
+    grep -a "^Done" "$out/fuzz-$target.log"
+  fi
+done
+exit $status
