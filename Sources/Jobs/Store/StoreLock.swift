@@ -31,12 +31,17 @@ public final class StoreLock {
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
+            // the holder writes its line just after taking the lock: give it a moment
             var holder = ""
-            var buffer = [UInt8](repeating: 0, count: 256)
-            let n = pread(fd, &buffer, buffer.count, 0)
-            if n > 0 {
-                holder = String(decoding: buffer[0..<n], as: UTF8.self)
-                    .split(separator: "\n").first.map { String($0.prefix(160)) } ?? ""
+            for attempt in 0..<20 {
+                var buffer = [UInt8](repeating: 0, count: 256)
+                let n = pread(fd, &buffer, buffer.count, 0)
+                if n > 0 {
+                    holder = String(decoding: buffer[0..<n], as: UTF8.self)
+                        .split(separator: "\n").first.map { String($0.prefix(160)) } ?? ""
+                }
+                if !holder.isEmpty || attempt == 19 { break }
+                usleep(10_000)
             }
             close(fd)
             if code == EWOULDBLOCK || code == EAGAIN {
@@ -47,8 +52,10 @@ public final class StoreLock {
         }
         let started = ISO8601DateFormatter().string(from: Date())
         let text = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName), started \(started)\n"
-        _ = ftruncate(fd, 0)
-        _ = text.utf8CString.withUnsafeBufferPointer { p in pwrite(fd, p.baseAddress, p.count - 1, 0) }
+        // written over the previous holder's line, then cut to length: never empty in between
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBufferPointer { p in pwrite(fd, p.baseAddress, p.count, 0) }
+        _ = ftruncate(fd, off_t(bytes.count))
         return StoreLock(descriptor: fd, path: path)
     }
 }
