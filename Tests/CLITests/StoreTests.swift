@@ -227,9 +227,18 @@ let storeJob = """
         try Self.open(c).write { (db: Database) throws in
             try db.execute(sql: "UPDATE cell SET json = replace(json, '\"exited\":', '\"exited\":1') WHERE global_index = 0")
         }
+        // the cell's digest no longer matches: refused as damaged before any comparison
         let t = try CLI.run(["merge", a.path, c.path, "--out", dir.appendingPathComponent("m2").path])
         #expect(t.status == 2)
-        #expect(t.stderrLines.count == 1 && t.stderr.contains("differs"), "stderr: \(t.stderr)")
+        #expect(t.stderrLines.count == 1 && t.stderr.contains("cell 1 (experiment 'langevin', cell 1) is damaged"), "stderr: \(t.stderr)")
+        // without digests (a store written before them, read unverified) the overlap check catches it
+        try Self.open(c).write { (db: Database) throws in
+            try db.execute(sql: "ALTER TABLE cell DROP COLUMN digest; ALTER TABLE cell DROP COLUMN sample_count")
+        }
+        let u = try CLI.run(["merge", a.path, c.path, "--out", dir.appendingPathComponent("m3").path])
+        #expect(u.status == 2)
+        #expect(u.stderrLines.count == 2 && u.stderrLines[0].hasPrefix("warning:") && u.stderrLines[1].contains("differs"), "stderr: \(u.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("m3/results.sqlite").path))
     }
 
     @Test func exportWritesParsableCSV() throws {

@@ -40,6 +40,8 @@ public final class JobExecution {
     public let runner: JobRunner
     public let outDirectory: URL?
     let store: ResultsStore?
+    /// The lock on `outDirectory`, held for the life of this value (and so of the process).
+    let lock: StoreLock?
     /// Global indices this run is responsible for, in order.
     public let selected: [Int]
     /// Finished cells by global index: stored ones and those computed by `run`.
@@ -57,20 +59,24 @@ public final class JobExecution {
         runner = JobRunner(spec: spec, threads: options.threads, pathsScale: scale)
         let plan = runner.cells
         selected = plan.indices.filter { i in options.shard.map { i % $0.n == $0.k - 1 } ?? true }
-        guard let out = options.out else { outDirectory = nil; store = nil; return }
+        guard let out = options.out else { outDirectory = nil; store = nil; lock = nil; return }
         let url = URL(fileURLWithPath: out)
         let storePath = url.appendingPathComponent(ResultsStore.fileName).path
+        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        catch { throw Failure("--out \(out): cannot create that directory (\(error.localizedDescription))") }
+        // one writer per store: the lock comes before anything is read or written there
+        do { lock = try StoreLock.acquire(directory: url) } catch { throw Failure("--out \(out): \(error)") }
         let exists = FileManager.default.fileExists(atPath: storePath)
         if exists, !options.resume {
             throw Failure("--out \(out) already holds results (\(ResultsStore.fileName)); pass --resume to continue that run, or choose another --out")
         }
         do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
             if !exists { try Data(specText.utf8).write(to: url.appendingPathComponent("job.toml"), options: .atomic) }
         } catch { throw Failure("--out \(out): cannot write there (\(error.localizedDescription))") }
         do {
-            let s = try ResultsStore(path: storePath)
-            if exists, let job = try s.job() {
+            if exists {
+                let s = try ResultsStore.open(existing: storePath, forWriting: true)
+                guard let job = try s.job() else { throw Failure("\(storePath) holds no job") }
                 if job.pathsScale != scale {
                     throw Failure("--resume: the stored run was made \(options.quick ? "without" : "with") --quick; resume it the same way, or choose another --out")
                 }
@@ -85,16 +91,20 @@ public final class JobExecution {
                 }
                 try s.delete(globals: again)
                 retrying = again.count
+                store = s
             } else {
-                try s.setJob(.init(name: spec.name, spec: specText, specHash: ResultsStore.specHash(specText), seed: spec.seed,
-                                   toolVersion: ResultsStore.toolVersion, commandLine: options.commandLine,
-                                   host: ProcessInfo.processInfo.hostName,
-                                   startedAt: ISO8601DateFormatter().string(from: Date()),
-                                   shard: options.shard.map { "\($0.k)/\($0.n)" }, pathsScale: scale))
+                // created whole (schema and job row) under a temporary name, then renamed:
+                // a start that fails leaves no store, never an empty one
+                let job = ResultsStore.JobRow(name: spec.name, spec: specText, specHash: ResultsStore.specHash(specText), seed: spec.seed,
+                                              toolVersion: ResultsStore.toolVersion, commandLine: options.commandLine,
+                                              host: ProcessInfo.processInfo.hostName,
+                                              startedAt: ISO8601DateFormatter().string(from: Date()),
+                                              shard: options.shard.map { "\($0.k)/\($0.n)" }, pathsScale: scale)
+                store = try ResultsStore.create(at: storePath, job: job)
             }
-            store = s
         } catch let error as Failure { throw error }
-        catch { throw Failure("\(storePath): \(error)") }
+        catch let error as ResultsStore.StoreError { throw Failure(error.description) }
+        catch { throw Failure("\(storePath): \(ResultsStore.brief(error))") }
         outDirectory = url
     }
 

@@ -25,7 +25,11 @@ extension ResultsStore {
                 FROM sample WHERE experiment_index = ? AND cell_index = ? ORDER BY path
                 """, arguments: [ExitSamples.censored, ExitSamples.diverged, e, c])
             while let r = try cursor.next() {
-                out.steps.append(r[0]); out.times.append(r[1]); out.outcomes.append(r[2])
+                guard let steps = Int.fromDatabaseValue(r[0]), let time = Double.fromDatabaseValue(r[1]),
+                      let outcome = Int32.fromDatabaseValue(r[2]) else {
+                    throw StoreError("\(path) is damaged: a sample of experiment \(e + 1), cell \(c + 1) is unreadable")
+                }
+                out.steps.append(steps); out.times.append(time); out.outcomes.append(outcome)
             }
             return out
         }

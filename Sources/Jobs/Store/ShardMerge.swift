@@ -16,7 +16,8 @@ public enum ShardMerge {
             let path = URL(fileURLWithPath: dir).appendingPathComponent(ResultsStore.fileName).path
             do {
                 let s = try ResultsStore.open(existing: path)
-                stores.append((path, s, try s.job()!))
+                guard let job = try s.job() else { throw Failure("\(path) holds no job") }
+                stores.append((path, s, job))
             } catch { throw Failure("\(dir): \(error)") }
         }
         let first = stores[0].2
@@ -44,22 +45,34 @@ public enum ShardMerge {
         }
         let outURL = URL(fileURLWithPath: out)
         let outPath = outURL.appendingPathComponent(ResultsStore.fileName).path
+        do { try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true) }
+        catch { throw Failure("--out \(out): cannot create that directory (\(error.localizedDescription))") }
+        let lock: StoreLock
+        do { lock = try StoreLock.acquire(directory: outURL) } catch { throw Failure("--out \(out): \(error)") }
+        defer { withExtendedLifetime(lock) {} }
         if FileManager.default.fileExists(atPath: outPath) {
             throw Failure("--out \(out) already holds results (\(ResultsStore.fileName)); choose an empty directory")
         }
         do {
-            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             try Data(first.spec.utf8).write(to: outURL.appendingPathComponent("job.toml"), options: .atomic)
-            let merged = try ResultsStore(path: outPath)
             var job = first
             job.shard = nil
             job.commandLine = commandLine
             job.toolVersion = ResultsStore.toolVersion
+            // built whole under a temporary name and renamed only when every cell is in
+            let temporary = outPath + ".partial"
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporary + suffix) }
+            let merged = try ResultsStore(path: temporary)
             try merged.setJob(job)
             for (k, (path, _, _)) in stores.enumerated() {
                 try merged.copy(from: path, globals: contributions[k])
             }
-        } catch { throw Failure("cannot write \(outPath): \(error)") }
+            try merged.close()
+            try FileManager.default.moveItem(atPath: temporary, toPath: outPath)
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: outPath + ".partial" + suffix) }
+            throw Failure("cannot write \(outPath): \(ResultsStore.brief(error))")
+        }
         let json = jobJSON(name: first.name, seed: first.seed, cells: cells.keys.sorted().map { cells[$0]! })
         do { try Data((json.serialized(indent: 2) + "\n").utf8).write(to: outURL.appendingPathComponent("summary.json"), options: .atomic) }
         catch { throw Failure("cannot write summary.json: \(error.localizedDescription)") }
