@@ -18,12 +18,3 @@ public struct JobLimits: Sendable, Equatable {
     /// No job-wide cap (`--allow-large`); the per-experiment limits still hold.
     public static let none = JobLimits(maxCells: .max, maxPathSteps: .infinity)
 }
-
-extension String {
-    /// At most `limit` characters of the text, for quoting a user's value in a message:
-    /// longer text keeps its start and says how long it was.
-    public func shortened(_ limit: Int = 80) -> String {
-        guard count > limit else { return self }
-        return String(prefix(limit)) + "… (\(count) characters)"
-    }
-}

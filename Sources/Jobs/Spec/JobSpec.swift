@@ -153,7 +153,7 @@ public struct JobSpec: Sendable {
                 let labels = landscape.criticalPoints.map { "\"\($0.label)\"" }
                 throw s.error("at", labels.isEmpty
                     ? "needs a landscape with known critical points (a built-in); give start.point instead"
-                    : "must name a critical point of the landscape (\(labels.joined(separator: ", "))), got \"\(at)\"")
+                    : "must name a critical point of the landscape (\(labels.joined(separator: ", "))), got \"\(at.shortened())\"")
             }
             given = critical.point
         }
@@ -203,7 +203,7 @@ public struct JobSpec: Sendable {
             do {
                 return try Landscape(expression: text, variables: variables, constants: constants)
             } catch {
-                throw l.error("potential", "\"\(text)\": \(error)")
+                throw l.error("potential", "\"\(text.shortened())\": \(error)")
             }
         case (nil, let name?):
             return try builtinLandscape(name, &l, baseDirectory: baseDirectory)
@@ -268,7 +268,7 @@ public struct JobSpec: Sendable {
             case "random-features", "two-layer":
                 return try twoLayerNetwork(&l, trainsFirstLayer: name == "two-layer")
             default:
-                throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name)\"")
+                throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name.shortened())\"")
             }
         } catch let error as SpecError {
             throw error
