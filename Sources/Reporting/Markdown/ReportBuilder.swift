@@ -52,7 +52,7 @@ public enum ReportBuilder {
         // Claim and findings.
         let stabilityRows = StabilityAnalysis.rows(input)
         let findings = self.findings(fits: fits, comparisons: comparisons) + StabilityAnalysis.findings(stabilityRows)
-            + tailIndexFindings(input) + divergedFindings(input)
+            + tailIndexFindings(input) + divergedFindings(input, besides: stabilityRows)
         if spec.report.claim != nil || !findings.isEmpty {
             var text = ""
             if let claim = spec.report.claim { text += "**Claim.** \(claim)\n\n" }
@@ -376,9 +376,11 @@ public enum ReportBuilder {
         return t
     }
 
-    /// Cells where every path diverged: a finding of their own, so the result section says so.
-    static func divergedFindings(_ input: ReportInput) -> [String] {
-        let cells = input.cells.filter(\.allDiverged)
+    /// Cells where every path diverged: a finding of their own, so the result section says so —
+    /// except those of a stability sweep (`stability`), whose section is about divergence.
+    static func divergedFindings(_ input: ReportInput, besides stability: [StabilityRow] = []) -> [String] {
+        let covered = Set(stability.map { "\($0.cell.experimentIndex)/\($0.cell.cellIndex)" })
+        let cells = input.cells.filter { $0.allDiverged && !covered.contains("\($0.experimentIndex)/\($0.cellIndex)") }
         guard !cells.isEmpty else { return [] }
         let shown = cells.prefix(5).map { "\($0.experiment) (\(Format.parameters($0.parameters)))" }.joined(separator: "; ")
         return ["**Every path diverged** in \(cells.count) of \(input.cells.count) cells (no exit time): \(shown)\(cells.count > 5 ? "; …" : "")."]
