@@ -15,6 +15,9 @@ func installInterruptHandler() {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
     signal(SIGINT) { _ in
         interrupted.store(true, ordering: .relaxed)
+        // shown even with --quiet; write(2) is async-signal-safe and a StaticString needs no allocation
+        let note: StaticString = "\ninterrupt received: stopping after the cells in progress (Ctrl-C again to stop at once)\n"
+        _ = write(STDERR_FILENO, note.utf8Start, note.utf8CodeUnitCount)
         signal(SIGINT, SIG_DFL)
     }
 }
@@ -52,12 +55,14 @@ final class ProgressDisplay {
         if terminal {
             render(last: cell)
         } else {
-            let mean = cell.mean.map { String(format: "%.6g", $0) } ?? "n/a"
+            let mean = cell.mean.map { String(format: "%.6g", $0) } ?? cell.lowerBound.map { String(format: "≥ %.6g", $0) } ?? "n/a"
             let se = cell.standardError.map { String(format: "%.2g", $0) } ?? "n/a"
             let params = cell.parameters.map { "\($0.key)=\(TextTable.number($0.value))" }.joined(separator: " ")
             let tailIndex = cell.quantity("tail_index")
             let result = if let failure = cell.failure {
                 "failed: \(failure)"
+            } else if cell.allDiverged {
+                "all \(cell.paths) paths diverged (no exit time)"
             } else if cell.methodKind != .sampling {
                 "mean \(mean) ± \(se) \(cell.timeUnit.rawValue)"
             } else if let tailIndex {

@@ -18,7 +18,14 @@ func writeReport(from directory: String, out: String?, notebook: String?, spec: 
     do { input = try ReportInput(directory: directory, specText: specText) } catch { fail("report: \(error)") }
     let report: Report
     do { report = try ReportBuilder.build(input) } catch { fail("report: \(error)") }
-    let folder = out ?? "Reports/\(input.job.name)"
+    let folder: String
+    if let out { folder = out } else {
+        // a store written before names were checked may hold one that would leave Reports/
+        guard let name = JobSpec.defaultReportFolder(input.job.name) else {
+            fail("report: the stored job name \"\(input.job.name.shortened())\" cannot name a folder (\(JobSpec.nameViolation(input.job.name) ?? "")); give --out DIR")
+        }
+        folder = name
+    }
     do { try ReportWriter.write(report, specText: input.job.spec, to: folder) }
     catch { fail("report: cannot write \(folder): \(error)") }
     var written = ["\(folder)/report.md (\(report.figures.count) figures)"]

@@ -9,9 +9,13 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
+        version: sgdEscapeVersion,
         subcommands: [Run.self, Check.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self, TailIndexCommand.self]
     )
 }
+
+/// The version `sgd-escape --version` prints.
+let sgdEscapeVersion = "0.1.0"
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
@@ -32,7 +36,10 @@ func readSpec(_ path: String) -> String {
 
 /// Prints a one-line error and exits with status 2 (bad input) — never a stack trace.
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    // one line, and never a huge one: a safety net behind the per-value shortening
+    var line = message.replacingOccurrences(of: "\n", with: " ")
+    if line.count > 1000 { line = String(line.prefix(1000)) + "… (message cut at 1000 of \(line.count) characters)" }
+    FileHandle.standardError.write(Data("error: \(line)\n".utf8))
     exit(2)
 }
 
@@ -57,6 +64,9 @@ struct RunOptions: ParsableArguments {
 
     @Option(name: .long, help: "text (a table) or json (the job object of docs/output.md on stdout).")
     var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "Lift the job-wide caps (10⁶ cells, 10¹⁵ planned path-steps) for a deliberately large job.")
+    var allowLarge = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
@@ -83,6 +93,7 @@ func execute(specText: String, baseDirectory: URL?, options: RunOptions, jobPath
     settings.resume = options.resume
     settings.threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
     settings.quick = options.quick
+    settings.limits = options.allowLarge ? .none : .standard
     settings.commandLine = CommandLine.arguments.joined(separator: " ")
     let job: JobExecution
     do { job = try JobExecution(specText: specText, baseDirectory: baseDirectory, options: settings) }
@@ -148,10 +159,13 @@ extension SGDEscapeCommand {
         @Argument(help: "The job spec, e.g. job.toml.")
         var job: String
 
+        @Flag(name: .long, help: "Lift the job-wide caps (10⁶ cells, 10¹⁵ planned path-steps).")
+        var allowLarge = false
+
         func run() throws {
             let url = URL(fileURLWithPath: job)
             let spec: JobSpec
-            do { spec = try JobSpec.parse(readSpec(job), baseDirectory: url.deletingLastPathComponent()) }
+            do { spec = try JobSpec.parse(readSpec(job), baseDirectory: url.deletingLastPathComponent(), limits: allowLarge ? .none : .standard) }
             catch { fail(error.description) }
             print(JobPlan(spec: spec).text)
         }

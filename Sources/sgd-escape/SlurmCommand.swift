@@ -42,6 +42,9 @@ extension SGDEscapeCommand {
         @Option(name: .long, help: "#SBATCH --account.")
         var account: String?
 
+        @Flag(name: .long, help: "Lift the job-wide caps (10⁶ cells, 10¹⁵ planned path-steps); the tasks run with it too.")
+        var allowLarge = false
+
         @Option(name: .customLong("sbatch"), help: "A further #SBATCH option, verbatim (repeatable), e.g. --sbatch=--qos=long.")
         var sbatchOptions: [String] = []
 
@@ -70,9 +73,9 @@ extension SGDEscapeCommand {
             }
             guard let text = String(data: data, encoding: .utf8) else { fail("job spec \(job) is not UTF-8 text") }
             let spec: JobSpec
-            do { spec = try JobSpec.parse(text, baseDirectory: specURL.deletingLastPathComponent()) } catch { fail(error.description) }
+            do { spec = try JobSpec.parse(text, baseDirectory: specURL.deletingLastPathComponent(), limits: allowLarge ? .none : .standard) } catch { fail(error.description) }
 
-            let outURL = URL(fileURLWithPath: out ?? "\(SlurmScript.safeFileName(spec.name))-slurm", relativeTo: cwd).standardizedFileURL
+            let outURL = URL(fileURLWithPath: out ?? JobSpec.defaultSlurmFolder(spec.name), relativeTo: cwd).standardizedFileURL
             let merged = outURL.appendingPathComponent("merged").appendingPathComponent(ResultsStore.fileName).path
             if FileManager.default.fileExists(atPath: merged) {
                 fail("--out \(outURL.path) already holds merged results (\(merged)); choose another --out")
@@ -84,9 +87,10 @@ extension SGDEscapeCommand {
                 binaryPath = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                     ?? URL(fileURLWithPath: CommandLine.arguments[0], relativeTo: cwd).standardizedFileURL.path
             }
-            let submit = SlurmScript(jobName: spec.name, specPath: specURL.path, outDirectory: outURL.path, binary: binaryPath,
+            var submit = SlurmScript(jobName: spec.name, specPath: specURL.path, outDirectory: outURL.path, binary: binaryPath,
                                      shards: shards, partition: partition, time: time, cpusPerTask: cpusPerTask,
                                      memory: mem, account: account, extra: sbatchOptions)
+            submit.allowLarge = allowLarge
             let scriptURL = script.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
                 ?? outURL.appendingPathComponent("submit.sh")
             do {

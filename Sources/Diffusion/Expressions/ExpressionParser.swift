@@ -84,7 +84,7 @@ public enum ExpressionParser {
             let isCall = k + 1 < tokens.count && tokens[k + 1].kind == .symbol(.lparen)
             if isCall {
                 if ExpressionFunction(rawValue: name) == nil {
-                    throw ExpressionError(message: "unknown function '\(name)'", column: token.column)
+                    throw ExpressionError(message: "unknown function '\(name.shortened())'", column: token.column)
                 }
                 continue
             }
@@ -95,18 +95,18 @@ public enum ExpressionParser {
                 maxXYZ = Swift.max(maxXYZ, i)
             } else if let n = indexedVariable(name) {
                 guard n <= maxInferredDimension else {
-                    throw ExpressionError(message: "variable index too large in '\(name)' (max \(maxInferredDimension))",
+                    throw ExpressionError(message: "variable index too large in '\(name.shortened())' (max \(maxInferredDimension))",
                                           column: token.column)
                 }
                 isXYZ = false
                 maxIndexed = Swift.max(maxIndexed, n)
             } else {
-                throw ExpressionError(message: "unknown variable '\(name)'", column: token.column)
+                throw ExpressionError(message: "unknown variable '\(name.shortened())'", column: token.column)
             }
             if let first = firstStyle {
                 if first.xyz != isXYZ {
                     throw ExpressionError(
-                        message: "cannot mix variable styles: '\(name)' with '\(first.name)' (column \(first.column)); use x, y, z or x1 … xN",
+                        message: "cannot mix variable styles: '\(name.shortened())' with '\(first.name)' (column \(first.column)); use x, y, z or x1 … xN",
                         column: token.column)
                 }
             } else {
@@ -560,9 +560,9 @@ private struct Parser {
             if name == "pi" { return Node(expression: .constant(Double.pi), depth: 1) }
             if name == "e" { return Node(expression: .constant(Foundation.exp(1.0)), depth: 1) }
             if ExpressionFunction(rawValue: name) != nil {
-                throw ExpressionError(message: "function '\(name)' needs arguments in parentheses", column: token.column)
+                throw ExpressionError(message: "function '\(name.shortened())' needs arguments in parentheses", column: token.column)
             }
-            throw ExpressionError(message: "unknown variable '\(name)'", column: token.column)
+            throw ExpressionError(message: "unknown variable '\(name.shortened())'", column: token.column)
         case .end:
             throw unexpected()
         case .symbol:
@@ -572,7 +572,7 @@ private struct Parser {
 
     mutating func parseCall(name: String, token: Token) throws(ExpressionError) -> Node {
         guard let function = ExpressionFunction(rawValue: name) else {
-            throw ExpressionError(message: "unknown function '\(name)'", column: token.column)
+            throw ExpressionError(message: "unknown function '\(name.shortened())'", column: token.column)
         }
         advance()  // '('
         try enter()
@@ -598,7 +598,7 @@ private struct Parser {
         leave()
         guard args.count == function.arity else {
             let plural = function.arity == 1 ? "argument" : "arguments"
-            throw ExpressionError(message: "'\(name)' takes \(function.arity) \(plural), got \(args.count)",
+            throw ExpressionError(message: "'\(name.shortened())' takes \(function.arity) \(plural), got \(args.count)",
                                   column: token.column)
         }
         return try make(.call(function, args), depth: depth + 1, column: token.column)

@@ -1,7 +1,8 @@
-/// Error messages that quote user input stay one bounded line: control characters become
-/// `U+XXXX`, and a message longer than `maxLength` characters is cut in the middle (its
-/// start, which names what is wrong, and its end are kept). Shared by the spec parsers and
-/// the expression parser; the fuzzers (Fuzz/) check every message against it.
+/// Error messages that quote user input stay one bounded line. Two rules, both here: a
+/// quoted value goes through `String.shortened` (80 characters and its length), and a whole
+/// parse message through `MessageText.oneLine` (control characters become `U+XXXX`; over
+/// `maxLength` characters it is cut in the middle, keeping the start that names what is
+/// wrong). The fuzzers (Fuzz/) check every parser message against `maxLength`.
 public enum MessageText {
     public static let maxLength = 243
 
@@ -17,5 +18,14 @@ public enum MessageText {
         }
         let line = String(scalars)
         return line.count <= maxLength ? line : String(line.prefix(200)) + " … " + String(line.suffix(40))
+    }
+}
+
+extension String {
+    /// At most `limit` characters of the text, for quoting a user's value in a message:
+    /// longer text keeps its start and says how long it was.
+    public func shortened(_ limit: Int = 80) -> String {
+        guard count > limit else { return self }
+        return String(prefix(limit)) + "… (\(count) characters)"
     }
 }

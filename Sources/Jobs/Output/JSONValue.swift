@@ -31,6 +31,12 @@ public indirect enum JSONValue: Sendable, Equatable {
         return out
     }
 
+    /// A parameter as written: a whole number as an integer (`1`, not `1.0`), any other in
+    /// the shortest form that reads back to the same double.
+    public static func shortest(_ x: Double) -> JSONValue {
+        x.isFinite && x == x.rounded() && abs(x) < 1e15 ? .int(Int(x)) : .double(x)
+    }
+
     private func write(into out: inout String, indent: Int?, level: Int) {
         switch self {
         case .null: out += "null"

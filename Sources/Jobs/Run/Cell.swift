@@ -110,6 +110,10 @@ public struct Cell: Sendable, Equatable, Codable {
 
     public var failed: Bool { status == .failed }
 
+    /// Every path of a sampled cell diverged (overflowed or went non-finite): no exit time at
+    /// all. Flagged in the text table, the JSON (`all_diverged: true`) and the report.
+    public var allDiverged: Bool { !failed && paths > 0 && diverged == paths }
+
     /// The cell as in the JSON contract; `wall_seconds` omitted when `timings` is false.
     public func json(timings: Bool = true) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
@@ -118,7 +122,7 @@ public struct Cell: Sendable, Equatable, Codable {
             ("method", .string(method)),
             ("integrator", .string(integrator.rawValue)),
             ("exit_test", .string(exitTest.rawValue)),
-            ("parameters", .object(parameters.map { ($0.key, .double($0.value)) })),
+            ("parameters", .object(parameters.map { ($0.key, JSONValue.shortest($0.value)) })),
             ("paths", .int(paths)),
             ("max_steps", .int(maxSteps)),
             ("exited", .int(exited)),
@@ -137,6 +141,9 @@ public struct Cell: Sendable, Equatable, Codable {
             ("mean_exit_iterations", .number(meanIterations)),
             ("exit_sides", .object(exitSides.map { ($0.label, .int($0.count)) })),
         ]
+        if allDiverged, let k = pairs.firstIndex(where: { $0.0 == "diverged" }) {
+            pairs.insert(("all_diverged", .bool(true)), at: k + 1)
+        }
         if let failure { pairs += [("status", .string(Status.failed.rawValue)), ("failure", .string(failure))] }
         if timings { pairs.append(("wall_seconds", .double((wallSeconds * 1000).rounded() / 1000))) }
         return .object(pairs)

@@ -20,6 +20,8 @@ public final class JobExecution {
         /// `--quick`: a tenth of each Monte Carlo cell's paths (at least 100).
         public var quick = false
         public var commandLine = ""
+        /// Job-wide caps on cells and planned path-steps (`--allow-large`: `.none`).
+        public var limits = JobLimits.standard
         public init() {}
     }
 
@@ -53,7 +55,7 @@ public final class JobExecution {
 
     public init(specText: String, baseDirectory: URL?, options: Options) throws {
         let spec: JobSpec
-        do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory) } catch { throw Failure(error.description) }
+        do { spec = try JobSpec.parse(specText, baseDirectory: baseDirectory, limits: options.limits) } catch { throw Failure(error.description) }
         self.spec = spec
         let scale = options.quick ? JobExecution.quickScale : 1
         runner = JobRunner(spec: spec, threads: options.threads, pathsScale: scale)

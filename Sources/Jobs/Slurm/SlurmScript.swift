@@ -26,6 +26,8 @@ public struct SlurmScript: Sendable, Equatable {
     public var account: String?
     /// Further `#SBATCH` options, verbatim (e.g. `--qos=long`), for both jobs.
     public var extra: [String]
+    /// Shard tasks pass `--allow-large` (the job-wide caps lifted, as `slurm --allow-large` checked it).
+    public var allowLarge = false
 
     public init(jobName: String, specPath: String, outDirectory: String, binary: String, shards: Int,
                 partition: String? = nil, time: String? = nil, cpusPerTask: Int = 1, memory: String? = nil,
@@ -83,7 +85,7 @@ public struct SlurmScript: Sendable, Equatable {
             \(shardJob.joined(separator: "\n"))
             set -euo pipefail
             K=$((SLURM_ARRAY_TASK_ID + 1))
-            exec \(bin) run \(spec) --out \(out)"/shard-$K" --shard "$K/\(shards)" --resume --threads "${SLURM_CPUS_PER_TASK:-1}"
+            exec \(bin) run \(spec) --out \(out)"/shard-$K" --shard "$K/\(shards)" --resume\(allowLarge ? " --allow-large" : "") --threads "${SLURM_CPUS_PER_TASK:-1}"
             SHARDS
             )
             array_job=${array_job%%;*}  # --parsable prints "id" or "id;cluster"

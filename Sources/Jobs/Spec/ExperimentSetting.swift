@@ -175,6 +175,21 @@ struct SettingTemplate {
         }
         var s = TableReader(start, path: paths.start)
         let point = try JobSpec.startPoint(&s, landscape: landscape)
+        // the landscape must be finite where the paths start, or every path "diverges" at once
+        let value = landscape.value(at: point)
+        let gradient = landscape.gradient(at: point)
+        if !value.isFinite || !gradient.allSatisfy(\.isFinite) {
+            let what: String
+            if case .string(let text)? = table["potential"]?.value {
+                what = "\(paths.landscape).potential \"\(text.shortened())\""
+            } else if case .string(let name)? = table["builtin"]?.value {
+                what = "\(paths.landscape) (builtin \"\(name.shortened())\")"
+            } else {
+                what = paths.landscape
+            }
+            let shown = gradient.map { TableReader.format($0) }.joined(separator: ", ")
+            throw SpecError("\(what) must be finite at the start [\(point.map(TableReader.format).joined(separator: ", "))]: value \(TableReader.format(value)), gradient [\(shown)]\(l.location(table["potential"]?.line ?? table.line))")
+        }
         var e = TableReader(exit, path: paths.exit)
         let region = try JobSpec.exitRegion(&e, dimension: landscape.dimension)
         do {

@@ -90,7 +90,7 @@ public struct ExperimentSpec: Sendable {
         self.dynamics = dynamics
         let methodName = try r.string("method") ?? MethodRegistry.defaultMethod.name
         guard let methodType = MethodRegistry.named(methodName) else {
-            throw r.error("method", "must be one of \(MethodRegistry.names.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(methodName)\"")
+            throw r.error("method", "must be one of \(MethodRegistry.names.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(methodName.shortened())\"")
         }
         // simulation keys the method does not read do not apply to it
         let notRead = (ExperimentSpec.simulationKeys + (methodType.usesTimeStep ? [] : ExperimentSpec.timeStepKeys))
@@ -110,7 +110,7 @@ public struct ExperimentSpec: Sendable {
             if !other.isEmpty {
                 throw SpecError("\(path).\(key) does not apply to dynamics \(dynamics.quoted) (it is for \(other.map { "\"\($0)\"" }.joined(separator: ", ")))\(r.location(node.line))")
             }
-            throw SpecError("unknown key '\(path).\(key)'\(r.location(node.line)); allowed for dynamics \(dynamics.quoted): \(allowed.map { "'\($0)'" }.joined(separator: ", "))")
+            throw SpecError("unknown key '\(path).\(key.shortened())'\(r.location(node.line)); allowed for dynamics \(dynamics.quoted): \(allowed.map { "'\($0)'" }.joined(separator: ", "))")
         }
         var keyLines: [String: Int] = [:]
         for (key, node) in table.entries { if let l = node.line { keyLines[key] = l } }

@@ -61,12 +61,12 @@ struct JSONDocumentParser {
             let keyMark = cur.mark
             let key = try parseString()
             if let first = seen[key] {
-                throw cur.error("duplicate key '\(key)' (first defined on line \(first))", at: keyMark)
+                throw cur.error("duplicate key '\(key.shortened())' (first defined on line \(first))", at: keyMark)
             }
             seen[key] = keyMark.line
             skipWhitespace()
             guard cur.peek() == ":" else {
-                throw cur.error("missing ':' after key '\(key)', found \(Cursor.describe(cur.peek()))")
+                throw cur.error("missing ':' after key '\(key.shortened())', found \(Cursor.describe(cur.peek()))")
             }
             cur.advance()
             skipWhitespace()
@@ -136,7 +136,7 @@ struct JSONDocumentParser {
             case "false": return .bool(false)
             case "null": throw cur.error("null is not supported in specs", at: mark)
             case "": throw cur.error("expected a value, found \(Cursor.describe(c))", at: mark)
-            case let other: throw cur.error("invalid value '\(other)'", at: mark)
+            case let other: throw cur.error("invalid value '\(other.shortened())'", at: mark)
             }
         }
     }

@@ -38,7 +38,11 @@ extension JobSpec {
             throw SpecError("exit: \(error) (experiment '\(experiment.name)', cell \(c + 1))")
         }
         var parameters = values.filter { $0.key != "paths" && $0.key != "max_steps" && $0.key != "steps" }
-        if experiment.dynamics == .sgdSDE, value("dt") == nil, dt > 0 { parameters.append((key: "dt", value: dt)) }
+        if experiment.dynamics == .sgdSDE, value("dt") == nil, dt > 0 {
+            // shown (not used) at 15 significant digits: dt_fraction·η = 0.05·0.1 reads 0.005,
+            // not the product's own last bit (0.005000000000000001); the paths use the product
+            parameters.append((key: "dt", value: Double(String(format: "%.15g", dt)) ?? dt))
+        }
         return (problem, parameters)
     }
 

@@ -25,7 +25,10 @@ public struct JobSpec: Sendable {
 
     /// Parses TOML, or JSON when the text starts with `{`, and with `checkCells` runs every
     /// method's check on every cell (`checkCells()`), so a spec that parses can run.
-    public static func parse(_ text: String, baseDirectory: URL? = nil, checkCells: Bool = true) throws(SpecError) -> JobSpec {
+    /// Job-wide caps (`limits`) are checked before any cell is built: the cell count from the
+    /// axis sizes while the experiments are read, the planned path-steps before `checkCells`.
+    public static func parse(_ text: String, baseDirectory: URL? = nil, checkCells: Bool = true,
+                             limits: JobLimits = .standard) throws(SpecError) -> JobSpec {
         let root: SpecTable
         do {
             let trimmed = text.drop { $0.isWhitespace }
@@ -33,16 +36,48 @@ public struct JobSpec: Sendable {
         } catch {
             throw SpecError("syntax error at \(error)")
         }
-        let spec = try JobSpec(root: root, text: text, baseDirectory: baseDirectory)
+        let spec = try JobSpec(root: root, text: text, baseDirectory: baseDirectory, limits: limits)
+        if limits.maxPathSteps.isFinite {
+            let steps = JobPlan(spec: spec).experiments.reduce(0.0) { $0 + ($1.maxPathSteps ?? 0) }
+            if steps > limits.maxPathSteps {
+                throw SpecError("the job plans up to \(String(format: "%.3g", steps)) path-steps (paths × max_steps over its cells); at most \(String(format: "%.3g", limits.maxPathSteps)) without --allow-large")
+            }
+        }
         if checkCells { try spec.checkCells() }
         return spec
     }
 
-    init(root: SpecTable, text: String, baseDirectory: URL?) throws(SpecError) {
+    /// Why `name` cannot be a job name, or nil. A job name is a label that also names a
+    /// folder (`Reports/NAME`, `NAME-slurm`), so it must stay one plain path component: no
+    /// `/` or `\\`, no control characters, not `.` or `..`, not starting with `-` or `~`, at
+    /// most 100 characters. The one rule for every folder derived from it.
+    public static func nameViolation(_ name: String) -> String? {
+        let rule = "must be a plain label usable as a folder name (no / or \\, no control characters, not . or .., not starting with - or ~, 1 to 100 characters)"
+        if name.isEmpty || name.count > 100 || name == "." || name == ".." || name.hasPrefix("-") || name.hasPrefix("~")
+            || name.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || $0.properties.generalCategory == .control
+                || $0.properties.generalCategory == .lineSeparator || $0.properties.generalCategory == .paragraphSeparator }) {
+            let shown = name.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+            return "\(rule), got \"\(shown.shortened())\""
+        }
+        return nil
+    }
+
+    /// `Reports/NAME`, or nil when `name` breaks the name rule (`nameViolation`).
+    public static func defaultReportFolder(_ name: String) -> String? {
+        nameViolation(name) == nil ? "Reports/\(name)" : nil
+    }
+
+    /// `NAME-slurm` with `SlurmScript.safeFileName` (letters, digits, `-`, `_`, `.` kept), and
+    /// with the name rule applied first: never `.`/`..`, never a separator.
+    public static func defaultSlurmFolder(_ name: String) -> String {
+        nameViolation(name) == nil ? "\(SlurmScript.safeFileName(name))-slurm" : "job-slurm"
+    }
+
+    init(root: SpecTable, text: String, baseDirectory: URL?, limits: JobLimits = .standard) throws(SpecError) {
         var r = TableReader(root, path: "")
         self.text = text
         let name = try r.string("name", required: true)!
-        guard !name.isEmpty else { throw r.error("name", "must not be empty") }
+        if let why = JobSpec.nameViolation(name) { throw r.error("name", why) }
         self.name = name
         let seed = try r.integer("seed") ?? 1
         guard seed >= 0 else { throw r.error("seed", "must be ≥ 0, got \(seed)") }
@@ -63,6 +98,7 @@ public struct JobSpec: Sendable {
         guard !items.isEmpty else { throw SpecError("experiment must have at least one entry\(r.location(experimentNode.line))") }
         var experiments: [ExperimentSpec] = []
         var jobSettings: [ExperimentSetting]? = nil
+        var totalCells = 0
         for (k, item) in items.enumerated() {
             guard case .table(let t) = item.value else {
                 throw SpecError("experiment[\(k + 1)] must be a table, got \(item.value.typeName)\(r.location(item.line))")
@@ -93,6 +129,10 @@ public struct JobSpec: Sendable {
                 if own.isEmpty { jobSettings = settings }
             }
             let spec = try ExperimentSpec(t, index: k, settings: settings, landscapeAxes: template.parameters)
+            totalCells += spec.cellCount
+            if totalCells > limits.maxCells {
+                throw SpecError("the job has more than \(limits.maxCells) cells (\(totalCells) in experiments 1 to \(k + 1)); at most \(limits.maxCells) without --allow-large\(r.location(t.line ?? item.line))")
+            }
             if experiments.contains(where: { $0.name == spec.name }) {
                 throw SpecError("experiment[\(k + 1)].name \"\(spec.name)\" is used by an earlier experiment; names must be unique\(r.location(t["name"]?.line))")
             }
@@ -113,7 +153,7 @@ public struct JobSpec: Sendable {
                 let labels = landscape.criticalPoints.map { "\"\($0.label)\"" }
                 throw s.error("at", labels.isEmpty
                     ? "needs a landscape with known critical points (a built-in); give start.point instead"
-                    : "must name a critical point of the landscape (\(labels.joined(separator: ", "))), got \"\(at)\"")
+                    : "must name a critical point of the landscape (\(labels.joined(separator: ", "))), got \"\(at.shortened())\"")
             }
             given = critical.point
         }
@@ -163,7 +203,7 @@ public struct JobSpec: Sendable {
             do {
                 return try Landscape(expression: text, variables: variables, constants: constants)
             } catch {
-                throw l.error("potential", "\"\(text)\": \(error)")
+                throw l.error("potential", "\"\(text.shortened())\": \(error)")
             }
         case (nil, let name?):
             return try builtinLandscape(name, &l, baseDirectory: baseDirectory)
@@ -228,7 +268,7 @@ public struct JobSpec: Sendable {
             case "random-features", "two-layer":
                 return try twoLayerNetwork(&l, trainsFirstLayer: name == "two-layer")
             default:
-                throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name)\"")
+                throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name.shortened())\"")
             }
         } catch let error as SpecError {
             throw error

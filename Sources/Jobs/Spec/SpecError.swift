@@ -40,13 +40,16 @@ public struct TableReader {
         return table[key]
     }
 
-    static func describe(_ value: SpecValue) -> String {
+    /// A value as written, at most about 80 characters of it (`String.shortened`).
+    static func describe(_ value: SpecValue) -> String { describeInFull(value).shortened() }
+
+    private static func describeInFull(_ value: SpecValue) -> String {
         switch value {
         case .string(let s): "\"\(s)\""
         case .integer(let i): String(i)
         case .float(let x): "\(x)"
         case .bool(let b): b ? "true" : "false"
-        case .array(let items): "[" + items.map { describe($0.value) }.joined(separator: ", ") + "]"
+        case .array(let items): "[" + items.prefix(40).map { describeInFull($0.value) }.joined(separator: ", ") + (items.count > 40 ? ", …]" : "]")
         case .table: "a table"
         }
     }
@@ -60,7 +63,7 @@ public struct TableReader {
             throw error(key, "must be a string, got \(n.value.typeName) \(TableReader.describe(n.value))", line: n.line)
         }
         if let allowed, !allowed.contains(s) {
-            throw error(key, "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(s)\"", line: n.line)
+            throw error(key, "must be one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(s.shortened())\"", line: n.line)
         }
         return s
     }
@@ -149,7 +152,7 @@ public struct TableReader {
     func rejectUnknown(allowed: [String]? = nil) throws(SpecError) {
         for (key, n) in table.entries where !used.contains(key) {
             let hint = (allowed ?? Array(used).sorted()).map { "'\($0)'" }.joined(separator: ", ")
-            throw SpecError("unknown key '\(keyPath(key))'\(location(n.line)); allowed here: \(hint)")
+            throw SpecError("unknown key '\(keyPath(key).shortened())'\(location(n.line)); allowed here: \(hint)")
         }
     }
 }

@@ -236,7 +236,7 @@ struct TOMLDocumentParser {
         let name = Self.joined(key)
         skipWhitespace()
         guard cur.peek() == "=" else {
-            throw cur.error("missing '=' after key '\(name)', found \(Cursor.describe(cur.peek()))")
+            throw cur.error("missing '=' after key '\(name.shortened())', found \(Cursor.describe(cur.peek()))")
         }
         cur.advance()
         skipWhitespace()
@@ -335,7 +335,7 @@ struct TOMLDocumentParser {
             if let existing = t.items[last.name] {
                 guard case .tables(let a) = existing else {
                     throw cur.error(
-                        "cannot define array of tables '[[\(name)]]': '\(name)' is already defined as \(Self.article(existing.typeDescription))\(Self.onLine(existing.line))",
+                        "cannot define array of tables '[[\(name)]]': '\(name.shortened())' is already defined as \(Self.article(existing.typeDescription))\(Self.onLine(existing.line))",
                         at: last.mark)
                 }
                 array = a
@@ -355,10 +355,10 @@ struct TOMLDocumentParser {
                     current = sub
                     return
                 case .table(let sub):
-                    throw cur.error("duplicate table '[\(name)]' (already defined\(Self.onLine(sub.line)))", at: last.mark)
+                    throw cur.error("duplicate table '[\(name.shortened())]' (already defined\(Self.onLine(sub.line)))", at: last.mark)
                 default:
                     throw cur.error(
-                        "duplicate key '\(name)' (already defined as \(Self.article(existing.typeDescription))\(Self.onLine(existing.line)))",
+                        "duplicate key '\(name.shortened())' (already defined as \(Self.article(existing.typeDescription))\(Self.onLine(existing.line)))",
                         at: last.mark)
                 }
             }
@@ -372,7 +372,7 @@ struct TOMLDocumentParser {
 
     mutating func parseValue(depth: Int, key: String?) throws(SpecParseError) -> SpecValue {
         guard let c = cur.peek(), c != "\n", c != "\r", c != "#" else {
-            if let key { throw cur.error("missing value for key '\(key)'") }
+            if let key { throw cur.error("missing value for key '\(key.shortened())'") }
             throw cur.error("expected a value, found \(Cursor.describe(cur.peek()))")
         }
         switch c {
@@ -455,7 +455,7 @@ struct TOMLDocumentParser {
 
         let startsWithDigit = body.unicodeScalars.first.map(Cursor.isDigit) ?? false
         func invalid() -> SpecParseError {
-            cursor.error(startsWithDigit ? "invalid number '\(word)'" : "invalid value '\(word)'", at: mark)
+            cursor.error(startsWithDigit ? "invalid number '\(word.shortened())'" : "invalid value '\(word.shortened())'", at: mark)
         }
         guard startsWithDigit else { throw invalid() }
 
@@ -475,12 +475,12 @@ struct TOMLDocumentParser {
                 isDigit = { $0 == "0" || $0 == "1" }
             }
             guard sign.isEmpty else {
-                throw cursor.error("a sign is not allowed on hexadecimal, octal or binary integers ('\(word)')", at: mark)
+                throw cursor.error("a sign is not allowed on hexadecimal, octal or binary integers ('\(word.shortened())')", at: mark)
             }
             let digits = body.dropFirst(2)
             guard validDigits(digits, isDigit) else { throw invalid() }
             guard let value = Int(String(digits.filter { $0 != "_" }), radix: radix) else {
-                throw cursor.error("integer overflow: '\(word)' does not fit in a 64-bit integer", at: mark)
+                throw cursor.error("integer overflow: '\(word.shortened())' does not fit in a 64-bit integer", at: mark)
             }
             return .integer(value)
         }
@@ -505,18 +505,18 @@ struct TOMLDocumentParser {
             guard validDigits(exp, Cursor.isDigit) else { throw invalid() }
         }
         if intPart.count > 1 && intPart.first == "0" {
-            throw cursor.error("leading zeros are not allowed ('\(word)')", at: mark)
+            throw cursor.error("leading zeros are not allowed ('\(word.shortened())')", at: mark)
         }
         let cleaned = sign + String(body.filter { $0 != "_" })
         if fracPart != nil || exponent != nil {
             guard let value = Double(cleaned) else { throw invalid() }
             guard value.isFinite else {
-                throw cursor.error("float overflow: '\(word)' is out of range for a 64-bit float", at: mark)
+                throw cursor.error("float overflow: '\(word.shortened())' is out of range for a 64-bit float", at: mark)
             }
             return .float(value)
         }
         guard let value = Int(cleaned) else {
-            throw cursor.error("integer overflow: '\(word)' does not fit in a 64-bit integer", at: mark)
+            throw cursor.error("integer overflow: '\(word.shortened())' does not fit in a 64-bit integer", at: mark)
         }
         return .integer(value)
     }
@@ -748,7 +748,7 @@ struct TOMLDocumentParser {
             let name = Self.joined(key)
             skipWhitespace()
             guard cur.peek() == "=" else {
-                throw cur.error("missing '=' after key '\(name)', found \(Cursor.describe(cur.peek()))")
+                throw cur.error("missing '=' after key '\(name.shortened())', found \(Cursor.describe(cur.peek()))")
             }
             cur.advance()
             skipWhitespace()

@@ -52,7 +52,7 @@ public enum ReportBuilder {
         // Claim and findings.
         let stabilityRows = StabilityAnalysis.rows(input)
         let findings = self.findings(fits: fits, comparisons: comparisons) + StabilityAnalysis.findings(stabilityRows)
-            + tailIndexFindings(input)
+            + tailIndexFindings(input) + divergedFindings(input, besides: stabilityRows)
         if spec.report.claim != nil || !findings.isEmpty {
             var text = ""
             if let claim = spec.report.claim { text += "**Claim.** \(claim)\n\n" }
@@ -376,6 +376,16 @@ public enum ReportBuilder {
         return t
     }
 
+    /// Cells where every path diverged: a finding of their own, so the result section says so —
+    /// except those of a stability sweep (`stability`), whose section is about divergence.
+    static func divergedFindings(_ input: ReportInput, besides stability: [StabilityRow] = []) -> [String] {
+        let covered = Set(stability.map { "\($0.cell.experimentIndex)/\($0.cell.cellIndex)" })
+        let cells = input.cells.filter { $0.allDiverged && !covered.contains("\($0.experimentIndex)/\($0.cellIndex)") }
+        guard !cells.isEmpty else { return [] }
+        let shown = cells.prefix(5).map { "\($0.experiment) (\(Format.parameters($0.parameters)))" }.joined(separator: "; ")
+        return ["**Every path diverged** in \(cells.count) of \(input.cells.count) cells (no exit time): \(shown)\(cells.count > 5 ? "; …" : "")."]
+    }
+
     static func cellsMarkdown(_ input: ReportInput) -> String {
         // P(exit by the cap) with its exact 95 % interval, in its own column when some Monte Carlo cell was censored
         let showExit = input.cells.contains { $0.isMonteCarlo && $0.censored > 0 && $0.exitProbability != nil }
@@ -386,7 +396,9 @@ public enum ReportBuilder {
             if showExit {
                 paths += " | " + (c.isMonteCarlo ? c.exitProbability.map { "\(Format.number($0, significant: 3)) \(Format.interval(c.exitProbabilityCI95))" } ?? "—" : "—")
             }
-            let mean = c.mean.map { Format.value($0, error: c.isMonteCarlo ? c.standardError : (c.methodError.flatMap { $0 > 0 ? $0 : nil })) } ?? "—"
+            let mean = c.allDiverged ? "all diverged"
+                : c.mean.map { Format.value($0, error: c.isMonteCarlo ? c.standardError : (c.methodError.flatMap { $0 > 0 ? $0 : nil })) }
+                ?? c.lowerBound.map { "≥ \(Format.number($0, significant: 4))" } ?? "—"
             let iter = c.meanIterations.map { Format.value($0, error: c.isMonteCarlo ? c.iterationsStandardError : nil) } ?? "—"
             let estimator = c.estimator.count > 90 ? String(c.estimator.prefix(87)) + "…" : c.estimator
             t += "| \(c.experiment) | \(c.method) | \(Format.parameters(c.parameters)) | \(paths) | \(mean) | \(c.timeUnit.rawValue) | \(iter) | \(estimator) |\n"

@@ -26,6 +26,7 @@ public enum TextTable {
         var estimators = Set<String>(), otherEstimators = Set<String>()
         var anyDeterministic = false
         var noExitTime = false
+        let allDiverged = cells.filter(\.allDiverged).count
         for c in cells {
             let deterministic = !isSampled(c.method)
             anyDeterministic = anyDeterministic || deterministic
@@ -48,7 +49,8 @@ public enum TextTable {
                 c.experiment, c.method,
                 c.parameters.map { "\($0.key)=\(finite($0.value).map(number) ?? "")" }.joined(separator: " "),
             ] + counts + [
-                c.failed ? "failed" : c.mean.map { String(format: "%.6g", $0) } ?? "n/a",
+                c.failed ? "failed" : c.allDiverged ? "all diverged"
+                    : c.mean.map { String(format: "%.6g", $0) } ?? c.lowerBound.map { String(format: "≥ %.6g", $0) } ?? "n/a",
                 deterministic ? (c.methodError.map { String(format: "±%.2g (grid)", $0) } ?? "—")
                     : c.standardError.map { String(format: "%.3g", $0) } ?? "n/a",
                 c.timeUnit.rawValue,
@@ -66,6 +68,12 @@ public enum TextTable {
         if !estimators.isEmpty { out += "censoring-aware estimator: " + estimators.sorted().joined(separator: "; ") + "\n" }
         if !otherEstimators.isEmpty { out += "estimator: " + otherEstimators.sorted().joined(separator: "; ") + "\n" }
         if noExitTime { out += noExitTimeNote }
+        if allDiverged > 0 {
+            out += "all diverged: every path of \(allDiverged) cell\(allDiverged == 1 ? "" : "s") overflowed or went non-finite (no exit time); check the landscape, the start and the step size\n"
+        }
+        if cells.contains(where: { $0.mean == nil && $0.lowerBound != nil && !$0.failed && !$0.allDiverged }) {
+            out += "≥ x: no mean (too few exits before the cap); x is a lower bound on the mean exit time (the restricted mean)\n"
+        }
         if anyDeterministic {
             out += "deterministic cells: standard error 0; formulas, grids and assumptions are in --format json (estimator)\n"
         }
