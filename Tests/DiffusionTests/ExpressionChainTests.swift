@@ -84,6 +84,7 @@ import Testing
         let cut = MessageText.oneLine(long)
         #expect(cut.count <= MessageText.maxLength && cut.hasPrefix("unknown variable 'uuu") && cut.hasSuffix("u'"))
         #expect(MessageText.oneLine("short") == "short")
+        #expect(MessageText.oneLine("a\u{85}b\u{2028}c") == "aU+0085bU+2028c")  // NEL and line separator (found by the fuzzer)
         let error = ExpressionError(message: long, column: 1)
         #expect(error.message.count <= MessageText.maxLength)
     }

@@ -1,6 +1,6 @@
 /// Error messages that quote user input stay one bounded line. Two rules, both here: a
 /// quoted value goes through `String.shortened` (80 characters and its length), and a whole
-/// parse message through `MessageText.oneLine` (control characters become `U+XXXX`; over
+/// parse message through `MessageText.oneLine` (control characters and line separators become `U+XXXX`; over
 /// `maxLength` characters it is cut in the middle, keeping the start that names what is
 /// wrong). The fuzzers (Fuzz/) check every parser message against `maxLength`.
 public enum MessageText {
@@ -9,7 +9,8 @@ public enum MessageText {
     public static func oneLine(_ message: String) -> String {
         var scalars = String.UnicodeScalarView()
         for c in message.unicodeScalars {
-            if c.value < 0x20 || c.value == 0x7F {
+            // C0 and C1 controls (NEL included) and the line and paragraph separators
+            if c.value < 0x20 || (0x7F...0x9F).contains(c.value) || c.value == 0x2028 || c.value == 0x2029 {
                 let digits = String(c.value, radix: 16, uppercase: true)
                 scalars.append(contentsOf: ("U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits).unicodeScalars)
             } else {
