@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (swiftc -sanitize=fuzzer) over the spec parsers and the
-# expression compiler and runs each for FUZZ_SECONDS (default 60). Any crash, hang (10 s per
-# input) or over-long / multi-line error message fails; the input is kept in
-# .build-fuzz/artifacts. Seeds: Fuzz/corpus/* and every Reports/*/job.toml.
+# expression compiler and runs each for FUZZ_RUNS inputs (default 10⁶) from the fixed seed
+# FUZZ_SEED (default 1), so CI repeats the same inputs, within FUZZ_SECONDS (default 120)
+# at most. Any crash, hang (10 s per input) or over-long / multi-line error message fails;
+# the input is kept in .build-fuzz/artifacts. Seeds: Fuzz/corpus/* and every
+# Reports/*/job.toml. Longer, random exploration: FUZZ_SEED=0 FUZZ_RUNS=-1 FUZZ_SECONDS=600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${FUZZ_SECONDS:-60}"
+seconds="${FUZZ_SECONDS:-120}"
+runs="${FUZZ_RUNS:-1000000}"
+seed="${FUZZ_SEED:-1}"
 out=.build-fuzz
 mkdir -p "$out/artifacts"
 spec=Sources/Jobs/Spec
@@ -23,8 +27,8 @@ for target in toml json expr; do
   rm -rf "$corpus"; mkdir -p "$corpus"
   cp Fuzz/corpus/$target/* "$corpus/"
   if [ "$target" = toml ]; then cp Reports/*/job.toml "$corpus/" 2>/dev/null || true; fi
-  echo "fuzz $target: ${seconds} s"
-  if ! SWIFT_BACKTRACE=enable=no "$out/fuzz-$target" -max_total_time="$seconds" -timeout=10 -max_len=4096 \
+  echo "fuzz $target: $runs inputs from seed $seed (at most ${seconds} s)"
+  if ! SWIFT_BACKTRACE=enable=no "$out/fuzz-$target" -seed="$seed" -runs="$runs" -max_total_time="$seconds" -timeout=10 -max_len=4096 \
        -artifact_prefix="$out/artifacts/$target-" "$corpus" > "$out/fuzz-$target.log" 2>&1; then
     echo "fuzz $target FAILED:"; grep -a -E "Fatal error|ERROR|artifact" "$out/fuzz-$target.log" | head -5
     status=1
