@@ -63,8 +63,10 @@ fuzz:
 
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape-bench
+	$(SWIFT) build $(RELEASE) --product sgd-escape
 	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q numpy
 	$(PYTHON) Benchmarks/run.py --binary $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape-bench
+	$(PYTHON) Benchmarks/store.py --cli $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape
 
 clean:
 	rm -rf .build $(PY_ENV) out

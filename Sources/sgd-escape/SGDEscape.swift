@@ -9,13 +9,33 @@ struct SGDEscapeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sgd-escape",
         abstract: "First-exit times of SGD, its SDE and Langevin/Lévy dynamics.",
-        version: sgdEscapeVersion,
+        version: ToolVersion.number,
         subcommands: [Run.self, Check.self, ReportCommand.self, Demo.self, Validate.self, Merge.self, Export.self, Slurm.self, TailIndexCommand.self]
     )
-}
 
-/// The version `sgd-escape --version` prints.
-let sgdEscapeVersion = "0.1.0"
+    /// ArgumentParser's own entry point, except that a usage error (exit 64) quotes at most 80
+    /// characters of what was typed, like every other message (`String.shortened`).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let lines = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+            let text = lines.map { MessageText.oneLine(shorteningQuotes(String($0))) }.joined(separator: "\n")
+            FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+            exit(withError: ExitCode.validationFailure)
+        }
+    }
+
+    /// `line` with each '…'-quoted run longer than 80 characters shortened.
+    static func shorteningQuotes(_ line: String) -> String {
+        let parts = line.split(separator: "'", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return line }
+        return parts.enumerated().map { k, part in k % 2 == 1 && k < parts.count - 1 ? String(part).shortened() : String(part) }
+            .joined(separator: "'")
+    }
+}
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json

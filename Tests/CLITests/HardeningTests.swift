@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import TestSupport
 
@@ -10,7 +11,7 @@ import TestSupport
     /// Runs the binary in `directory` (its working directory), like a user in a shell there.
     func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, stderr: String, stdout: String) {
         let process = Process()
-        process.executableURL = try #require(CLI.executable)
+        process.executableURL = CLI.executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let errorFile = directory.appendingPathComponent(".stderr"), outputFile = directory.appendingPathComponent(".stdout")
@@ -192,10 +193,30 @@ import TestSupport
         #expect(!r.stdout.contains("0.005000000000000001"))
     }
 
+    /// A usage error (exit 64) quotes at most 80 characters of what was typed.
+    @Test func usageErrorsQuoteAtMostEightyCharacters() throws {
+        let long = String(repeating: "x", count: 5000)
+        for arguments in [["run", "job.toml", "--threads", long], ["run", "job.toml", "--bogus-" + long], [long]] {
+            let r = try CLI.run(arguments)
+            #expect(r.status == 64, "\(r.stderr.prefix(300))")
+            #expect(r.stderr.hasPrefix("Error: ") && r.stderr.contains("… (50"), "\(r.stderr.prefix(300))")
+            #expect(r.stderr.split(separator: "\n").allSatisfy { $0.count <= 200 }, "\(r.stderr.prefix(300))")
+        }
+    }
+
+    /// `--version` prints MAJOR.MINOR.PATCH, and a store records the same version.
     @Test func version() throws {
         let r = try CLI.run(["--version"])
         #expect(r.status == 0)
-        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        let version = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(version.split(separator: ".").count == 3)
+        let work = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        try Self.divergent.write(to: work.appendingPathComponent("job.toml"), atomically: true, encoding: .utf8)
+        #expect(try run(["run", "job.toml", "--quiet", "--out", "out"], in: work).status == 0)
+        let db = try DatabaseQueue(path: work.appendingPathComponent("out/results.sqlite").path)
+        let stored = try db.read { db in try String.fetchOne(db, sql: "SELECT tool_version FROM job") }
+        #expect(stored?.hasPrefix("sgd-escape \(version) (store schema ") == true, "\(stored ?? "nil")")
     }
 
     /// With --quiet the first Ctrl-C still says it was received.
@@ -204,7 +225,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: work) }
         try InterruptTests.spec.write(to: work.appendingPathComponent("job.toml"), atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = try #require(CLI.executable)
+        process.executableURL = CLI.executable
         process.arguments = ["run", work.appendingPathComponent("job.toml").path, "--quiet", "--threads", "1"]
         let errorFile = work.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)

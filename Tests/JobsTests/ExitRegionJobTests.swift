@@ -332,8 +332,3 @@ import TestSupport
         #expect(Self.parseError(bridge)?.contains("loss_above on a finite sum") == true, "\(Self.parseError(bridge) ?? "no error")")
     }
 }
-
-extension JobSpec {
-    /// The first experiment's first cell's landscape, start and exit (these tests' jobs have one).
-    var first: ExperimentSetting { experiments[0].settings[0] }
-}

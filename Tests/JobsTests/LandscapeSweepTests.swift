@@ -216,6 +216,42 @@ import Diffusion
         #expect(try #require(cells[3].mean) > 4 * (try #require(cells[2].mean)))
     }
 
+    /// Geometry is compared by the landscape table as written (values put in), not by the
+    /// landscape's summary: the same table in another order or with 2 for 2.0 is the same
+    /// geometry; a parameter the summary leaves out (`true_parameters`) makes another one.
+    @Test func sameGeometryComparesWhatWasWritten() throws {
+        func settings(_ a: String, _ b: String) throws -> (ExperimentSetting, ExperimentSetting) {
+            let text = """
+            name = "geometry"
+            [start]
+            point = [0, 0]
+            [exit]
+            when = "x^2 + y^2 > 1"
+            [[experiment]]
+            name = "a"
+            dynamics = "sgd"
+            learning_rate = 0.01
+            paths = 10
+            landscape = { \(a) }
+            [[experiment]]
+            name = "b"
+            dynamics = "sgd"
+            learning_rate = 0.01
+            paths = 10
+            landscape = { \(b) }
+            """
+            let spec = try JobSpec.parse(text)
+            return (spec.experiments[0].settings[0], spec.experiments[1].settings[0])
+        }
+        let reordered = try settings("builtin = \"linear-regression\", samples = 50, noise = 1",
+                                     "noise = 1.0, samples = 50, builtin = \"linear-regression\"")
+        #expect(reordered.0.sameGeometry(as: reordered.1))
+        let truth = try settings("builtin = \"linear-regression\", samples = 50, true_parameters = [1, 2]",
+                                 "builtin = \"linear-regression\", samples = 50, true_parameters = [1, 3]")
+        #expect(truth.0.landscape.summary == truth.1.landscape.summary, "the summary cannot tell them apart")
+        #expect(!truth.0.sameGeometry(as: truth.1))
+    }
+
     /// Bad sweeps and overrides are one-line errors naming the key, the value and the combination.
     @Test func errorsNameTheKeyAndTheCombination() {
         let base = Self.bk("builtin = \"double-well\"\nbarrier = [0.25, -1]", exit: "when = \"x > 0\"")

@@ -6,6 +6,9 @@ import Diffusion
 /// docs/THEORY.md §1). 1-D on the exit interval (open sides truncated where the diffusion never
 /// goes), or 2-D on a reflecting `domain` box. Gaussian noise only: Lévy generators are non-local.
 public struct BackwardKolmogorovMethod: ExperimentMethod {
+    /// The quantity holding the probability of leaving an interval through its upper end (the
+    /// committor at the start; 1-D grids with an exit on both sides).
+    public static let upperSplittingProbabilityKey = "splitting_probability_upper"
     public static let name = "backward-kolmogorov"
     public static let kind = MethodKind.exact
     public static let summary = "exact mean exit time of the diffusion (grid solve of the backward equation, 1-D or 2-D)"
@@ -66,7 +69,7 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
         try CellFailure.requireResolved(reference.time, error: reference.timeError, what: "the grid solve")
         var quantities: [(String, Double)] = []
         if let rate = reference.escapeRate { quantities.append(("escape_rate", rate)) }
-        if let q = reference.splittingUpper { quantities.append(("splitting_probability_upper", q)) }
+        if let q = reference.splittingUpper { quantities.append((Self.upperSplittingProbabilityKey, q)) }
         let grid = domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" }
             ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"
         var estimator = "exact diffusion (\(form.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(grid), Richardson-extrapolated"

@@ -44,7 +44,8 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .int(let i): out += String(i)
         case .double(let x):
             if x.isNaN || x.isInfinite { out += "null"; return }
-            if x == x.rounded(), abs(x) < 1e15 { out += String(format: "%.1f", x) } else { out += "\(x)" }
+            // an integral value as "%.1f" would print it (with its sign: -0.0), without Foundation's formatter
+            if x == x.rounded(), abs(x) < 1e15 { out += x == 0 && x.sign == .minus ? "-0.0" : "\(Int64(x)).0" } else { out += "\(x)" }
         case .string(let s): JSONValue.escape(s, into: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
@@ -82,6 +83,12 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     static func escape(_ s: String, into out: inout String) {
         out += "\""
+        // most strings need no escape: appended whole
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -8,8 +8,8 @@ import Diffusion
 /// that does not parse or whose cells cannot run (`JobSpec.parse` checks every cell), an
 /// `--out` that already holds a run without `--resume`, a resume with another spec or
 /// another `--quick` scale. Then `run` computes the selected cells that the store lacks —
-/// and those it holds as failed — in global order, committing each, and keeping
-/// `summary.json` current.
+/// and those it holds as failed — in global order, committing each, and rewriting
+/// `summary.json` about once a second and whenever `run` returns or throws.
 public final class JobExecution {
     public struct Options: Sendable {
         public var out: String?
@@ -116,6 +116,25 @@ public final class JobExecution {
     /// Runs the cells still missing, calling `cellFinished` after each (on this thread) and
     /// `shouldStop` before each. Store failures throw `Failure`.
     public func run(shouldStop: () -> Bool = { false }, cellFinished: (Cell) -> Void = { _ in }) throws -> Outcome {
+        // summary.json is rewritten on every way out: completed, interrupted, or a failure
+        do {
+            let outcome = try runCells(shouldStop: shouldStop, cellFinished: cellFinished)
+            try writeSummary()
+            return outcome
+        } catch {
+            try? writeSummary()
+            throw error
+        }
+    }
+
+    /// The summary is a view of the store, rewritten at most every `summaryInterval` seconds
+    /// (and never taking more than a tenth of the run) while cells finish, so a 10⁵-cell
+    /// sweep does not rewrite a growing file 10⁵ times; the store is the record.
+    static let summaryInterval = 1.0
+    private var lastSummary = ContinuousClock.now
+    private var summaryCost = Duration.zero
+
+    private func runCells(shouldStop: () -> Bool, cellFinished: (Cell) -> Void) throws -> Outcome {
         let plan = runner.cells
         for g in selected where finished[g] == nil {
             if shouldStop() { return .interrupted }
@@ -135,9 +154,14 @@ public final class JobExecution {
             finished[g] = cell
             fresh.append(cell)
             cellFinished(cell)
-            try writeSummary()
+            let since = ContinuousClock.now - lastSummary
+            if since >= .seconds(Self.summaryInterval) && since >= summaryCost * 10 {
+                let start = ContinuousClock.now
+                try writeSummary()
+                lastSummary = ContinuousClock.now
+                summaryCost = lastSummary - start
+            }
         }
-        if fresh.isEmpty { try writeSummary() }
         return .completed
     }
 

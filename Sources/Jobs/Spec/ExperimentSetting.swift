@@ -8,12 +8,16 @@ public struct ExperimentSetting: Sendable {
     public let landscape: Landscape
     public let start: [Double]
     public let exit: ExitRegion
+    /// The landscape table this setting was built from, with the swept values put in
+    /// (`SpecValue.canonical`: line numbers and key order ignored, 2 and 2.0 alike), and the
+    /// folder relative paths in it are read from.
+    let source: String
 
-    /// Same landscape (its description and named constants), start and exit region: cells
-    /// that may stand as each other's references or predictions.
+    /// Same landscape (built from the same table), start point and exit region: cells that
+    /// may stand as each other's references or predictions. Compared by what was written, not
+    /// by the landscape's one-line summary, which leaves parameters out.
     public func sameGeometry(as other: ExperimentSetting) -> Bool {
-        landscape.summary == other.landscape.summary && landscape.constants == other.landscape.constants
-            && start == other.start && exit == other.exit
+        source == other.source && start == other.start && exit == other.exit
     }
 }
 
@@ -48,15 +52,6 @@ struct SettingTemplate {
     /// At most this many landscapes per experiment (each is built and checked up front).
     static let maxLandscapes = 1000
 
-    /// Keys of built-ins whose value is a vector (one number per dimension or per sample),
-    /// so an array there is the value itself, not a sweep.
-    static let vectorKeys: [String: Set<String>] = [
-        "quadratic": ["curvature"],
-        "quadratic-sums": ["curvatures", "matrices", "minimizer"],
-        "linear-regression": ["true_parameters"],
-        "sharp-flat-sum": ["sharp_curvatures", "flat_curvatures"],
-    ]
-
     /// Names an expression constant may not take: the functions and `pi`, `e`.
     static func reservedName(_ name: String) -> Bool {
         name == "pi" || name == "e" || ExpressionFunction(rawValue: name) != nil
@@ -68,7 +63,7 @@ struct SettingTemplate {
         var axes: [Axis] = []
         let reader = TableReader(landscape, path: paths.landscape)
         if case .string(let builtin)? = landscape["builtin"]?.value {
-            let vector = SettingTemplate.vectorKeys[builtin] ?? []
+            let vector = JobSpec.builtinVectorKeys[builtin] ?? []
             for (key, node) in landscape.entries where key != "builtin" && !vector.contains(key) {
                 guard case .array(let items) = node.value, let numbers = SettingTemplate.numbers(items) else { continue }
                 guard !numbers.values.isEmpty else { throw reader.error(key, "must not be an empty array (an array of numbers is a sweep axis)") }
@@ -204,7 +199,8 @@ struct SettingTemplate {
         } catch {
             throw SpecError("\(paths.exit): \(error)\(e.location(exit.line))")
         }
-        return ExperimentSetting(landscape: landscape, start: point, exit: region)
+        let source = SpecValue.table(table).canonical + " in " + (baseDirectory?.standardizedFileURL.path ?? ".")
+        return ExperimentSetting(landscape: landscape, start: point, exit: region, source: source)
     }
 }
 

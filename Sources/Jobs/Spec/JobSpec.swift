@@ -18,6 +18,14 @@ public struct JobSpec: Sendable {
     public static let builtins = ["double-well", "sharp-flat", "quadratic", "saddle", "styblinski-tang",
                                   "quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum",
                                   "random-features", "two-layer"]
+    /// Keys of built-ins whose value is a vector (one number per dimension or per sample; read
+    /// with `TableReader.vector` below), so an array there is the value itself, not a sweep axis.
+    static let builtinVectorKeys: [String: Set<String>] = [
+        "quadratic": ["curvature"],
+        "quadratic-sums": ["curvatures", "matrices", "minimizer"],
+        "linear-regression": ["true_parameters"],
+        "sharp-flat-sum": ["sharp_curvatures", "flat_curvatures"],
+    ]
     /// The built-ins that are finite sums (per-sample gradients: real minibatches).
     static let finiteSumBuiltins = ["quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum", "random-features", "two-layer"]
     /// The tables an experiment may give for itself, replacing the job's.

@@ -44,6 +44,24 @@ public enum SpecValue: Sendable, Equatable {
         }
     }
 
+    /// The value as text that ignores where it was written: no line numbers, a table's keys
+    /// in sorted order, every number as the shortest text of its Double (so `2` and `2.0`
+    /// agree), strings quoted. Two values with equal `canonical` read alike.
+    public var canonical: String {
+        switch self {
+        case .string(let s): return JSONValue.quoted(s)
+        case .integer(let i):
+            let x = Double(i)
+            return x.magnitude < 0x1p53 ? "\(x)" : "\(i)"
+        case .float(let x): return "\(x)"
+        case .bool(let b): return b ? "true" : "false"
+        case .array(let items): return "[" + items.map(\.value.canonical).joined(separator: ",") + "]"
+        case .table(let t):
+            return "{" + t.entries.sorted { $0.key < $1.key }
+                .map { JSONValue.quoted($0.key) + "=" + $0.node.value.canonical }.joined(separator: ",") + "}"
+        }
+    }
+
     public static func == (lhs: SpecValue, rhs: SpecValue) -> Bool {
         switch (lhs, rhs) {
         case let (.string(a), .string(b)): return a == b

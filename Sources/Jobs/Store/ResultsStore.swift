@@ -9,7 +9,7 @@ import Diffusion
 /// behind and `--resume` recomputes the rest.
 public final class ResultsStore {
     public static let fileName = "results.sqlite"
-    public static let toolVersion = "sgd-escape 0.6 (store schema 2)"
+    public static let toolVersion = ToolVersion.label
     /// Rows per multi-row INSERT of samples.
     static let sampleBatch = 500
 
@@ -409,10 +409,11 @@ public final class ResultsStore {
         let fields = CellFields(global: cell.global, experimentIndex: cell.experimentIndex, experiment: cell.experiment,
                                 cellIndex: cell.cellIndex, parameters: parameters, method: cell.method,
                                 status: cell.status.rawValue, json: try cell.encoded(), wallSeconds: cell.wallSeconds)
-        try db.execute(sql: """
+        // prepared once per connection (GRDB's statement cache), like the sample INSERTs
+        try db.cachedStatement(sql: """
             INSERT INTO cell (global_index, experiment_index, experiment, cell_index, parameters, method, status, json, wall_seconds, sample_count, digest)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [fields.global, fields.experimentIndex, fields.experiment, fields.cellIndex, fields.parameters,
+            """).execute(arguments: [fields.global, fields.experimentIndex, fields.experiment, fields.cellIndex, fields.parameters,
                              fields.method, fields.status, fields.json, fields.wallSeconds, samples.count, fields.digest(samples)])
     }
 
@@ -434,7 +435,7 @@ public final class ResultsStore {
     /// Writes sample rows inside `recordCell`'s transaction, `sampleBatch` rows per INSERT.
     final class SampleWriter: CellSampleSink {
         let db: Database
-        var statements: [Int: Statement] = [:]
+        var tails: [Int: Statement] = [:]
         var values: [(any DatabaseValueConvertible)?] = []
         /// The digest of the rows written so far.
         var digest = SampleDigest()
@@ -451,11 +452,16 @@ public final class ResultsStore {
             var first = 0
             while first < n {
                 let count = min(ResultsStore.sampleBatch, n - first)
+                // full batches share one statement prepared once per connection; a shorter one
+                // (a chunk's or the cell's tail) is prepared once per cell and size
                 let statement: Statement
-                if let s = statements[count] { statement = s } else {
-                    let row = "(?, ?, ?, ?, ?, ?, ?)"
-                    statement = try db.makeStatement(sql: "INSERT INTO sample VALUES " + Array(repeating: row, count: count).joined(separator: ","))
-                    statements[count] = statement
+                if count == ResultsStore.sampleBatch {
+                    statement = try db.cachedStatement(sql: Self.fullBatchSQL)
+                } else if let s = tails[count] {
+                    statement = s
+                } else {
+                    statement = try db.makeStatement(sql: Self.insertSQL(rows: count))
+                    tails[count] = statement
                 }
                 values.removeAll(keepingCapacity: true)
                 for p in first..<first + count {
@@ -481,6 +487,12 @@ public final class ResultsStore {
                 try statement.execute(arguments: StatementArguments(values))
                 first += count
             }
+        }
+
+        static let fullBatchSQL = insertSQL(rows: ResultsStore.sampleBatch)
+        /// `INSERT INTO sample VALUES (?, …), …` for `rows` rows.
+        static func insertSQL(rows: Int) -> String {
+            "INSERT INTO sample VALUES " + Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ",")
         }
 
         func scanExitSteps(experiment: Int, cell: Int, _ visit: (_ step: Int, _ count: Int) -> Bool) throws {

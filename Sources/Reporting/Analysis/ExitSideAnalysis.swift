@@ -40,7 +40,7 @@ public struct ExitSideRow: Sendable {
 
 public enum ExitSideAnalysis {
     /// The backward-Kolmogorov quantity: P(leave through the upper end of a 1-D interval).
-    static let upperProbabilityKey = "splitting_probability_upper"
+    static let upperProbabilityKey = BackwardKolmogorovMethod.upperSplittingProbabilityKey
 
     /// k_j = p_j/E τ with SE(log k_j)² = (1 − p_j)/n_j + (SE/τ)² (see `ExitSideRow`).
     static func rate(count: Int, exited: Int, mean: Double, standardError: Double) -> (rate: Double, standardError: Double) {
