@@ -9,12 +9,13 @@ PYTHON ?= python3
 PY_ENV = .build-py
 PY_PACKAGES = nbformat nbclient ipykernel pandas matplotlib
 
-# GSL (the numerical backbone) and pkg-config, installed when missing.
+# GSL (the numerical backbone), OpenBLAS (the network ensembles' matrix products, opened at
+# run time: Sources/Diffusion/Networks/OpenBLAS.swift) and pkg-config, installed when missing.
 deps:
-	@if ! pkg-config --exists gsl 2>/dev/null; then \
-		echo "installing libgsl-dev and pkg-config"; \
+	@if ! pkg-config --exists gsl 2>/dev/null || ! pkg-config --exists openblas 2>/dev/null; then \
+		echo "installing libgsl-dev, libopenblas-dev and pkg-config"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgsl-dev pkg-config; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgsl-dev libopenblas-dev pkg-config; \
 	fi
 
 # A virtualenv for the notebook tests, made once: the stamp .ready marks a complete install.

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ams_numpy  # noqa: E402
 import double_well_numpy  # noqa: E402
 import grid_scipy  # noqa: E402
+import mlp_numpy  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -93,6 +94,44 @@ def splitting_table(columns, full_runs):
     return lines, ok
 
 
+def mlp_section(binary, steps, repeats, small_chains, large_chains, write):
+    """The network ensemble (issue 14): sgd-escape's engine against the NumPy lock-step
+    ensemble of the same MLP and batch, one thread each, and the large network's flop rate
+    against OpenBLAS's one-core dgemm."""
+    out = subprocess.run([binary, "--mlp-only", "--mlp-steps", str(steps), "--repeats", str(repeats),
+                          "--mlp-small-chains", str(small_chains), "--mlp-large-chains", str(large_chains)],
+                         check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    gemm = next(r for r in rows if r["name"] == "openblas-dgemm")
+    lines = ["| network (one thread) | parameters | batch B | chains P | sgd-escape, replica-iterations/s | NumPy lock-step | **sgd-escape / NumPy** | sgd-escape flop rate | **of OpenBLAS dgemm (one core)** |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    ratios = {}
+    for r in (r for r in rows if r["name"] == "mlp-ensemble"):
+        sizes = r["sizes"]
+        x, y = mlp_numpy.synthetic(r["samples"], sizes[0], sizes[-1])
+        best = 0.0
+        for k in range(repeats):
+            work, t, _ = mlp_numpy.run(x, y, sizes[1:-1], chains=r["chains"], batch=r["batch"], steps=steps, seed=k + 1)
+            best = max(best, work / t)
+        ratio = r["replica_iterations_per_second"] / best
+        fraction = r["flops_per_second"] / gemm["flops_per_second"]
+        ratios[r["network"]] = (ratio, fraction)
+        lines.append(f"| {r['network']}: {'–'.join(map(str, sizes))} | {r['parameters']:,} | {r['batch']} | {r['chains']} | "
+                     f"{r['replica_iterations_per_second'] / 1e3:.1f} k | {best / 1e3:.1f} k | **{ratio:.2f}×** | "
+                     f"{r['flops_per_second'] / 1e9:.2f} GFlop/s | **{fraction:.0%}** |")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    small, large = ratios.get("small", (0, 0)), ratios.get("large", (0, 0))
+    header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, NumPy {np.__version__}, "
+              f"OpenBLAS core {gemm['core']} (one-core dgemm {gemm['flops_per_second'] / 1e9:.1f} GFlop/s at 1024³), "
+              f"{steps} steps, best of {repeats}, load average {os.getloadavg()[0]:.1f} at the end. Targets (issue 14): "
+              f"≥ 5× NumPy on the small network ({'met' if small[0] >= 5 else 'NOT met'}: {small[0]:.2f}×), "
+              f"≥ 50 % of the dgemm rate on the large one ({'met' if large[1] >= 0.5 else 'NOT met'}: {large[1]:.0%}).")
+    print(header)
+    print("\n".join(lines))
+    if write:
+        write_section("<!-- MLP BEGIN -->", "<!-- MLP END -->", header + "\n\n" + "\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -106,7 +145,14 @@ def main():
     parser.add_argument("--numpy-runs", type=int, default=5, help="NumPy runs R; loops scale with R")
     parser.add_argument("--numpy-repeats", type=int, default=2)
     parser.add_argument("--lockstep-repeats", type=int, default=2, help="NumPy with all R runs in lockstep")
+    parser.add_argument("--mlp-only", action="store_true", help="only the network ensemble benchmark")
+    parser.add_argument("--mlp-steps", type=int, default=50)
+    parser.add_argument("--mlp-small-chains", type=int, default=1000)
+    parser.add_argument("--mlp-large-chains", type=int, default=16)
     args = parser.parse_args()
+    if args.mlp_only:
+        mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
+        return
 
     command = [args.binary, "--paths", str(args.paths), "--repeats", str(args.repeats),
                "--splitting-runs", str(args.splitting_runs), "--splitting-loops", str(args.splitting_loops),
@@ -178,6 +224,7 @@ def main():
     print(table)
     if not args.no_write:
         write_section("<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->", header + "\n\n" + table)
+    mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
 
 
 if __name__ == "__main__":

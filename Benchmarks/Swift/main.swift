@@ -62,6 +62,10 @@ if arguments.contains("--splitting-only") {
     try splitting()
     exit(0)
 }
+if arguments.contains("--mlp-only") {
+    try mlpEnsemble()
+    exit(0)
+}
 
 // 1. The generator alone: ziggurat normals into a buffer (GSL call, and the inlined fast path).
 let stream = RandomStream(key: StreamKey(seed: 1))

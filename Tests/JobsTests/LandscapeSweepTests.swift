@@ -252,6 +252,22 @@ import Diffusion
         #expect(!truth.0.sameGeometry(as: truth.1))
     }
 
+    /// An exit radius given as an array is a sweep axis `exit.distance_from_start`, after the
+    /// landscape's axes; each cell equals the job written with that radius.
+    @Test func exitRadiusIsASweepAxis() throws {
+        let swept = try JobSpec.parse(Self.bk("builtin = \"double-well\"\nbarrier = [0.25, 0.5]", exit: "distance_from_start = [0.5, 0.8]"))
+        #expect(swept.experiments[0].parameters.map(\.key) == ["landscape.barrier", "exit.distance_from_start", "epsilon"])
+        #expect(swept.experiments[0].settings.count == 4)
+        let cells = try JobRunner(spec: swept, threads: 1).run()
+        #expect(cells.count == 8)
+        for (k, (barrier, radius)) in [(0.25, 0.5), (0.25, 0.8), (0.5, 0.5), (0.5, 0.8)].enumerated() {
+            let single = try JobSpec.parse(Self.bk("builtin = \"double-well\"\nbarrier = \(barrier)", exit: "distance_from_start = \(radius)"))
+            let reference = try JobRunner(spec: single, threads: 1).run()
+            #expect(cells[2 * k].mean == reference[0].mean && cells[2 * k + 1].mean == reference[1].mean, "barrier \(barrier), r \(radius)")
+        }
+        #expect(Self.parseError(Self.bk("builtin = \"double-well\"", exit: "distance_from_start = [0.5, \"far\"]"))?.contains("exit.distance_from_start") == true)
+    }
+
     /// Bad sweeps and overrides are one-line errors naming the key, the value and the combination.
     @Test func errorsNameTheKeyAndTheCombination() {
         let base = Self.bk("builtin = \"double-well\"\nbarrier = [0.25, -1]", exit: "when = \"x > 0\"")

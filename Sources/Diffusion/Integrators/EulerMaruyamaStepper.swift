@@ -78,6 +78,9 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let sampleCount: Int
     /// Only for the state-dependent laws (its GSL workspace is O(d²)).
     private let eigen: SymmetricSquareRoot?
+    /// A batched finite sum's minibatch indices and workspace (`BatchedFiniteSum`).
+    private let batchIndices: UnsafeMutablePointer<Int>
+    private let batchWorkspace: UnsafeMutablePointer<Double>
 
     init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
          exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth) {
@@ -127,6 +130,12 @@ final class EulerMaruyamaStepper: BlockStepper {
         permutation = .allocate(capacity: max(sampleCount, 1))
         for i in 0..<max(sampleCount, 1) { (permutation + i).initialize(to: i) }
         eigen = matrices ? SymmetricSquareRoot(dimension: d) : nil
+        var batch = 0
+        if case .minibatch(let b, _) = increment { batch = b }
+        let batched = samples?.batched
+        batchIndices = .allocate(capacity: max(batched == nil ? 0 : batch, 1))
+        batchIndices.initialize(repeating: 0, count: max(batched == nil ? 0 : batch, 1))
+        batchWorkspace = doubles(batched?.batchWorkspaceCount ?? 0)
     }
 
     /// The ensemble's stepper for `simulator`'s problem and integrator.
@@ -140,6 +149,7 @@ final class EulerMaruyamaStepper: BlockStepper {
     deinit {
         for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
         outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
+        batchIndices.deallocate(); batchWorkspace.deallocate()
     }
 
     // MARK: - Lanes
@@ -238,8 +248,15 @@ final class EulerMaruyamaStepper: BlockStepper {
                         let tmp = permutation[k]; permutation[k] = permutation[r]; permutation[r] = tmp
                         index = permutation[k]
                     }
-                    fs.sum.addSampleGradient(index, at: theta, scale: inverse, into: g)
+                    if fs.batched == nil {
+                        fs.sum.addSampleGradient(index, at: theta, scale: inverse, into: g)
+                    } else {
+                        batchIndices[k] = index
+                    }
                 }
+                // a network: the same draws, the batch's gradient in one pass of matrix products
+                fs.batched?.addWeightedBatchGradient(indices: batchIndices, weights: nil, count: batch, at: theta,
+                                                     scale: inverse, into: g, workspace: batchWorkspace)
                 for j in 0..<d { x[j * w + i] = theta[j] - h * g[j] }
             }
             state = stream.taus2State
@@ -527,5 +544,7 @@ final class EulerMaruyamaStepper: BlockStepper {
 /// A finite sum behind a class reference: an immutable stored existential that calls open in place.
 final class FiniteSumReference: Sendable {
     let sum: any FiniteSum
-    init(_ sum: any FiniteSum) { self.sum = sum }
+    /// The same sum when it computes batch gradients in one pass (`BatchedFiniteSum`).
+    let batched: (any BatchedFiniteSum)?
+    init(_ sum: any FiniteSum) { self.sum = sum; batched = sum as? any BatchedFiniteSum }
 }

@@ -101,7 +101,8 @@ public final class JobExecution {
                                               toolVersion: ResultsStore.toolVersion, commandLine: options.commandLine,
                                               host: ProcessInfo.processInfo.hostName,
                                               startedAt: ISO8601DateFormatter().string(from: Date()),
-                                              shard: options.shard.map { "\($0.k)/\($0.n)" }, pathsScale: scale)
+                                              shard: options.shard.map { "\($0.k)/\($0.n)" }, pathsScale: scale,
+                                              baseDirectory: baseDirectory?.standardizedFileURL.path)
                 store = try ResultsStore.create(at: storePath, job: job)
             }
         } catch let error as Failure { throw error }

@@ -12,6 +12,8 @@ public struct ExperimentSetting: Sendable {
     /// (`SpecValue.canonical`: line numbers and key order ignored, 2 and 2.0 alike), and the
     /// folder relative paths in it are read from.
     let source: String
+    /// How a trained start was reached (`start.train`), for reports; nil for a given point.
+    public let startNote: String?
 
     /// Same landscape (built from the same table), start point and exit region: cells that
     /// may stand as each other's references or predictions. Compared by what was written, not
@@ -34,13 +36,18 @@ struct SettingTemplate {
         /// The key in the landscape table (`h_sharp`), or the constant's name.
         let name: String
         let values: [Double]
-        /// A named constant of `[landscape.constants]` (else a built-in's key).
-        let isConstant: Bool
+        /// Where the value goes: a built-in's key, a named constant of `[landscape.constants]`,
+        /// or a number of the exit region (`distance_from_start`, `loss_above`).
+        enum Place { case builtin, constant, exit }
+        let place: Place
         /// Every value was written as an integer (`samples = [64, 128]`).
         let isInteger: Bool
-        /// The key in cell parameters.
-        var key: String { "landscape.\(name)" }
+        /// The key in cell parameters: `landscape.NAME`, or `exit.NAME`.
+        var key: String { place == .exit ? "exit.\(name)" : "landscape.\(name)" }
     }
+
+    /// The exit region's numbers that may be swept (an array there is a sweep axis).
+    static let exitAxisKeys = ["distance_from_start", "loss_above"]
 
     let landscape: SpecTable
     let start: SpecTable
@@ -67,7 +74,7 @@ struct SettingTemplate {
             for (key, node) in landscape.entries where key != "builtin" && !vector.contains(key) {
                 guard case .array(let items) = node.value, let numbers = SettingTemplate.numbers(items) else { continue }
                 guard !numbers.values.isEmpty else { throw reader.error(key, "must not be an empty array (an array of numbers is a sweep axis)") }
-                axes.append(Axis(name: key, values: numbers.values, isConstant: false, isInteger: numbers.integer))
+                axes.append(Axis(name: key, values: numbers.values, place: .builtin, isInteger: numbers.integer))
             }
         } else if let node = landscape["constants"] {
             guard case .table(let constants) = node.value else {
@@ -86,11 +93,19 @@ struct SettingTemplate {
                     guard let numbers = SettingTemplate.numbers(items), !numbers.values.isEmpty else {
                         throw c.error(name, "must be a number or a non-empty array of numbers (a sweep axis)")
                     }
-                    axes.append(Axis(name: name, values: numbers.values, isConstant: true, isInteger: false))
+                    axes.append(Axis(name: name, values: numbers.values, place: .constant, isInteger: false))
                 default:
                     throw c.error(name, "must be a number or an array of numbers (a sweep axis), got \(node.value.typeName)")
                 }
             }
+        }
+        let exitReader = TableReader(exit, path: paths.exit)
+        for key in SettingTemplate.exitAxisKeys {
+            guard let node = exit[key], case .array(let items) = node.value else { continue }
+            guard let numbers = SettingTemplate.numbers(items), !numbers.values.isEmpty else {
+                throw exitReader.error(key, "must be a number or a non-empty array of numbers (a sweep axis)", line: node.line)
+            }
+            axes.append(Axis(name: key, values: numbers.values, place: .exit, isInteger: numbers.integer))
         }
         self.axes = axes
         let count = axes.reduce(1) { $0 * $1.values.count }
@@ -148,9 +163,12 @@ struct SettingTemplate {
     /// The landscape, start and exit at one value of each axis.
     private func build(_ chosen: [Double], baseDirectory: URL?) throws(SpecError) -> ExperimentSetting {
         var table = landscape
+        var exit = self.exit
         for (axis, value) in zip(axes, chosen) {
             let scalar = SpecValue.scalar(value, integer: axis.isInteger)
-            if axis.isConstant {
+            if axis.place == .exit {
+                if let i = exit.entries.firstIndex(where: { $0.key == axis.name }) { exit.entries[i].node.value = scalar }
+            } else if axis.place == .constant {
                 guard let i = table.entries.firstIndex(where: { $0.key == "constants" }),
                       case .table(var constants) = table.entries[i].node.value,
                       let j = constants.entries.firstIndex(where: { $0.key == axis.name }) else { continue }
@@ -169,7 +187,7 @@ struct SettingTemplate {
             landscape = landscape.adding(constants: numbers)
         }
         var s = TableReader(start, path: paths.start)
-        let point = try JobSpec.startPoint(&s, landscape: landscape)
+        let (point, startNote) = try JobSpec.start(&s, landscape: landscape)
         // the landscape must be finite where the paths start, or every path "diverges" at once
         let value = landscape.value(at: point)
         let gradient = landscape.gradient(at: point)
@@ -200,7 +218,7 @@ struct SettingTemplate {
             throw SpecError("\(paths.exit): \(error)\(e.location(exit.line))")
         }
         let source = SpecValue.table(table).canonical + " in " + (baseDirectory?.standardizedFileURL.path ?? ".")
-        return ExperimentSetting(landscape: landscape, start: point, exit: region, source: source)
+        return ExperimentSetting(landscape: landscape, start: point, exit: region, source: source, startNote: startNote)
     }
 }
 

@@ -17,7 +17,7 @@ public struct JobSpec: Sendable {
 
     public static let builtins = ["double-well", "sharp-flat", "quadratic", "saddle", "styblinski-tang",
                                   "quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum",
-                                  "random-features", "two-layer"]
+                                  "random-features", "two-layer", "mlp"]
     /// Keys of built-ins whose value is a vector (one number per dimension or per sample; read
     /// with `TableReader.vector` below), so an array there is the value itself, not a sweep axis.
     static let builtinVectorKeys: [String: Set<String>] = [
@@ -25,9 +25,10 @@ public struct JobSpec: Sendable {
         "quadratic-sums": ["curvatures", "matrices", "minimizer"],
         "linear-regression": ["true_parameters"],
         "sharp-flat-sum": ["sharp_curvatures", "flat_curvatures"],
+        "mlp": ["hidden"],
     ]
     /// The built-ins that are finite sums (per-sample gradients: real minibatches).
-    static let finiteSumBuiltins = ["quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum", "random-features", "two-layer"]
+    static let finiteSumBuiltins = ["quadratic-sums", "wu-ma-e", "linear-regression", "sharp-flat-sum", "random-features", "two-layer", "mlp"]
     /// The tables an experiment may give for itself, replacing the job's.
     static let settingTables = ["landscape", "start", "exit"]
 
@@ -153,6 +154,12 @@ public struct JobSpec: Sendable {
     /// The start point on `landscape`: `point = […]` (one number: that value in every
     /// coordinate) or `at = "<critical point label>"`.
     static func startPoint(_ s: inout TableReader, landscape: Landscape) throws(SpecError) -> [Double] {
+        try start(&s, landscape: landscape).point
+    }
+
+    /// The start point and, for a trained start (`train = { … }`), what the training reached.
+    static func start(_ s: inout TableReader, landscape: Landscape) throws(SpecError) -> (point: [Double], note: String?) {
+        if s.has("train") { return try trainedStart(&s, landscape: landscape) }
         let at = try s.string("at")
         var given = try s.vector("point")
         if let at {
@@ -173,8 +180,8 @@ public struct JobSpec: Sendable {
             throw s.error("point", "must have \(landscape.dimension) coordinates (the landscape's dimension), got \(point.count)")
         }
         guard point.allSatisfy(\.isFinite) else { throw s.error("point", "must be finite, got \(point)") }
-        try s.rejectUnknown(allowed: ["point", "at"])
-        return point
+        try s.rejectUnknown(allowed: ["point", "at", "train"])
+        return (point, nil)
     }
 
     static func landscape(_ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {
@@ -275,6 +282,8 @@ public struct JobSpec: Sendable {
                 return try sharpFlatSum(&l)
             case "random-features", "two-layer":
                 return try twoLayerNetwork(&l, trainsFirstLayer: name == "two-layer")
+            case "mlp":
+                return try mlp(&l, baseDirectory: baseDirectory)
             default:
                 throw l.error("builtin", "must be one of \(builtins.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(name.shortened())\"")
             }

@@ -7,7 +7,8 @@
 /// title = "Arrhenius law of the double well"
 /// claim = "Kramers: log E τ = log(prefactor) + ΔV/ε with ΔV = 1/4."
 /// discussion = "Where and why the run departs from the claim (shown after the results)."
-/// arrhenius_x = "1/epsilon"          # "1/eta", "B/eta", "1/h_sharp", "log(landscape.Ls/landscape.Lmin)", … or "none"
+/// arrhenius_x = "1/epsilon"          # "1/eta", "B/eta", "1/h_sharp", "log(landscape.Ls/landscape.Lmin)", … or "none";
+///                                    # or several: ["eta", "B"] (each experiment against those it sweeps)
 /// power_law_x = "epsilon"            # any expression of parameters; adds log E τ = a + p log x
 /// saddle_law_x = "1/eta"             # adds the saddle law E τ = a + b·ln x (Hu et al. 2019)
 /// predicted_slope = 0.25             # the barrier the Arrhenius slope should recover
@@ -21,8 +22,9 @@ public struct ReportOptions: Sendable, Equatable {
     public var title: String?
     public var claim: String?
     public var discussion: String?
-    /// `arrhenius_x`: nil when not given (inferred from the swept axes) or `"none"`.
-    public var arrheniusX: FitAbscissa?
+    /// `arrhenius_x`: one abscissa, or several (`["eta", "B"]`: each experiment is fitted
+    /// against those it sweeps); empty when not given (inferred from the swept axes) or `"none"`.
+    public var arrheniusX: [FitAbscissa] = []
     /// `arrhenius_x = "none"`: no Arrhenius fit.
     public var arrheniusOff = false
     public var powerLawX: FitAbscissa?
@@ -37,8 +39,20 @@ public struct ReportOptions: Sendable, Equatable {
         title = try t.string("title")
         claim = try t.string("claim")
         discussion = try t.string("discussion")
-        if let a = try t.string("arrhenius_x") {
-            if a == ReportOptions.noArrhenius { arrheniusOff = true } else { arrheniusX = try Self.abscissa(a, key: "arrhenius_x", &t) }
+        if let node = t.node("arrhenius_x") {
+            switch node.value {
+            case .string(let a) where a == ReportOptions.noArrhenius: arrheniusOff = true
+            case .string(let a): arrheniusX = [try Self.abscissa(a, key: "arrhenius_x", &t)]
+            case .array(let items) where !items.isEmpty:
+                for item in items {
+                    guard case .string(let a) = item.value, a != ReportOptions.noArrhenius else {
+                        throw t.error("arrhenius_x", "must be an abscissa, an array of abscissae (strings) or \"none\"", line: item.line ?? node.line)
+                    }
+                    arrheniusX.append(try Self.abscissa(a, key: "arrhenius_x", &t))
+                }
+            default:
+                throw t.error("arrhenius_x", "must be an abscissa (e.g. \"1/eta\"), a non-empty array of them or \"none\", got \(node.value.typeName)", line: node.line)
+            }
         }
         if let a = try t.string("power_law_x") { powerLawX = try Self.abscissa(a, key: "power_law_x", &t) }
         if let a = try t.string("saddle_law_x") { saddleLawX = try Self.abscissa(a, key: "saddle_law_x", &t) }

@@ -31,12 +31,15 @@ public final class ResultsStore {
         public var shard: String?
         /// The factor on every cell's paths (`run --quick`: 0.1); a resume must use the same.
         public var pathsScale: Double
+        /// The absolute folder the spec's relative paths (a data set's `csv`) were read from,
+        /// so a report re-reads the same files; nil for the embedded demo and older stores.
+        public var baseDirectory: String?
 
         public init(name: String, spec: String, specHash: String, seed: UInt64, toolVersion: String, commandLine: String,
-                    host: String, startedAt: String, shard: String?, pathsScale: Double = 1) {
+                    host: String, startedAt: String, shard: String?, pathsScale: Double = 1, baseDirectory: String? = nil) {
             self.name = name; self.spec = spec; self.specHash = specHash; self.seed = seed; self.toolVersion = toolVersion
             self.commandLine = commandLine; self.host = host; self.startedAt = startedAt; self.shard = shard
-            self.pathsScale = pathsScale
+            self.pathsScale = pathsScale; self.baseDirectory = baseDirectory
         }
     }
 
@@ -82,7 +85,7 @@ public final class ResultsStore {
                     id INTEGER PRIMARY KEY CHECK (id = 1),
                     name TEXT NOT NULL, spec TEXT NOT NULL, spec_hash TEXT NOT NULL, seed INTEGER NOT NULL,
                     tool_version TEXT NOT NULL, command_line TEXT NOT NULL, host TEXT NOT NULL,
-                    started_at TEXT NOT NULL, shard TEXT, paths_scale REAL NOT NULL DEFAULT 1);
+                    started_at TEXT NOT NULL, shard TEXT, paths_scale REAL NOT NULL DEFAULT 1, base_directory TEXT);
                 CREATE TABLE IF NOT EXISTS cell (
                     global_index INTEGER PRIMARY KEY,
                     experiment_index INTEGER NOT NULL, experiment TEXT NOT NULL, cell_index INTEGER NOT NULL,
@@ -128,6 +131,11 @@ public final class ResultsStore {
         for c in digestColumns where !have.contains(c) {
             try db.execute(sql: "ALTER TABLE cell ADD COLUMN \(c) \(c == "digest" ? "TEXT" : "INTEGER")")
         }
+        if !(try hasJobColumn(db, "base_directory")) { try db.execute(sql: "ALTER TABLE job ADD COLUMN base_directory TEXT") }
+    }
+
+    static func hasJobColumn(_ db: Database, _ name: String) throws -> Bool {
+        try Row.fetchAll(db, sql: "PRAGMA table_info(job)").contains { String.fromDatabaseValue($0["name"]) == name }
     }
 
     /// Opens an existing store, failing if there is none at `path`, and checks it whole before
@@ -307,7 +315,8 @@ public final class ResultsStore {
     }
 
     static func decodeJob(_ db: Database, path: String) throws -> JobRow? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard, paths_scale FROM job WHERE id = 1") else { return nil }
+        let withBase = try hasJobColumn(db, "base_directory")
+        guard let row = try Row.fetchOne(db, sql: "SELECT name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard, paths_scale\(withBase ? ", base_directory" : "") FROM job WHERE id = 1") else { return nil }
         guard let name = String.fromDatabaseValue(row[0]), let spec = String.fromDatabaseValue(row[1]),
               let hash = String.fromDatabaseValue(row[2]), let seed = Int64.fromDatabaseValue(row[3]),
               let version = String.fromDatabaseValue(row[4]), let commandLine = String.fromDatabaseValue(row[5]),
@@ -320,8 +329,16 @@ public final class ResultsStore {
         if shardValue.isNull { shard = nil } else if let s = String.fromDatabaseValue(shardValue) { shard = s } else {
             throw StoreError("\(path) is damaged: its job row has an unreadable shard")
         }
+        var base: String? = nil
+        if withBase {
+            let value: DatabaseValue = row[10]
+            if !value.isNull {
+                guard let b = String.fromDatabaseValue(value) else { throw StoreError("\(path) is damaged: its job row has an unreadable base_directory") }
+                base = b
+            }
+        }
         return JobRow(name: name, spec: spec, specHash: hash, seed: UInt64(bitPattern: seed), toolVersion: version,
-                      commandLine: commandLine, host: host, startedAt: started, shard: shard, pathsScale: scale)
+                      commandLine: commandLine, host: host, startedAt: started, shard: shard, pathsScale: scale, baseDirectory: base)
     }
 
     /// Creates a store with its job row at `path` atomically: built whole under
@@ -355,10 +372,10 @@ public final class ResultsStore {
     public func setJob(_ job: JobRow) throws {
         try queue.write { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO job (id, name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard, paths_scale)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO job (id, name, spec, spec_hash, seed, tool_version, command_line, host, started_at, shard, paths_scale, base_directory)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [job.name, job.spec, job.specHash, Int64(bitPattern: job.seed), job.toolVersion,
-                                 job.commandLine, job.host, job.startedAt, job.shard, job.pathsScale])
+                                 job.commandLine, job.host, job.startedAt, job.shard, job.pathsScale, job.baseDirectory])
         }
     }
 

@@ -86,7 +86,9 @@ public struct ReportInput {
             job.spec = specText
         }
         self.job = job
-        do { spec = try JobSpec.parse(job.spec, checkCells: false, limits: .none) } catch { throw ReportError("the spec does not parse: \(error)") }
+        // relative paths (a data set's csv) as the run read them
+        let base = job.baseDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        do { spec = try JobSpec.parse(job.spec, baseDirectory: base, checkCells: false, limits: .none) } catch { throw ReportError("the spec does not parse: \(error)") }
         let stored = try store.cells()
         cells = stored.filter { !$0.failed }.map(\.finiteEntries)
         failedCells = stored.filter(\.failed).map(FailedCell.init)

@@ -180,9 +180,13 @@ public enum ScalingAnalysis {
         return abscissa.resolve(keys: keys).map { Axis(abscissa: abscissa, keys: $0) }
     }
 
-    static func inferredAbscissa(_ cells: [ReportCell], options: ReportOptions) -> FitAbscissa? {
-        if options.arrheniusOff { return nil }
-        if let chosen = options.arrheniusX { return chosen }
+    static func inferredAbscissae(_ cells: [ReportCell], options: ReportOptions) -> [FitAbscissa] {
+        if options.arrheniusOff { return [] }
+        if !options.arrheniusX.isEmpty { return options.arrheniusX }
+        return inferredAbscissa(cells).map { [$0] } ?? []
+    }
+
+    static func inferredAbscissa(_ cells: [ReportCell]) -> FitAbscissa? {
         // heavy-tailed noise escapes by jumps (a power law in ε, docs/THEORY.md §4): no Arrhenius
         // law unless asked for
         let heavyTailed = cells.first?.dynamics == .levy || cells.first?.parameter("noise.alpha") != nil
@@ -245,7 +249,9 @@ public enum ScalingAnalysis {
             var laws: [(ScalingFitResult.Kind, FitAbscissa)] = []
             // a start at a saddle has no barrier to cross: no Arrhenius law (Hu et al. 2019's
             // saddle escape is logarithmic in 1/η instead: saddle_law_x)
-            if !startsAtSaddle(input, first), let a = inferredAbscissa(cells, options: options) { laws.append((.arrhenius, a)) }
+            if !startsAtSaddle(input, first) {
+                for a in inferredAbscissae(cells, options: options) { laws.append((.arrhenius, a)) }
+            }
             if let a = options.powerLawX ?? (first.dynamics == .levy ? try? FitAbscissa("epsilon") : nil) { laws.append((.powerLaw, a)) }
             // the saddle law is for saddle starts: when some experiments start at a known saddle, only those
             if let a = options.saddleLawX, !anySaddleStart || startsAtSaddle(input, first) { laws.append((.saddle, a)) }

@@ -187,14 +187,18 @@ public enum ReportBuilder {
     static func settingsMarkdown(_ spec: JobSpec) -> String? {
         let first = spec.experiments[0].settings[0]
         let uniform = spec.experiments.allSatisfy { e in e.settings.count == 1 && e.settings[0].sameGeometry(as: first) }
-        guard !uniform else { return nil }
+        // a trained start is shown even for one setting: what the training reached
+        guard !uniform || first.startNote != nil else { return nil }
         func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
         var text = "| Experiment | Landscape | Swept landscape parameters | Start | Exit |\n|---|---|---|---|---|\n"
         for e in spec.experiments {
             let s = e.settings[0]
-            let swept = e.parameters.filter { $0.key.hasPrefix("landscape.") }
+            let swept = e.parameters.filter { $0.key.hasPrefix("landscape.") || $0.key.hasPrefix("exit.") }
                 .map { "\($0.key) = \($0.values.map { Format.number($0) }.joined(separator: ", "))" }.joined(separator: "; ")
-            let start = "(" + s.start.map { Format.number($0, significant: 6) }.joined(separator: ", ") + ")"
+            let norm = s.start.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let start = s.startNote.map { "\($0); ‖θ₀‖ = \(Format.number(norm, significant: 4))" }
+                ?? (s.start.count > 6 ? "\(s.start.count) coordinates, ‖θ₀‖ = \(Format.number(norm, significant: 4))"
+                    : "(" + s.start.map { Format.number($0, significant: 6) }.joined(separator: ", ") + ")")
             text += "| \(e.name) | \(cell(s.landscape.summary)) | \(swept.isEmpty ? "—" : swept) | \(e.settings.count > 1 ? "first landscape: " : "")\(start) | \(cell(s.exit.description)) |\n"
         }
         return text + "\n"
