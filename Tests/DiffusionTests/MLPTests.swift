@@ -319,3 +319,50 @@ import TestSupport
         #expect(MLPTests.relativeError(MLPTests.hvp(f, theta, v, gaussNewton: true), reference) <= 1e-12)
     }
 }
+
+extension MLPTests {
+    /// The batched gradient (repeated indices included) against the sum of per-sample
+    /// gradients: the same terms summed in another order, 1e-13 relative.
+    @Test(arguments: [(MLP.Loss.square, MLP.Activation.tanh), (.crossEntropy, .relu), (.crossEntropy, .linear)])
+    func batchGradientMatchesSampleGradients(_ lossKind: MLP.Loss, _ activation: MLP.Activation) {
+        let (f, theta) = MLPTests.network(loss: lossKind, activation: activation, bias: true, sharpness: 2)
+        let batch = [3, 0, 3, 4, 1, 1, 2]
+        var batched = [Double](repeating: 0.5, count: f.dimension), reference = batched
+        theta.withUnsafeBufferPointer { t in
+            batch.withUnsafeBufferPointer { ib in batched.withUnsafeMutableBufferPointer {
+                f.addBatchGradient(indices: ib.baseAddress!, count: ib.count, at: t.baseAddress!, scale: 0.25, into: $0.baseAddress!)
+            } }
+            reference.withUnsafeMutableBufferPointer { r in
+                for i in batch { f.addSampleGradient(i, at: t.baseAddress!, scale: 0.25, into: r.baseAddress!) }
+            }
+        }
+        #expect(MLPTests.relativeError(batched, reference) <= 1e-13)
+    }
+
+    /// Per-thread work spaces: products computed concurrently on 8 threads, and nested inside
+    /// a held work space (the heap fallback), equal the serial ones bit for bit.
+    @Test func workspacesAreThreadSafeAndReentrant() {
+        let (f, theta) = MLPTests.network(loss: .crossEntropy, activation: .tanh, bias: true, sharpness: 2, hidden: [16, 8])
+        let d = f.dimension
+        var rng = SplitMix64(seed: 17)
+        let v = (0..<d).map { _ in rng.uniform(-1, 1) }
+        let serial = MLPTests.hvp(f, theta, v)
+        let results = ResultsBox(count: 8)
+        DispatchQueue.concurrentPerform(iterations: 8) { k in
+            var out: [Double] = []
+            for _ in 0..<20 { out = MLPTests.hvp(f, theta, v) }
+            results.set(k, out)
+        }
+        for k in 0..<8 { #expect(results.get(k) == serial) }
+        let nested = ThreadScratch.with(count: 10) { _ in MLPTests.hvp(f, theta, v) }
+        #expect(nested == serial)
+    }
+
+    final class ResultsBox: @unchecked Sendable {
+        private var values: [[Double]]
+        private let lock = NSLock()
+        init(count: Int) { values = Array(repeating: [], count: count) }
+        func set(_ k: Int, _ value: [Double]) { lock.lock(); values[k] = value; lock.unlock() }
+        func get(_ k: Int) -> [Double] { lock.lock(); defer { lock.unlock() }; return values[k] }
+    }
+}
