@@ -226,31 +226,7 @@ import TestSupport
         #expect(top.converged && top.iterations <= f.dimension)
     }
 
-    /// One output, square loss, read through `SquareLossFiniteSum` so `localGeometry` builds
-    /// the Gauss–Newton matrix from ∇uᵢ.
-    struct SquareAdapter: SquareLossFiniteSum {
-        let mlp: MLP
-        var dimension: Int { mlp.dimension }
-        var sampleCount: Int { mlp.sampleCount }
-        func sampleLoss(_ i: Int, at theta: UnsafePointer<Double>) -> Double { mlp.sampleLoss(i, at: theta) }
-        func addSampleGradient(_ i: Int, at theta: UnsafePointer<Double>, scale: Double, into g: UnsafeMutablePointer<Double>) {
-            mlp.addSampleGradient(i, at: theta, scale: scale, into: g)
-        }
-        func addSampleHessian(_ i: Int, at theta: UnsafePointer<Double>, scale: Double, into h: UnsafeMutablePointer<Double>) {
-            mlp.addSampleHessian(i, at: theta, scale: scale, into: h)
-        }
-        func residual(_ i: Int, at theta: UnsafePointer<Double>) -> Double {
-            var u = 0.0
-            mlp.output(i, at: theta, into: &u)
-            return u - mlp.targets[i]
-        }
-        func addOutputGradient(_ i: Int, at theta: UnsafePointer<Double>, scale: Double, into g: UnsafeMutablePointer<Double>) {
-            var one = 1.0
-            mlp.addOutputVectorJacobianProduct(i, at: theta, cotangent: &one, scale: scale, into: g)
-        }
-    }
-
-    /// Square loss (G Gauss–Newton, via an adapter) and cross-entropy (G := H): the exact
+    /// Square loss (G Gauss–Newton, through `MLPScalarSquareLoss`) and cross-entropy (G := H): the exact
     /// matrix-free μ, Tr(ΣG) and ‖G‖_F equal `localGeometry`'s dense ones to 1e-9 relative
     /// (the same sums in another order). The sampled estimator (20 trace points, 300 probes,
     /// fixed seed) lies within 5 of its own standard errors (z = 5, STYLE) of the exact μ.
@@ -264,7 +240,8 @@ import TestSupport
         let f = MLP(inputs: x, sampleCount: n, targets: y, hiddenWidths: [5, 4], outputs: outputs, activation: .tanh,
                     bias: true, loss: lossKind, sharpness: 1.5)
         let theta = f.initialParameters(seed: 3).map { $0 + rng.uniform(-0.3, 0.3) }
-        let geometry = lossKind == .square ? SquareAdapter(mlp: f).localGeometry(at: theta) : f.localGeometry(at: theta)
+        #expect((MLPScalarSquareLoss(f) != nil) == (lossKind == .square))
+        let geometry = MLPScalarSquareLoss(f)?.localGeometry(at: theta) ?? f.localGeometry(at: theta)
         #expect(geometry.gaussNewtonIsHessian == (lossKind == .crossEntropy))
         let exact = f.alignment(at: theta, tracePoints: nil, probes: nil)
         let mu = try #require(geometry.alignment), estimated = try #require(exact.alignment)
