@@ -30,7 +30,7 @@ import Diffusion
         """
     }
 
-    static func parse(_ text: String) throws -> JobSpec { try JobSpec.parse(text, baseDirectory: root) }
+    static func parse(_ text: String) throws(SpecError) -> JobSpec { try JobSpec.parse(text, baseDirectory: root) }
 
     static func parseError(_ text: String) -> String? {
         do { _ = try parse(text); return nil } catch { return error.message }

@@ -78,9 +78,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let sampleCount: Int
     /// Only for the state-dependent laws (its GSL workspace is O(d²)).
     private let eigen: SymmetricSquareRoot?
-    /// A batched finite sum's minibatch indices and workspace (`BatchedFiniteSum`).
+    /// A batched finite sum's minibatch indices (`BatchedFiniteSum`).
     private let batchIndices: UnsafeMutablePointer<Int>
-    private let batchWorkspace: UnsafeMutablePointer<Double>
 
     init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
          exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth) {
@@ -135,7 +134,6 @@ final class EulerMaruyamaStepper: BlockStepper {
         let batched = samples?.batched
         batchIndices = .allocate(capacity: max(batched == nil ? 0 : batch, 1))
         batchIndices.initialize(repeating: 0, count: max(batched == nil ? 0 : batch, 1))
-        batchWorkspace = doubles(batched?.batchWorkspaceCount ?? 0)
     }
 
     /// The ensemble's stepper for `simulator`'s problem and integrator.
@@ -149,7 +147,7 @@ final class EulerMaruyamaStepper: BlockStepper {
     deinit {
         for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
         outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
-        batchIndices.deallocate(); batchWorkspace.deallocate()
+        batchIndices.deallocate()
     }
 
     // MARK: - Lanes
@@ -256,7 +254,7 @@ final class EulerMaruyamaStepper: BlockStepper {
                 }
                 // a network: the same draws, the batch's gradient in one pass of matrix products
                 fs.batched?.addWeightedBatchGradient(indices: batchIndices, weights: nil, count: batch, at: theta,
-                                                     scale: inverse, into: g, workspace: batchWorkspace)
+                                                     scale: inverse, into: g)
                 for j in 0..<d { x[j * w + i] = theta[j] - h * g[j] }
             }
             state = stream.taus2State

@@ -504,3 +504,11 @@ public struct MLP: FiniteSum, Sendable {
         }
     }
 }
+
+extension MLP {
+    /// The same network and data with sharpness `k` (Ibayashi & Imaizumi's knob).
+    public func withSharpness(_ k: Double) -> MLP {
+        MLP(inputs: inputs, sampleCount: sampleCount, targets: targets, hiddenWidths: Array(layerSizes.dropFirst().dropLast()),
+            outputs: outputCount, activation: activation, bias: bias, loss: loss, sharpness: k)
+    }
+}

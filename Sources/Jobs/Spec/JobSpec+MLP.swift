@@ -134,7 +134,7 @@ extension JobSpec {
         } else {
             throw s.error("train", "needs start.point (where gradient descent starts), or builtin = \"mlp\" (its initial parameters)")
         }
-        let result = TrainedStarts.shared.result(landscape: trained, key: mlp.map { $0.withSharpness(1).identity } ?? landscape.summary,
+        let result = TrainedStarts.shared.result(landscape: trained, key: mlp.map(TrainedStarts.identity) ?? landscape.summary,
                                                  from: from, steps: steps, learningRate: eta)
         if let bad = result.divergedAt {
             throw t.error("learning_rate", "\(TableReader.format(eta)): gradient descent left the finite numbers at step \(bad) (loss \(TableReader.format(result.loss)) before); lower it")
@@ -151,6 +151,14 @@ final class TrainedStarts: @unchecked Sendable {
     static let shared = TrainedStarts()
     private let lock = NSLock()
     private var results: [String: GradientDescentResult] = [:]
+
+    /// An MLP's architecture and data, whatever its sharpness (a process-local key).
+    static func identity(_ mlp: MLP) -> String {
+        var h = ResultsStore.FNV()
+        for x in mlp.inputs { h.add(x.bitPattern) }
+        for y in mlp.targets { h.add(y.bitPattern) }
+        return "mlp \(mlp.layerSizes) \(mlp.activation.rawValue) \(mlp.bias) \(mlp.loss.rawValue) \(h.hex)"
+    }
 
     func result(landscape: Landscape, key: String, from: [Double], steps: Int, learningRate: Double) -> GradientDescentResult {
         var h = ResultsStore.FNV()
