@@ -316,7 +316,9 @@ public struct NoiseModel: Sendable {
         case stateDependent(law: NoiseLaw, variance: Double)
         /// No added noise: the step uses a sampled minibatch gradient `∇L_B` in place of ∇L.
         case minibatch(batchSize: Int, withReplacement: Bool)
-        /// `√variance·S(x)ξ` with `S Sᵀ = Σ(x)`, the finite sum's covariance.
+        /// Gaussian with covariance `variance·Σ(x)`, Σ the finite sum's per-sample gradient
+        /// covariance: `√variance·S(x)ξ` with `S Sᵀ = Σ(x)`, or in the same law
+        /// `√variance·(1/√n)·Σₖ (gₖ − ḡ)ζₖ` with ζ ∈ ℝⁿ (`FiniteSumNoiseRoot` says which).
         case finiteSumCovariance(variance: Double)
 
         /// Gaussian given the state (the Brownian-bridge exit test applies to continuous time).
