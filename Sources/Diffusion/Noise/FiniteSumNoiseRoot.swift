@@ -9,7 +9,7 @@
 ///   so √v·(1/√n)·G·ζ with ζ ∈ ℝⁿ standard normal has covariance v·Σ (the minibatch
 ///   covariance as a Gram matrix: Hu, Li, Li & Liu 2019, "On the diffusion approximation of
 ///   nonconvex stochastic gradient descent", Ann. Math. Sci. Appl. 4, §2; Wu et al. 2020,
-///   "On the noisy gradient descent that generalizes as SGD", ICML, eq. (3)). O(n·d) per
+///   "On the noisy gradient descent that generalizes as SGD", ICML). O(n·d) per
 ///   lane-step, d-sized memory, no eigendecomposition, n normals. Computed as
 ///   Σᵢ gᵢ·(ζᵢ − ζ̄), which equals Σᵢ (gᵢ − ḡ)·ζᵢ because Σᵢ (ζᵢ − ζ̄) = 0, in one pass
 ///   over the samples (the same pass accumulates ḡ for the drift).
