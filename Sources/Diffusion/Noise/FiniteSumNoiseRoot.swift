@@ -10,7 +10,9 @@
 ///   covariance as a Gram matrix: Hu, Li, Li & Liu 2019, "On the diffusion approximation of
 ///   nonconvex stochastic gradient descent", Ann. Math. Sci. Appl. 4, §2; Wu et al. 2020,
 ///   "On the noisy gradient descent that generalizes as SGD", ICML). O(n·d) per
-///   lane-step, d-sized memory, no eigendecomposition, n normals. Computed as
+///   lane-step, no eigendecomposition, no d×d buffer (d-sized work vectors), n normals
+///   (held as a block's n×64 doubles, so that `advance(count:normals:)` can take them
+///   from outside). Computed as
 ///   Σᵢ gᵢ·(ζᵢ − ζ̄), which equals Σᵢ (gᵢ − ḡ)·ζᵢ because Σᵢ (ζᵢ − ζ̄) = 0, in one pass
 ///   over the samples (the same pass accumulates ḡ for the drift).
 ///
