@@ -67,6 +67,43 @@ if arguments.contains("--mlp-only") {
     exit(0)
 }
 
+// `--finite-sum-noise`: seconds per lane-step of `sgd-sde` on a finite sum by each
+// `FiniteSumNoiseRoot` route (what `FiniteSumNoiseRoot.rule` is set from). A linear
+// regression with n samples in d dimensions (features and targets from a fixed stream),
+// 256 paths on one thread, steps fixed (the exit region is never reached).
+func finiteSumNoise() throws {
+    let cases: [(n: Int, d: Int)] = [(4, 1), (20, 1), (10_000, 1), (16, 2), (32, 2), (64, 2), (10_000, 2),
+                                     (64, 3), (128, 3), (256, 3), (10_000, 3), (100, 4), (1000, 4), (10_000, 4),
+                                     (20, 5), (100, 5), (10_000, 5), (20, 10), (1000, 10), (100, 50)]
+    for (n, d) in cases {
+        let stream = RandomStream(key: StreamKey(seed: 7))
+        let features = (0..<n).map { _ in (0..<d).map { _ in stream.normal() } }
+        let targets = (0..<n).map { _ in stream.normal() }
+        let landscape = Landscape(finiteSum: LinearRegression(features: features, targets: targets), summary: "bench")
+        let steps = max(1, min(200, 2_000_000 / (n * d * d + n * 8)))
+        let pathCount = 256
+        let problem = try ExitProblem(landscape: landscape,
+                                      dynamics: .sgdSDE(learningRate: 0.01, batchSize: 1, noise: .finiteSum, withReplacement: true),
+                                      dt: 0.01, start: [Double](repeating: 0, count: d),
+                                      exit: .distanceFromStart(1e9), maxSteps: steps)
+        var line = "{\"name\": \"finite-sum-noise\", \"n\": \(n), \"d\": \(d), \"rule\": \"\(FiniteSumNoiseRoot.rule(sampleCount: n, dimension: d).rawValue)\""
+        for route in FiniteSumNoiseRoot.allCases {
+            let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(finiteSumNoise: route))
+            var best = Double.infinity
+            for r in 0..<repeats {
+                let t = seconds { _ = try! simulator.run(paths: pathCount, seed: UInt64(r + 1), threads: 1) }
+                best = min(best, t)
+            }
+            line += ", \"\(route.rawValue)_ns_per_lane_step\": \((best / Double(pathCount * steps) * 1e9).rounded())"
+        }
+        print(line + "}")
+    }
+}
+if arguments.contains("--finite-sum-noise") {
+    try finiteSumNoise()
+    exit(0)
+}
+
 // 1. The generator alone: ziggurat normals into a buffer (GSL call, and the inlined fast path).
 let stream = RandomStream(key: StreamKey(seed: 1))
 let count = 20_000_000

@@ -84,11 +84,18 @@ public enum DynamicsKind: String, Sendable, CaseIterable, Codable {
     case levy
     case sgd
     case sgdSDE = "sgd-sde"
+    case sgld
 
     /// Quoted for messages: `"sgd-sde"`.
     public var quoted: String { "\"\(rawValue)\"" }
     /// The discrete chain or its diffusion: parametrised by learning rate, batch size and a noise law.
     public var isSGDFamily: Bool { self == .sgd || self == .sgdSDE }
+    /// Discrete chains whose time is counted in iterations (`sgd`, `sgld`).
+    public var countsIterations: Bool { self == .sgd || self == .sgld }
+    /// The continuous dynamics (the grid, theory and minimum-action methods' own): all but
+    /// `sgld`, a discrete chain with no diffusion of its own to solve (`sgd`'s references
+    /// are those of its SDE).
+    public static let continuousFamilies: [DynamicsKind] = [.langevin, .levy, .sgd, .sgdSDE]
 }
 
 /// What moves the state. Time conventions (docs/THEORY.md §0): `sgd` counts iterations;
@@ -105,6 +112,12 @@ public enum Dynamics: Sendable, Equatable {
     /// Hu et al. 2019), Σ_B = Σ/B with replacement, Σ·(n−B)/(B(n−1)) without
     /// (`NoiseModel`).
     case sgdSDE(learningRate: Double, batchSize: Int, noise: NoiseLaw, withReplacement: Bool)
+    /// Stochastic gradient Langevin dynamics without minibatch gradients, the control with
+    /// isotropic noise: `θ_{k+1} = θ_k − η ∇L(θ_k) + √(2ηε) ξ_k`, ξ_k ~ N(0, I) (Welling &
+    /// Teh 2011 with the full gradient: the unadjusted Langevin algorithm with step η,
+    /// Roberts & Tweedie 1996). It is Euler–Maruyama of `langevin` at temperature ε with
+    /// dt = η, time counted in iterations as for `sgd`.
+    case sgld(learningRate: Double, temperature: Double)
 
     public var kind: DynamicsKind {
         switch self {
@@ -112,6 +125,7 @@ public enum Dynamics: Sendable, Equatable {
         case .levy: .levy
         case .sgd: .sgd
         case .sgdSDE: .sgdSDE
+        case .sgld: .sgld
         }
     }
 
@@ -120,7 +134,7 @@ public enum Dynamics: Sendable, Equatable {
     /// η for the SGD dynamics, nil otherwise.
     public var learningRate: Double? {
         switch self {
-        case .sgd(let eta, _, _, _), .sgdSDE(let eta, _, _, _): eta
+        case .sgd(let eta, _, _, _), .sgdSDE(let eta, _, _, _), .sgld(let eta, _): eta
         default: nil
         }
     }
@@ -131,13 +145,13 @@ public enum Dynamics: Sendable, Equatable {
     public var noiseLaw: NoiseLaw? {
         switch self {
         case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _): noise
-        case .langevin, .levy: nil
+        case .langevin, .levy, .sgld: nil
         }
     }
 
     public var noiseLawKind: NoiseLawKind {
         switch self {
-        case .langevin: .gaussian
+        case .langevin, .sgld: .gaussian
         case .levy: .alphaStable
         case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _): noise.kind
         }

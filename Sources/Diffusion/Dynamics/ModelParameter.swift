@@ -53,8 +53,16 @@ extension DynamicsKind {
         case .sgd, .sgdSDE:
             [ModelParameter("learning_rate", .positive, meaning: "a number > 0"),
              ModelParameter("batch_size", .integerAtLeastOne, default: 1, meaning: "an integer ≥ 1")]
+        case .sgld:
+            // temperature may also be "matched" (`matchedTemperatureKeys`, read by the spec)
+            [ModelParameter("learning_rate", .positive, meaning: "a number > 0"),
+             ModelParameter("temperature", .positive, meaning: "a number > 0, or \"matched\"")]
         }
     }
+
+    /// `sgld`'s keys read only with `temperature = "matched"`: the minibatch whose noise the
+    /// temperature matches (`NoiseModel.matchedTemperature`).
+    public static let matchedTemperatureKeys = ["batch_size", "replacement"]
 
     /// Whether the per-sample gradient noise is given by a noise law (`noise = {…}`) with
     /// minibatch sampling (`replacement`).
@@ -159,6 +167,8 @@ extension Dynamics {
         case .sgdSDE:
             self = .sgdSDE(learningRate: value("learning_rate"), batchSize: Int(value("batch_size")), noise: noise,
                            withReplacement: withReplacement)
+        case .sgld:
+            self = .sgld(learningRate: value("learning_rate"), temperature: value("temperature"))
         }
     }
 }
@@ -177,7 +187,7 @@ extension DynamicsKind {
     public var timeStep: TimeStep {
         switch self {
         case .langevin, .levy: .dt(default: 1e-3)
-        case .sgd: .learningRate
+        case .sgd, .sgld: .learningRate
         case .sgdSDE: .dtOrFraction(defaultFraction: 0.1)
         }
     }
@@ -187,6 +197,7 @@ extension DynamicsKind {
     public var keys: [String] {
         var keys = parameters.map(\.key)
         if hasNoiseLaw { keys += ["replacement", "noise"] }
+        if self == .sgld { keys += DynamicsKind.matchedTemperatureKeys }
         switch timeStep {
         case .learningRate: break
         case .dt: keys.append("dt")

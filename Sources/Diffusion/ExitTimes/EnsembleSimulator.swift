@@ -44,8 +44,8 @@ public struct EnsembleSimulator: Sendable {
         self.exitTest = CompiledExitTest(terms: problem.exitTerms, dimension: problem.landscape.dimension,
                                          start: problem.start, bridge: integrator.exitTest == .bridge)
         if integrator.exitTest == .bridge {
-            if case .sgd = problem.dynamics {
-                throw DynamicsError("exit_test = \"bridge\" does not apply to dynamics \"sgd\": the discrete chain is checked at its iterates; use \"step\"")
+            if NoiseModel.isDiscreteChain(problem.dynamics) {
+                throw DynamicsError("exit_test = \"bridge\" does not apply to dynamics \"\(problem.dynamics.name)\": the discrete chain is checked at its iterates; use \"step\"")
             }
             guard integrator.kind.supportsBridge else {
                 throw DynamicsError("exit_test = \"bridge\" is not available with integrator \"\(integrator.kind.rawValue)\"; use \"step\"")

@@ -33,6 +33,7 @@ public struct ExitProblem: Sendable {
     /// The step in the dynamics' own time: dt, or η for `sgd`.
     public var stepSize: Double {
         if case .sgd(let eta, _, _, _) = dynamics { return eta }
+        if case .sgld(let eta, _) = dynamics { return eta }
         return dt
     }
 

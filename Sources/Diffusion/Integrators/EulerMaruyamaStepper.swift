@@ -55,8 +55,14 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// After each step: `running`, an exit term index or `diverged`. Each step rewrites it;
     /// a caller may overwrite it in between (the ensemble marks censored lanes there).
     let outcome: UnsafeMutablePointer<Int>
-    /// The standard normals of the last step of a Gaussian law, `normals[k*width + i]`.
+    /// The standard normals of the last step of a Gaussian law, `normals[k*width + i]` for
+    /// k < `noiseRows`: ξ ∈ ℝᵈ, except for `sgd-sde` on a finite sum by the sample-space
+    /// route, where row k holds ζ_k of sample k (ζ ∈ ℝⁿ, `FiniteSumNoiseRoot`).
     let normals: UnsafeMutablePointer<Double>
+    /// Standard normals per lane per step: d, or n for the finite sum's sample-space route.
+    let noiseRows: Int
+    /// The finite sum's route (`finiteSumCovariance` only; nil for other laws).
+    let finiteSumRoot: FiniteSumNoiseRoot?
 
     private let grad: UnsafeMutablePointer<Double>
     private let workspace: UnsafeMutablePointer<Double>
@@ -82,7 +88,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let batchIndices: UnsafeMutablePointer<Int>
 
     init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
-         exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth) {
+         exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth,
+         finiteSumNoise: FiniteSumNoiseRoot? = nil) {
         precondition(width >= 1)
         precondition(!bridge || increment.isGaussian, "the bridge test needs Gaussian noise")
         self.landscape = landscape
@@ -106,24 +113,37 @@ final class EulerMaruyamaStepper: BlockStepper {
         x = doubles((exitTest.readsLoss ? d + 1 : d) * w)
         outcome = .allocate(capacity: w)
         outcome.initialize(repeating: EulerMaruyamaStepper.running, count: w)
-        normals = doubles(d * w)
+        let n = landscape.finiteSum?.sampleCount ?? 0
+        if case .finiteSumCovariance = increment {
+            let route = finiteSumNoise ?? FiniteSumNoiseRoot.rule(sampleCount: n, dimension: d)
+            finiteSumRoot = route
+            noiseRows = route.normalsPerStep(sampleCount: n, dimension: d)
+        } else {
+            finiteSumRoot = nil
+            noiseRows = d
+        }
+        normals = doubles(noiseRows * w)
         grad = doubles(d * w)
         workspace = doubles(registers * w)
         indicator = doubles(terms * w)
         levelOut = doubles(exitTest.levelTerms.count * (1 + d) * w)
         distance = doubles(exitTest.levelTerms.count * w)
         // the d×d buffers only where the law needs them (finite sums may have many parameters)
-        let matrices: Bool
+        // (the sample-space route keeps d-sized buffers; its bridge test stores Σ per lane)
+        let matrices: Bool, factors: Bool
         switch increment {
-        case .stateDependent, .finiteSumCovariance: matrices = true
-        default: matrices = false
+        case .stateDependent: matrices = true; factors = true
+        case .finiteSumCovariance:
+            matrices = finiteSumRoot == .covariance
+            factors = matrices || bridge
+        default: matrices = false; factors = false
         }
         hess = doubles(matrices ? d * d * w : 0)
         values = doubles(w)
         candidates = .allocate(capacity: w)
         candidates.initialize(repeating: 0, count: w)
-        factor = doubles(matrices ? d * d * w : 0)
-        scratch = doubles(matrices ? 4 * d + 3 * d * d + 8 : 2 * d + 8)
+        factor = doubles(factors ? d * d * w : 0)
+        scratch = doubles(factors ? 4 * d + 3 * d * d + 8 : 4 * d + 8)
         sampleCount = landscape.finiteSum?.sampleCount ?? 0
         samples = landscape.finiteSum.map(FiniteSumReference.init)
         permutation = .allocate(capacity: max(sampleCount, 1))
@@ -141,7 +161,8 @@ final class EulerMaruyamaStepper: BlockStepper {
         let problem = simulator.problem
         self.init(landscape: problem.landscape, increment: simulator.increment, stepSize: problem.stepSize,
                   divergenceBound: problem.divergenceBound, exitTest: simulator.exitTest,
-                  bridge: simulator.integrator.exitTest == .bridge, width: width)
+                  bridge: simulator.integrator.exitTest == .bridge, width: width,
+                  finiteSumNoise: simulator.integrator.finiteSumNoise)
     }
 
     deinit {
@@ -264,7 +285,8 @@ final class EulerMaruyamaStepper: BlockStepper {
 
     /// The standard normals of one step of a Gaussian law, into `normals[k*width + i]`, in
     /// the law's drawing order: coordinate by coordinate for additive noise (through the
-    /// inlined ziggurat), lane by lane for state-dependent noise.
+    /// inlined ziggurat), lane by lane for state-dependent noise and finite sums (`noiseRows`
+    /// normals per lane: d, or the n sample normals ζ₀…ζₙ₋₁ of the sample-space route).
     @inline(__always)
     func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State) {
         let rng = stream.pointer, w = width, z = normals
@@ -287,8 +309,9 @@ final class EulerMaruyamaStepper: BlockStepper {
             }
         case .stateDependent, .finiteSumCovariance:
             stream.store(state)
+            let rows = noiseRows
             for i in 0..<n {
-                for k in 0..<d { z[k * w + i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                for k in 0..<rows { z[k * w + i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
             }
             state = stream.taus2State
         default:
@@ -298,7 +321,9 @@ final class EulerMaruyamaStepper: BlockStepper {
 
     /// The deterministic part of a step of a Gaussian law: x ← x − h ∇V(x) + √v S(x) ξ for
     /// lanes `0..<count`, with the standard normals ξ given at `normals[k*width + i]` (ξ =
-    /// ΔW/√h: a test can feed the increments of a Brownian path it chose). No exit test.
+    /// ΔW/√h: a test can feed the increments of a Brownian path it chose; k < `noiseRows`,
+    /// for the finite sum's sample-space route the n sample normals ζ with
+    /// √Σ·ξ replaced by (1/√n)·Σₖ (gₖ − ḡ)·ζₖ). No exit test.
     @inline(__always)
     func advance(count n: Int, normals z: UnsafePointer<Double>) {
         let w = width, h = stepSize
@@ -353,9 +378,39 @@ final class EulerMaruyamaStepper: BlockStepper {
                     x[r * w + i] = x[r * w + i] - h * grad[r * w + i] + root * noise
                 }
             }
+        case .finiteSumCovariance(let variance) where finiteSumRoot == .sampleSpace:
+            // x ← x − h ḡ + √v·(1/√n)·Σₖ gₖ (ζₖ − ζ̄)  (FiniteSumNoiseRoot.sampleSpace)
+            let fs = samples.unsafelyUnwrapped.sum
+            let m = sampleCount, inverse = 1.0 / Double(m)
+            let theta = scratch, mean = scratch + d, acc = scratch + 2 * d, g = scratch + 3 * d
+            let scale = (variance * inverse).squareRoot()
+            let second = scratch + 4 * d  // bridge only: (1/n) Σ gₖgₖᵀ, d×d
+            for i in 0..<n {
+                for j in 0..<d { theta[j] = x[j * w + i]; mean[j] = 0; acc[j] = 0 }
+                if bridge { for k in 0..<(d * d) { second[k] = 0 } }
+                var zetaSum = 0.0
+                for k in 0..<m { zetaSum += z[k * w + i] }
+                let zetaMean = zetaSum * inverse
+                for k in 0..<m {
+                    for j in 0..<d { g[j] = 0 }
+                    fs.addSampleGradient(k, at: theta, scale: 1, into: g)
+                    let c = z[k * w + i] - zetaMean
+                    for j in 0..<d { mean[j] += inverse * g[j]; acc[j] += c * g[j] }
+                    if bridge {
+                        for r in 0..<d { for c2 in 0..<d { second[r * d + c2] += inverse * g[r] * g[c2] } }
+                    }
+                }
+                for r in 0..<d { x[r * w + i] = theta[r] - h * mean[r] + scale * acc[r] }
+                if bridge {
+                    // the bridge test reads Σ(θ) (not a root) for this route
+                    let sigma = factor + i * d * d
+                    for r in 0..<d { for c2 in 0..<d { sigma[r * d + c2] = second[r * d + c2] - mean[r] * mean[c2] } }
+                }
+            }
         case .finiteSumCovariance(let variance):
+            // x ← x − h ḡ + √v·S·ξ, S = (Σ⁺)^{1/2}  (FiniteSumNoiseRoot.covariance)
             let eigen = self.eigen!
-            let fs = landscape.finiteSum!
+            let fs = samples.unsafelyUnwrapped.sum
             let theta = scratch, mean = scratch + d
             let cov = scratch + 3 * d, tmp = scratch + 3 * d + d * d
             let root = variance.squareRoot()
@@ -523,10 +578,20 @@ final class EulerMaruyamaStepper: BlockStepper {
                     let s = factor + i * d * d
                     var total = 0.0, n2 = 0.0
                     for r in 0..<d { let gr = levelOut[(base + 1 + r) * w + i]; n2 += gr * gr }
-                    for k in 0..<d {
-                        var proj = 0.0
-                        for r in 0..<d { proj += levelOut[(base + 1 + r) * w + i] * s[r * d + k] }
-                        total += proj * proj
+                    if finiteSumRoot == .sampleSpace {
+                        // the factor holds Σ itself: ‖Sᵀn‖² = nᵀΣn
+                        for r in 0..<d {
+                            var row = 0.0
+                            for k in 0..<d { row += s[r * d + k] * levelOut[(base + 1 + k) * w + i] }
+                            total += levelOut[(base + 1 + r) * w + i] * row
+                        }
+                        total = max(total, 0)
+                    } else {
+                        for k in 0..<d {
+                            var proj = 0.0
+                            for r in 0..<d { proj += levelOut[(base + 1 + r) * w + i] * s[r * d + k] }
+                            total += proj * proj
+                        }
                     }
                     variance = n2 > 0 ? v * total / n2 : 0
                 }

@@ -26,9 +26,15 @@ public enum IntegratorKind: String, Sendable, CaseIterable, Codable {
 public struct Integrator: Sendable, Equatable {
     public var kind: IntegratorKind
     public var exitTest: ExitTestKind
-    public init(_ kind: IntegratorKind = .eulerMaruyama, exitTest: ExitTestKind = .step) {
+    /// How `sgd-sde` on a finite sum draws its noise; nil (what jobs use): the deterministic
+    /// rule `FiniteSumNoiseRoot.rule(sampleCount:dimension:)`. Set only to compare the routes
+    /// (tests, `sgd-escape-bench --finite-sum-noise`).
+    public var finiteSumNoise: FiniteSumNoiseRoot?
+    public init(_ kind: IntegratorKind = .eulerMaruyama, exitTest: ExitTestKind = .step,
+                finiteSumNoise: FiniteSumNoiseRoot? = nil) {
         self.kind = kind
         self.exitTest = exitTest
+        self.finiteSumNoise = finiteSumNoise
     }
 }
 

@@ -35,6 +35,8 @@ public struct NoiseModel: Sendable {
         switch dynamics {
         case .langevin(let eps):
             try positive("epsilon", eps)
+        case .sgld(let eta, let eps):
+            try positive("learning_rate", eta); try positive("temperature", eps)
         case .levy(let eps, let alpha):
             try positive("epsilon", eps); try alphaOK(alpha)
         case .sgd(let eta, let b, let noise, let replacement), .sgdSDE(let eta, let b, let noise, let replacement):
@@ -82,14 +84,24 @@ public struct NoiseModel: Sendable {
     public var law: NoiseLaw? {
         switch dynamics {
         case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _): noise
-        case .langevin, .levy: nil
+        case .langevin, .levy, .sgld: nil
         }
     }
 
-    /// True for the discrete chain `sgd`, whose step is η by definition.
+    /// True for the discrete chains `sgd` and `sgld` (time in iterations).
+    public static func isDiscreteChain(_ dynamics: Dynamics) -> Bool {
+        switch dynamics {
+        case .sgd, .sgld: true
+        default: false
+        }
+    }
+
+    /// True for the discrete chains `sgd` and `sgld`, whose step is η by definition.
     public var isDiscrete: Bool {
-        if case .sgd = dynamics { return true }
-        return false
+        switch dynamics {
+        case .sgd, .sgld: true
+        default: false
+        }
     }
 
     /// True when each step's noise is Gaussian given the state: `langevin`; `sgd` with a
@@ -98,7 +110,7 @@ public struct NoiseModel: Sendable {
     /// exit test applies to the continuous ones among these.
     public var isGaussian: Bool {
         switch dynamics {
-        case .langevin: true
+        case .langevin, .sgld: true
         case .levy: false
         case .sgd(_, _, let noise, _):
             switch noise {
@@ -147,7 +159,7 @@ public struct NoiseModel: Sendable {
     /// (infinite variance).
     public var hasDiffusion: Bool {
         switch dynamics {
-        case .langevin: true
+        case .langevin, .sgld: true
         case .levy: false
         case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _):
             switch noise {
@@ -178,7 +190,7 @@ public struct NoiseModel: Sendable {
                                                   withReplacement: replacement)
             }
             return 1 / Double(b)
-        case .langevin, .levy:
+        case .langevin, .levy, .sgld:
             return nil
         }
     }
@@ -192,9 +204,25 @@ public struct NoiseModel: Sendable {
                                                       withReplacement: false)
             }
             return x / Double(b)
-        case .langevin, .levy:
+        case .langevin, .levy, .sgld:
             preconditionFailure("no minibatch in \(dynamics.name) dynamics")
         }
+    }
+
+    /// The temperature of `sgld` matched to SGD's minibatch noise at `point`: the isotropic
+    /// noise √(2ηε)ξ has the total variance per step of SGD's, 2ηε·d = η²·Tr(Σ_B(θ₀)), so
+    /// ε = η·Tr(Σ_B(θ₀))/(2d), Σ_B = c_B·Σ(θ₀) with Σ the finite sum's per-sample gradient
+    /// covariance and c_B `minibatchFactor` (docs/THEORY.md §0). Throws when the landscape
+    /// is not a finite sum or the batch is invalid; returns 0 where Σ(θ₀) = 0.
+    public static func matchedTemperature(learningRate eta: Double, batchSize b: Int, withReplacement: Bool,
+                                          landscape: Landscape, at point: [Double]) throws(DynamicsError) -> Double {
+        let sgd = try NoiseModel(dynamics: .sgd(learningRate: eta, batchSize: b, noise: .finiteSum, withReplacement: withReplacement),
+                                 landscape: landscape)
+        let d = landscape.dimension
+        let sigma = sgd.perSampleCovariance(at: point)
+        var trace = 0.0
+        for j in 0..<d { trace += sigma[j * d + j] }
+        return eta * sgd.minibatchFactor! * trace / (2 * Double(d))
     }
 
     // MARK: - Covariance and diffusion
@@ -269,7 +297,10 @@ public struct NoiseModel: Sendable {
     /// `sgd-sde`. Precondition: `hasDiffusion`.
     public func diffusionMatrix(at point: [Double]) -> [Double] {
         precondition(hasDiffusion, "\(dynamics.name) here has no diffusion matrix")
-        if case .langevin(let eps) = dynamics { return NoiseModel.scaledIdentity(eps, dimension: landscape.dimension) }
+        switch dynamics {
+        case .langevin(let eps), .sgld(_, let eps): return NoiseModel.scaledIdentity(eps, dimension: landscape.dimension)
+        default: break
+        }
         return NoiseModel.scaledCovariance(law!, on: landscape, prefactor: diffusionPrefactor, at: point)
     }
 
@@ -278,7 +309,7 @@ public struct NoiseModel: Sendable {
     /// t, ν > 2); nil otherwise.
     public var isotropicDiffusion: Double? {
         switch dynamics {
-        case .langevin(let eps): eps
+        case .langevin(let eps), .sgld(_, let eps): eps
         case .levy: nil
         case .sgd(_, _, let noise, _), .sgdSDE(_, _, let noise, _):
             NoiseModel.scaledVariance(noise, prefactor: diffusionPrefactor)
@@ -296,7 +327,10 @@ public struct NoiseModel: Sendable {
     public var largeDeviationCovariance: MinimumAction.Covariance? {
         guard hasDiffusion else { return nil }
         let d = landscape.dimension
-        if case .langevin = dynamics { return { _ in NoiseModel.scaledIdentity(2, dimension: d) } }
+        switch dynamics {
+        case .langevin, .sgld: return { _ in NoiseModel.scaledIdentity(2, dimension: d) }
+        default: break
+        }
         let model = self
         return { x in model.perSampleCovariance(at: x) }
     }
@@ -316,7 +350,9 @@ public struct NoiseModel: Sendable {
         case stateDependent(law: NoiseLaw, variance: Double)
         /// No added noise: the step uses a sampled minibatch gradient `∇L_B` in place of ∇L.
         case minibatch(batchSize: Int, withReplacement: Bool)
-        /// `√variance·S(x)ξ` with `S Sᵀ = Σ(x)`, the finite sum's covariance.
+        /// Gaussian with covariance `variance·Σ(x)`, Σ the finite sum's per-sample gradient
+        /// covariance: `√variance·S(x)ξ` with `S Sᵀ = Σ(x)`, or in the same law
+        /// `√variance·(1/√n)·Σₖ (gₖ − ḡ)ζₖ` with ζ ∈ ℝⁿ (`FiniteSumNoiseRoot` says which).
         case finiteSumCovariance(variance: Double)
 
         /// Gaussian given the state (the Brownian-bridge exit test applies to continuous time).
@@ -339,6 +375,9 @@ public struct NoiseModel: Sendable {
         switch dynamics {
         case .langevin(let eps):
             return .gaussian(standardDeviation: (2 * eps * h).squareRoot())
+        case .sgld(let eta, let eps):
+            // Euler–Maruyama of langevin with h = η: the same expression, so the same bits
+            return .gaussian(standardDeviation: (2 * eps * eta).squareRoot())
         case .levy(_, let alpha), .sgd(_, _, .alphaStable(_, let alpha), _), .sgdSDE(_, _, .alphaStable(_, let alpha), _):
             let scale = alphaStable!.scale
             return .alphaStable(alpha: alpha, scale: isDiscrete ? scale : scale * pow(h, 1 / alpha))

@@ -22,7 +22,7 @@ public struct ChainReference: Sendable {
         }
         let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .step))
         guard case .gaussian(let s) = simulator.increment else {
-            throw DynamicsError("method \"chain\" needs Gaussian additive noise (langevin, or sgd / sgd-sde with a gaussian law); \(problem.dynamics.noiseLawKind.rawValue) noise has no Gaussian kernel")
+            throw DynamicsError("method \"chain\" needs Gaussian additive noise (langevin, sgld, or sgd / sgd-sde with a gaussian law); \(problem.dynamics.noiseLawKind.rawValue) noise has no Gaussian kernel")
         }
         let h = problem.stepSize
         let (lower, upper) = try TheoryReference.boundaries(problem)

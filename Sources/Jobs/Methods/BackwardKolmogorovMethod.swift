@@ -10,6 +10,8 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
     /// committor at the start; 1-D grids with an exit on both sides).
     public static let upperSplittingProbabilityKey = "splitting_probability_upper"
     public static let name = "backward-kolmogorov"
+    /// Not `sgld`: the reference of that discrete chain is `chain` (1-D) or Monte Carlo.
+    public static let dynamics: [DynamicsKind]? = DynamicsKind.continuousFamilies
     public static let kind = MethodKind.exact
     public static let summary = "exact mean exit time of the diffusion (grid solve of the backward equation, 1-D or 2-D)"
     public static let keys = ["fokker_planck", "nodes", "domain"]

@@ -28,7 +28,7 @@ public struct ChainMethod: ExperimentMethod {
         let gaussian = x.noiseLaw == nil || x.noiseLaw == .gaussian || x.noiseLaw == .covariance
             || (x.dynamics == .sgdSDE && x.noiseLaw == .studentT)
         guard x.dynamics != .levy, gaussian else {
-            throw r.error("method", "\(Self.quoted) needs Gaussian increments (langevin, or sgd / sgd-sde with noise law \(NoiseLawKind.gaussian.quoted)), got dynamics \(x.dynamics.quoted)\(x.noiseLaw.map { " with noise law \($0.quoted)" } ?? "")")
+            throw r.error("method", "\(Self.quoted) needs Gaussian increments (langevin, sgld, or sgd / sgd-sde with noise law \(NoiseLawKind.gaussian.quoted)), got dynamics \(x.dynamics.quoted)\(x.noiseLaw.map { " with noise law \($0.quoted)" } ?? "")")
         }
         guard x.landscape.dimension == 1, x.landscape.finiteSum == nil else {
             throw r.error("method", "\(Self.quoted) needs a 1-D expression landscape (the chain's kernel must be Gaussian), this one is \(x.landscape.dimension)-D\(x.landscape.finiteSum == nil ? "" : " finite sum")")

@@ -116,7 +116,7 @@ public struct MethodCell {
 
     public func value(_ key: String) -> Double? { values.first { $0.key == key }?.value }
     /// Steps of the discrete chain count as iterations (time unit 1); continuous time otherwise.
-    public var timeScale: Double { problem.dynamics.kind == .sgd || !problem.dt.isFinite ? 1 : problem.dt }
+    public var timeScale: Double { problem.dynamics.kind.countsIterations || !problem.dt.isFinite ? 1 : problem.dt }
 
     /// A spec error at `key` of this experiment, naming the cell and the key's line.
     public func error(_ key: String, _ message: String) -> SpecError {

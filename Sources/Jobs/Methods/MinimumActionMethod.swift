@@ -7,6 +7,8 @@ import Diffusion
 /// log τ) compares with Monte Carlo, so reports use it for predicted slopes, not ratios.
 public struct MinimumActionMethod: ExperimentMethod {
     public static let name = "minimum-action"
+    /// Not `sgld`: the reference of that discrete chain is `chain` (1-D) or Monte Carlo.
+    public static let dynamics: [DynamicsKind]? = DynamicsKind.continuousFamilies
     public static let kind = MethodKind.theory
     public static let summary = "quasi-potential barrier / steepness by gMAM; log-asymptotic exit time (exponent only)"
     public static let keys = ["saddle"]

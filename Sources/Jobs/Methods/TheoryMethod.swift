@@ -8,6 +8,8 @@ import Diffusion
 /// microseconds), so a formula that does not apply is a spec error before any cell runs.
 public struct TheoryMethod: ExperimentMethod {
     public static let name = "theory"
+    /// Not `sgld`: the reference of that discrete chain is `chain` (1-D) or Monte Carlo.
+    public static let dynamics: [DynamicsKind]? = DynamicsKind.continuousFamilies
     public static let kind = MethodKind.theory
     public static let summary = "closed-form prediction (kramers, eyring-kramers, getoor, imkeller-pavlyukevich, hu-saddle, xie, mori, stability)"
     public static let keys = ["theory", "saddle"]

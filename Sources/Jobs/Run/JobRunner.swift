@@ -77,7 +77,7 @@ public struct JobRunner: Sendable {
             output = MethodOutput(estimate: ExitTimeEstimate(exact: .nan, estimator: "failed: \(failure!)", termCount: terms))
         }
         let elapsed = clock.now - start
-        let isSGD = experiment.dynamics == DynamicsKind.sgd
+        let isSGD = experiment.dynamics.countsIterations
         let estimate = output.estimate
         func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
         var iterations: Double? = nil

@@ -17,6 +17,9 @@ public struct ExperimentSpec: Sendable {
     /// The noise law's non-numeric settings (`curvature`, `matrix`).
     public let noiseOptions: NoiseLawOptions
     public let withReplacement: Bool
+    /// `sgld` with `temperature = "matched"`: each cell's ε is η·Tr(Σ_B(θ₀))/(2d)
+    /// (`NoiseModel.matchedTemperature`, B = `batch_size`, sampling `replacement`).
+    public let matchedTemperature: Bool
     public let exitTest: ExitTestKind
     /// Monte Carlo's integrator (`integrator = "…"`, default Euler–Maruyama).
     public let integrator: IntegratorKind
@@ -117,7 +120,31 @@ public struct ExperimentSpec: Sendable {
 
         let positive = ExperimentDraft.positive
         var x = ExperimentDraft(index: index, name: name, dynamics: dynamics, noiseLaw: nil, landscape: landscape, parameters: landscapeAxes)
+        var matched = false
+        if dynamics == .sgld {
+            if case .string(let text)? = table["temperature"]?.value {
+                guard text == "matched" else {
+                    throw r.error("temperature", "must be a number > 0 or \"matched\", got \"\(text.shortened())\"")
+                }
+                guard landscape.finiteSum != nil else {
+                    throw r.error("temperature", "\"matched\" needs a finite-sum landscape (\(JobSpec.finiteSumBuiltins.joined(separator: ", "))), whose minibatch noise it matches; give a number")
+                }
+                matched = true
+                _ = r.node("temperature")
+            } else {
+                for key in DynamicsKind.matchedTemperatureKeys where table[key] != nil {
+                    throw r.error(key, "applies to dynamics \(dynamics.quoted) only with temperature = \"matched\"")
+                }
+            }
+        }
+        self.matchedTemperature = matched
         for parameter in dynamics.parameters {
+            if matched && parameter.key == "temperature" {
+                // the matched minibatch in its place: batch_size (an axis), replacement
+                let batch = ModelParameter("batch_size", .integerAtLeastOne, default: 1, meaning: "an integer ≥ 1")
+                try x.axis("batch_size", try r.sweep("batch_size") ?? [1], r, batch.violation)
+                continue
+            }
             if table[parameter.key] == nil, method.optionalDynamicsParameters.contains(parameter.key) { continue }
             guard let values = try r.sweep(parameter.key) ?? parameter.defaultValue.map({ [$0] }) else {
                 throw r.error(parameter.key, "is required (\(parameter.meaning))")
@@ -126,7 +153,7 @@ public struct ExperimentSpec: Sendable {
         }
         var noiseLaw: NoiseLawKind? = nil
         var noiseOptions = NoiseLawOptions()
-        self.withReplacement = dynamics.hasNoiseLaw ? try r.bool("replacement") ?? true : true
+        self.withReplacement = dynamics.hasNoiseLaw || matched ? try r.bool("replacement") ?? true : true
         if dynamics.hasNoiseLaw {
             let finiteSum = landscape.finiteSum
             var law: NoiseLawKind
@@ -195,7 +222,7 @@ public struct ExperimentSpec: Sendable {
             throw r.error("exit_test", "\"bridge\" is not available with integrator \"\(integrator)\"; use \"step\"")
         }
         if self.exitTest == .bridge {
-            if dynamics == .sgd {
+            if dynamics == .sgd || dynamics == .sgld {
                 throw r.error("exit_test", "\"bridge\" does not apply to dynamics \(dynamics.quoted): the discrete chain is checked at its iterates; use \"step\"")
             }
             if dynamics == .levy || noiseLaw == .alphaStable {

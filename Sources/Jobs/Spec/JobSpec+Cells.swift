@@ -20,9 +20,21 @@ extension JobSpec {
         if case .covariance(let matrix) = noise, matrix.dimension == setting.start.count, let why = matrix.violation(at: setting.start) {
             throw experiment.error("noise.matrix", why, cell: c)
         }
+        var matched: Double? = nil
+        if experiment.matchedTemperature {
+            // ε = η·Tr(Σ_B(θ₀))/(2d) on this cell's landscape, at its start
+            let eta = value("learning_rate")!, b = Int(value("batch_size")!)
+            do {
+                matched = try NoiseModel.matchedTemperature(learningRate: eta, batchSize: b, withReplacement: experiment.withReplacement,
+                                                            landscape: setting.landscape, at: setting.start)
+            } catch { throw experiment.error("batch_size", "\(error)", cell: c) }
+            guard let eps = matched, eps > 0, eps.isFinite else {
+                throw experiment.error("temperature", "\"matched\" gives ε = \(matched ?? .nan) at the start (the gradient covariance vanishes there); give a number > 0", cell: c)
+            }
+        }
         // a parameter the method does without (`optionalDynamicsParameters`) reads NaN
-        let dynamics = Dynamics(kind: experiment.dynamics, value: { value($0) ?? .nan }, noise: noise,
-                                withReplacement: experiment.withReplacement)
+        let dynamics = Dynamics(kind: experiment.dynamics, value: { key in key == "temperature" && matched != nil ? matched! : value(key) ?? .nan },
+                                noise: noise, withReplacement: experiment.withReplacement)
         let dt: Double
         switch experiment.dynamics.timeStep {
         case .learningRate: dt = value("learning_rate") ?? .nan
@@ -43,6 +55,7 @@ extension JobSpec {
             // not the product's own last bit (0.005000000000000001); the paths use the product
             parameters.append((key: "dt", value: Double(String(format: "%.15g", dt)) ?? dt))
         }
+        if let matched { parameters.append((key: "temperature", value: matched)) }
         return (problem, parameters)
     }
 
