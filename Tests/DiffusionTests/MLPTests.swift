@@ -343,3 +343,38 @@ extension MLPTests {
         func get(_ k: Int) -> [Double] { lock.lock(); defer { lock.unlock() }; return values[k] }
     }
 }
+
+extension MLPTests {
+    /// The weighted batch gradient (the SDE's one-pass step, through OpenBLAS when present)
+    /// equals Σ_r w_r·addSampleGradient over the same samples, with and without indices.
+    @Test func weightedBatchGradientMatchesSampleGradients() {
+        let n = 30
+        let stream = RandomStream(key: StreamKey(seed: 21))
+        let inputs = (0..<(4 * n)).map { _ in stream.normal() }
+        let labels = (0..<n).map { _ in Double(Int(stream.uniform() * 3) % 3) }
+        let mlp = MLP(inputs: inputs, sampleCount: n, targets: labels, hiddenWidths: [6, 5], outputs: 3,
+                      activation: .tanh, bias: true, loss: .crossEntropy, sharpness: 2)
+        let theta = mlp.initialParameters(seed: 4)
+        let weights = (0..<n).map { _ in stream.normal() }
+        let indices = (0..<n).map { ($0 * 7) % n }
+        var batched = [Double](repeating: 0, count: mlp.dimension), reference = batched
+        var byIndex = batched, referenceByIndex = batched
+        theta.withUnsafeBufferPointer { t in
+            let p = t.baseAddress!
+            weights.withUnsafeBufferPointer { w in
+                batched.withUnsafeMutableBufferPointer { mlp.addWeightedBatchGradient(indices: nil, weights: w.baseAddress!, count: n, at: p, scale: 0.5, into: $0.baseAddress!) }
+                indices.withUnsafeBufferPointer { ix in
+                    byIndex.withUnsafeMutableBufferPointer { mlp.addWeightedBatchGradient(indices: ix.baseAddress!, weights: w.baseAddress!, count: n, at: p, scale: 0.5, into: $0.baseAddress!) }
+                }
+            }
+            for k in 0..<n {
+                reference.withUnsafeMutableBufferPointer { mlp.addSampleGradient(k, at: p, scale: 0.5 * weights[k], into: $0.baseAddress!) }
+                referenceByIndex.withUnsafeMutableBufferPointer { mlp.addSampleGradient(indices[k], at: p, scale: 0.5 * weights[k], into: $0.baseAddress!) }
+            }
+        }
+        let norm = reference.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let error = zip(batched, reference).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        let errorByIndex = zip(byIndex, referenceByIndex).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        #expect(error <= 1e-12 * norm && errorByIndex <= 1e-12 * norm, "\(error) \(errorByIndex) of \(norm)")
+    }
+}

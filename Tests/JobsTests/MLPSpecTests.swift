@@ -99,6 +99,39 @@ import Diffusion
         #expect(missing.contains("landscape.csv") && missing.contains("cannot read"), "\(missing)")
     }
 
+    /// The three dynamics of Ibayashi & Imaizumi's comparison on the wine network: SGD, its SDE
+    /// (the sample-space step, one weighted batch gradient) and SGLD with the matched
+    /// temperature; every path of each leaves the ball, and the SDE's mean exit time in
+    /// iterations is within a factor 3 of SGD's (the diffusion approximation, not an identity).
+    @Test func sgdItsSDEAndSGLDLeaveTheTrainedMinimum() throws {
+        let text = Self.spec(landscape: "hidden = [8]") + """
+
+            [[experiment]]
+            name = "sde"
+            dynamics = "sgd-sde"
+            learning_rate = 0.05
+            batch_size = 4
+            dt = 0.05
+            paths = 20
+            max_steps = 4000
+            [[experiment]]
+            name = "sgld"
+            dynamics = "sgld"
+            learning_rate = 0.05
+            temperature = "matched"
+            batch_size = 4
+            paths = 20
+            max_steps = 4000
+            """
+        let spec = try Self.parse(text)
+        let cells = try JobRunner(spec: spec, threads: 2).run()
+        #expect(cells.count == 3)
+        for cell in cells { #expect(cell.status == .done && cell.exited == 20, "\(cell.experiment): \(cell.exited) exited") }
+        let sgd = try #require(cells[0].meanIterations), sde = try #require(cells[1].meanIterations)
+        #expect(sde > sgd / 3 && sde < 3 * sgd, "SGD \(sgd), SDE \(sde) iterations")
+        #expect((cells[2].parameters.first { $0.key == "temperature" }?.value ?? 0) > 0)
+    }
+
     /// Discrete SGD on the trained wine network: real minibatches, every path leaves the
     /// ball ‖θ − θ₀‖ < r and the exit times are recorded.
     @Test func sgdLeavesTheTrainedMinimum() throws {

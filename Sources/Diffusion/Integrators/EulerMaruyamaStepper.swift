@@ -84,8 +84,10 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let sampleCount: Int
     /// Only for the state-dependent laws (its GSL workspace is O(d²)).
     private let eigen: SymmetricSquareRoot?
-    /// A batched finite sum's minibatch indices (`BatchedFiniteSum`).
+    /// A batched finite sum's minibatch indices, and its per-sample weights of a sample-space
+    /// SDE step (`BatchedFiniteSum`).
     private let batchIndices: UnsafeMutablePointer<Int>
+    private let batchWeights: UnsafeMutablePointer<Double>
 
     init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
          exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth,
@@ -154,6 +156,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         let batched = samples?.batched
         batchIndices = .allocate(capacity: max(batched == nil ? 0 : batch, 1))
         batchIndices.initialize(repeating: 0, count: max(batched == nil ? 0 : batch, 1))
+        batchWeights = doubles(batched == nil ? 0 : sampleCount)
     }
 
     /// The ensemble's stepper for `simulator`'s problem and integrator.
@@ -168,7 +171,7 @@ final class EulerMaruyamaStepper: BlockStepper {
     deinit {
         for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
         outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
-        batchIndices.deallocate()
+        batchIndices.deallocate(); batchWeights.deallocate()
     }
 
     // MARK: - Lanes
@@ -391,6 +394,15 @@ final class EulerMaruyamaStepper: BlockStepper {
                 var zetaSum = 0.0
                 for k in 0..<m { zetaSum += z[k * w + i] }
                 let zetaMean = zetaSum * inverse
+                if !bridge, let batched = samples.unsafelyUnwrapped.batched {
+                    // a network: the whole step −hḡ + √v(1/√n)Σₖ gₖ(ζₖ − ζ̄) is one weighted
+                    // gradient Σₖ wₖgₖ, wₖ = −h/n + √(v/n)(ζₖ − ζ̄): one pass of matrix products
+                    let weights = batchWeights
+                    for k in 0..<m { weights[k] = scale * (z[k * w + i] - zetaMean) - h * inverse }
+                    batched.addWeightedBatchGradient(indices: nil, weights: weights, count: m, at: theta, scale: 1, into: acc)
+                    for r in 0..<d { x[r * w + i] = theta[r] + acc[r] }
+                    continue
+                }
                 for k in 0..<m {
                     for j in 0..<d { g[j] = 0 }
                     fs.addSampleGradient(k, at: theta, scale: 1, into: g)
