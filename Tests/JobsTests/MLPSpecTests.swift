@@ -79,6 +79,19 @@ import Diffusion
         #expect(settings[1].landscape.value(at: settings[1].start) == settings[0].landscape.value(at: settings[0].start))
     }
 
+    /// `target` picks a regression column by name: alcohol from the other twelve features and
+    /// the class, square loss, the target standardised.
+    @Test func targetColumnByName() throws {
+        let spec = try Self.parse(Self.spec(landscape: "target = \"alcohol\"\nhidden = [4]"))
+        let mlp = try #require(spec.first.landscape.finiteSum as? MLP)
+        #expect(mlp.layerSizes == [13, 4, 1] && mlp.loss == .square)
+        let mean = mlp.targets.reduce(0, +) / 178
+        #expect(abs(mean) < 1e-12 && abs(mlp.targets.reduce(0) { $0 + $1 * $1 } / 178 - 1) < 1e-12)
+        #expect(spec.first.landscape.summary.contains("target alcohol"))
+        let bad = try #require(Self.parseError(Self.spec(landscape: "target = \"vintage\"")))
+        #expect(bad.contains("landscape.target") && bad.contains("vintage"), "\(bad)")
+    }
+
     @Test func badInputIsOneLineNamingTheField() throws {
         let cases: [(String, String, String)] = [
             ("hidden = [0]", "train = { steps = 10, learning_rate = 0.1 }", "landscape.hidden"),

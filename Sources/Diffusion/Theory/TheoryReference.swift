@@ -6,7 +6,63 @@ import Foundation
 /// the minimum is reached by Newton from the start; in 1-D the barrier is the first
 /// maximum of V on the side where the exit region lies; in d ≥ 2 the saddle is given.
 public enum TheoryReference {
-    public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie", "mori", "stability"]
+    public static let names = ["kramers", "eyring-kramers", "getoor", "imkeller-pavlyukevich", "hu-saddle", "xie", "mori", "stability", "sharpness"]
+
+    /// The sharpness of a finite sum at the problem's start — no minimum needed (a network
+    /// trained by gradient descent, `start.train`, is near one but not at one): λ_max(H) and
+    /// ‖H‖_F of L (Wu, Ma & E 2018; Wu, Wang & Su 2022), L and ‖∇L‖, the largest stable
+    /// gradient-descent learning rate 2/λ_max, and, where defined, the Wu–Wang–Su alignment μ
+    /// with the bound a stable minimum satisfies at the cell's η and B, ‖H‖_F ≤ 1/(η√(c_B μ))
+    /// (= √(B/μ)/η with replacement; `LocalGeometry.hessianBound`). Dense and exact up to
+    /// `LocalGeometry.eigenvalueDimensionLimit` parameters; an MLP beyond that is estimated
+    /// matrix-free (Lanczos for λ_max with its residual, Hutchinson for ‖H‖_F with its
+    /// standard error `hessian_frobenius_norm_se`, μ with `wu_wang_su_alignment_se`; docs/THEORY.md §7).
+    public static func sharpness(problem: ExitProblem) throws(TheoryError) -> [(String, Double)] {
+        guard let sum = problem.landscape.finiteSum else { throw TheoryError("theory \"sharpness\" needs a finite-sum landscape") }
+        let (b, replacement, eta): (Int, Bool, Double)
+        switch problem.dynamics {
+        case .sgd(let e, let bb, _, let r), .sgdSDE(let e, let bb, _, let r): (b, replacement, eta) = (bb, r, e)
+        default: throw TheoryError("theory \"sharpness\" is for dynamics \"sgd\" or \"sgd-sde\"")
+        }
+        let n = sum.sampleCount, theta = problem.start
+        let c = MinibatchCurvature.samplingFactor(batchSize: b, sampleCount: n, withReplacement: replacement)
+        var out: [(String, Double)] = []
+        if sum.dimension <= LocalGeometry.eigenvalueDimensionLimit {
+            let g = sum.localGeometry(at: theta)
+            out.append(("loss", g.loss))
+            out.append(("gradient_norm", g.gradientNorm))
+            if let top = g.hessianTopEigenvalue {
+                out.append(("hessian_top_eigenvalue", top))
+                if top > 0 { out.append(("gd_max_learning_rate", 2 / top)) }
+            }
+            out.append(("hessian_frobenius_norm", g.hessianFrobeniusNorm))
+            if let mu = g.alignment {
+                out.append(("wu_wang_su_alignment", mu))
+                if let bound = g.hessianBound(learningRate: eta, batchSize: b, sampleCount: n, withReplacement: replacement) {
+                    out.append(("wu_wang_su_hessian_bound", bound))
+                }
+            }
+        } else if let mlp = sum as? MLP {
+            let top = mlp.topHessianEigenvalue(at: theta, tolerance: 1e-8, maxIterations: 100, seed: 1)
+            let frobenius = mlp.hessianFrobeniusNorm(at: theta, probes: 100, seed: 2)
+            let alignment = mlp.alignment(at: theta, tracePoints: min(n, 200), probes: 100, seed: 3)
+            out.append(("loss", alignment.loss))
+            out.append(("gradient_norm", problem.landscape.gradient(at: theta).reduce(0) { $0 + $1 * $1 }.squareRoot()))
+            out.append(("hessian_top_eigenvalue", top.value))
+            out.append(("hessian_top_eigenvalue_residual", top.residual))
+            if top.value > 0 { out.append(("gd_max_learning_rate", 2 / top.value)) }
+            out.append(("hessian_frobenius_norm", frobenius.value))
+            out.append(("hessian_frobenius_norm_se", frobenius.standardError))
+            if let mu = alignment.alignment, mu > 0 {
+                out.append(("wu_wang_su_alignment", mu))
+                if let se = alignment.standardError { out.append(("wu_wang_su_alignment_se", se)) }
+                if c > 0 { out.append(("wu_wang_su_hessian_bound", 1 / (eta * (c * mu).squareRoot()))) }
+            }
+        } else {
+            throw TheoryError("theory \"sharpness\" needs at most \(LocalGeometry.eigenvalueDimensionLimit) parameters (dense Hessians), or builtin \"mlp\" (matrix-free estimates); the landscape has \(sum.dimension)")
+        }
+        return out
+    }
 
     /// Linear-stability thresholds of SGD at the minimum reached by Newton from the start of
     /// a finite-sum problem (docs/THEORY.md §3): the largest stable learning rate under each
@@ -37,6 +93,10 @@ public enum TheoryReference {
                                        ("wu_ma_e_max_learning_rate", pick(t.wuMaE))]
         if let s = t.sure { out.append(("sure_max_learning_rate", pick(s))) }
         if let a = t.almostSure { out.append(("almost_sure_max_learning_rate", pick(a))) }
+        // the sharpness the bounds read: λ_max(H) and ‖H‖_F at the minimum (dense, exact)
+        let geometry = sum.localGeometry(at: minimum.point)
+        if let top = geometry.hessianTopEigenvalue { out.append(("hessian_top_eigenvalue", top)) }
+        out.append(("hessian_frobenius_norm", geometry.hessianFrobeniusNorm))
         if let w = t.wuWangSu {
             out.append(("wu_wang_su_max_learning_rate", w.learningRate))
             out.append((w.atZeroLoss ? "wu_wang_su_min_alignment" : "wu_wang_su_alignment", w.alignment))

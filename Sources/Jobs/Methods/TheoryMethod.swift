@@ -11,11 +11,14 @@ public struct TheoryMethod: ExperimentMethod {
     /// Not `sgld`: the reference of that discrete chain is `chain` (1-D) or Monte Carlo.
     public static let dynamics: [DynamicsKind]? = DynamicsKind.continuousFamilies
     public static let kind = MethodKind.theory
-    public static let summary = "closed-form prediction (kramers, eyring-kramers, getoor, imkeller-pavlyukevich, hu-saddle, xie, mori, stability)"
+    public static let summary = "closed-form prediction (kramers, eyring-kramers, getoor, imkeller-pavlyukevich, hu-saddle, xie, mori, stability, sharpness)"
     public static let keys = ["theory", "saddle"]
     public static let simulationKeysNotApplicable = "a deterministic result for the continuous dynamics"
 
     static let stability = "stability"
+    static let sharpness = "sharpness"
+    /// Formulas that give quantities of the landscape, no exit time.
+    static let geometryFormulas = [stability, sharpness]
     static let levyLaws = ["getoor", "imkeller-pavlyukevich"]
     /// Formulas for SGD's state-dependent noise (any law with a covariance; each cell's check decides).
     static let stateDependentLaws = ["xie", "mori"]
@@ -36,6 +39,7 @@ public struct TheoryMethod: ExperimentMethod {
     /// `theory = "stability"` needs no learning rate (the thresholds are learning rates);
     /// given, it adds the Lyapunov exponent at η.
     public var optionalDynamicsParameters: [String] { formula == Self.stability ? ["learning_rate"] : [] }
+    var isGeometry: Bool { Self.geometryFormulas.contains(formula) }
 
     public mutating func finish(_ r: inout TableReader, _ x: inout ExperimentDraft) throws(SpecError) {
         let levy = x.dynamics == .levy
@@ -44,7 +48,7 @@ public struct TheoryMethod: ExperimentMethod {
                 ? "\"\(formula)\" does not apply to dynamics \(x.dynamics.quoted); Lévy exits follow \(Self.levyLaws.map { "\"\($0)\"" }.joined(separator: " or "))"
                 : "\"\(formula)\" is a law for dynamics \(DynamicsKind.levy.quoted), got \(x.dynamics.quoted)")
         }
-        if formula == Self.stability {
+        if isGeometry {
             guard x.dynamics.isSGDFamily, x.landscape.finiteSum != nil else {
                 throw r.error("theory", "\"\(formula)\" needs dynamics \(DynamicsKind.sgd.quoted) on a finite-sum landscape")
             }
@@ -69,7 +73,7 @@ public struct TheoryMethod: ExperimentMethod {
     }
 
     public func check(_ cell: MethodCell) throws(SpecError) {
-        guard formula == Self.stability else { _ = try predict(cell); return }
+        guard isGeometry else { _ = try predict(cell); return }
         // the thresholds themselves cost up to O(d⁶) (the mean-square operator): computed when run
         if case .sgd(_, let b, _, false) = cell.problem.dynamics, let n = cell.problem.landscape.finiteSum?.sampleCount, b > n {
             throw cell.error("batch_size", "sampling without replacement needs B ≤ n = \(n), got \(b) (with replacement = true any B ≥ 1 is defined)")
@@ -82,6 +86,12 @@ public struct TheoryMethod: ExperimentMethod {
             let quantities = try TheoryReference.stability(problem: cell.problem)
             return MethodOutput(
                 estimate: ExitTimeEstimate(exact: .nan, estimator: "theory stability: largest stable learning rates at the minimum (docs/THEORY.md §3: GD, mean-square, Wu–Ma–E, sure, almost-sure Lyapunov with every stable interval, Wu–Wang–Su, μ_min at a zero-loss minimum); no exit time", termCount: terms),
+                quantities: quantities)
+        }
+        if formula == Self.sharpness {
+            let quantities = try TheoryReference.sharpness(problem: cell.problem)
+            return MethodOutput(
+                estimate: ExitTimeEstimate(exact: .nan, estimator: "theory sharpness: λ_max(H), ‖H‖_F, L, ‖∇L‖, 2/λ_max and the Wu–Wang–Su alignment and bound at the start (docs/THEORY.md §3, §7); no exit time", termCount: terms),
                 quantities: quantities)
         }
         let prediction = try predict(cell)

@@ -6,9 +6,10 @@ extension JobSpec {
     /// read from CSV — feature columns, the label or target in the last column, an optional
     /// header row (`SampleCSV`). A last column of integers is a class label (its distinct
     /// values, sorted, are classes 0, 1, …) and the loss is softmax cross-entropy; a real last
-    /// column is a regression target with square loss (`loss` overrides). Features are
-    /// standardised (mean 0, standard deviation 1 over the samples) unless `standardize =
-    /// false`. Defaults: one hidden layer of width 32, ReLU, biases, sharpness k = 1
+    /// column is a regression target with square loss (`loss` overrides); `target` picks
+    /// another column by its header name or 1-based number. Features (and a regression
+    /// target) are standardised (mean 0, standard deviation 1 over the samples) unless
+    /// `standardize = false`. Defaults: one hidden layer of width 32, ReLU, biases, sharpness k = 1
     /// (Ibayashi & Imaizumi 2022's knob: θ = W/√k, the same functions with the Hessian ×k).
     static func mlp(_ l: inout TableReader, baseDirectory: URL?) throws(SpecError) -> Landscape {
         guard let path = try l.string("csv") else {
@@ -39,13 +40,33 @@ extension JobSpec {
         let k = try l.double("sharpness") ?? 1
         guard k > 0, k.isFinite else { throw l.error("sharpness", "must be a number > 0 (the knob k: weights stored as W/√k), got \(TableReader.format(k))") }
         let lossName = try l.string("loss", allowed: ["auto"] + MLP.Loss.allCases.map(\.rawValue)) ?? "auto"
-        try l.rejectUnknown(allowed: ["builtin", "csv", "hidden", "activation", "bias", "standardize", "sharpness", "loss"])
+        // the label or target column: the last, or one named by its header or 1-based number
+        var targetColumn = p
+        if let node = l.node("target") {
+            switch node.value {
+            case .string(let name):
+                guard let k = table.columns?.firstIndex(of: name) else {
+                    let known = table.columns.map { "one of its header's columns (\($0.map { "\"\($0.shortened(30))\"" }.joined(separator: ", ").shortened(200)))" } ?? "a column number (the file has no header)"
+                    throw l.error("target", "must name \(known), got \"\(name.shortened())\"", line: node.line)
+                }
+                targetColumn = k
+            case .integer(let k):
+                guard k >= 1, k <= table.dimension else { throw l.error("target", "must be a column number in 1...\(table.dimension), got \(k)", line: node.line) }
+                targetColumn = k - 1
+            default:
+                throw l.error("target", "must be a column's header name or its 1-based number, got \(node.value.typeName)", line: node.line)
+            }
+        }
+        try l.rejectUnknown(allowed: ["builtin", "csv", "target", "hidden", "activation", "bias", "standardize", "sharpness", "loss"])
 
         var inputs = [Double](repeating: 0, count: n * p)
         var labels = [Double](repeating: 0, count: n)
         for i in 0..<n {
-            for j in 0..<p { inputs[i * p + j] = table.values[i * (p + 1) + j] }
-            labels[i] = table.values[i * (p + 1) + p]
+            var j = 0
+            for column in 0...p {
+                let x = table.values[i * (p + 1) + column]
+                if column == targetColumn { labels[i] = x } else { inputs[i * p + j] = x; j += 1 }
+            }
         }
         let integral = labels.allSatisfy { $0 == $0.rounded() && abs($0) < 1e9 }
         let loss: MLP.Loss
@@ -67,6 +88,12 @@ extension JobSpec {
             classNote = ", \(classes.count) classes"
         } else {
             outputs = 1
+            if standardize {
+                // a regression target to mean 0, standard deviation 1 as well
+                let mean = labels.reduce(0, +) / Double(n)
+                let sd = (labels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n)).squareRoot()
+                if sd > 0 { targets = labels.map { ($0 - mean) / sd } }
+            }
         }
         if standardize {
             for j in 0..<p {
@@ -89,8 +116,9 @@ extension JobSpec {
         let model = MLP(inputs: inputs, sampleCount: n, targets: targets, hiddenWidths: hidden, outputs: outputs,
                         activation: MLP.Activation(rawValue: activation)!, bias: bias, loss: loss, sharpness: k)
         let shape = sizes.map(String.init).joined(separator: "–")
+        let targetNote = targetColumn == p ? "" : ", target \(table.columns?[targetColumn].shortened(40) ?? "column \(targetColumn + 1)")"
         return Landscape(finiteSum: model, criticalPoints: [],
-                         summary: "MLP \(shape) (\(activation)\(bias ? "" : ", no biases"), d = \(model.dimension)) on \(url.lastPathComponent) (n = \(n)\(classNote)), \(loss.rawValue) loss\(standardize ? ", standardised features" : ""), sharpness k = \(TableReader.format(k))")
+                         summary: "MLP \(shape) (\(activation)\(bias ? "" : ", no biases"), d = \(model.dimension)) on \(url.lastPathComponent) (n = \(n)\(classNote)\(targetNote)), \(loss.rawValue) loss\(standardize ? ", standardised features" : ""), sharpness k = \(TableReader.format(k))")
     }
 }
 
@@ -110,7 +138,8 @@ extension JobSpec {
         guard let eta = try t.double("learning_rate") else { throw t.error("learning_rate", "is required: the gradient-descent step size") }
         guard eta > 0, eta.isFinite else { throw t.error("learning_rate", "must be a number > 0, got \(TableReader.format(eta))") }
         let seed = try t.integer("init_seed")
-        try t.rejectUnknown(allowed: ["steps", "learning_rate", "init_seed"])
+        let newton = try t.bool("newton") ?? false
+        try t.rejectUnknown(allowed: ["steps", "learning_rate", "init_seed", "newton"])
         let given = try s.vector("point")
         try s.rejectUnknown(allowed: ["train", "point"])
         let mlp = landscape.finiteSum as? MLP
@@ -140,10 +169,28 @@ extension JobSpec {
             throw t.error("learning_rate", "\(TableReader.format(eta)): gradient descent left the finite numbers at step \(bad) (loss \(TableReader.format(result.loss)) before); lower it")
         }
         var note = "trained: \(steps) gradient-descent steps at η = \(TableReader.format(eta)) from \(origin); L = \(String(format: "%.4g", result.loss)), ‖∇L‖ = \(String(format: "%.3g", result.gradientNorm))"
+        var point = result.point
+        if newton {
+            // the minimum itself: damped Newton on ∇L from where gradient descent stopped
+            guard trained.dimension <= newtonDimensionLimit else {
+                throw t.error("newton", "needs at most \(newtonDimensionLimit) parameters (dense Hessians), the landscape has \(trained.dimension)")
+            }
+            let found: CriticalPoint?
+            do { found = try CriticalPointFinder.find(on: trained, near: result.point) } catch { throw t.error("newton", "\(error)") }
+            guard let found, found.kind == .minimum else {
+                throw t.error("newton", "found no minimum near where gradient descent stopped (\(found.map { "a \($0.label)" } ?? "Newton did not converge"), ‖∇L‖ = \(String(format: "%.3g", result.gradientNorm)) there); train longer")
+            }
+            point = found.point
+            let gradient = trained.gradient(at: point).reduce(0) { $0 + $1 * $1 }.squareRoot()
+            note += "; then Newton to the \(found.label) (L = \(String(format: "%.6g", found.value)), ‖∇L‖ = \(String(format: "%.2g", gradient)), ‖Δθ‖ = \(String(format: "%.3g", zip(point, result.point).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot())))"
+        }
         if scale != 1 { note += "; divided by √k" }
-        return (result.point.map { $0 * scale }, note)
+        return (point.map { $0 * scale }, note)
     }
 }
+
+/// Newton polishing of a trained start forms d×d Hessians: at most this many parameters.
+let newtonDimensionLimit = 1024
 
 /// Trained starts computed in this process, by landscape, start and schedule (a sweep over an
 /// MLP's sharpness trains its k = 1 network once). Thread-safe.

@@ -166,10 +166,16 @@ public enum ScalingAnalysis {
         }
     }
 
+    /// The swept parameters that vary among `cells`: a parameter derived from the swept ones
+    /// (SGLD's matched temperature, which follows η and B) varies too but is not an axis, so it
+    /// neither splits fits into groups nor counts as swept.
     static func sweptKeys(_ cells: [ReportCell]) -> [String] {
         guard let first = cells.first else { return [] }
+        // within one experiment its own axes are known; across experiments every varying key counts
+        let oneExperiment = cells.allSatisfy { $0.experimentIndex == first.experimentIndex }
+        let axes = Set(first.sweptAxes)
         return first.parameters.map(\.key).filter { key in
-            Set(cells.compactMap { $0.parameter(key) }).count > 1
+            (!oneExperiment || axes.isEmpty || axes.contains(key)) && Set(cells.compactMap { $0.parameter(key) }).count > 1
         }
     }
 
