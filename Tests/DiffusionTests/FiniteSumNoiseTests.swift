@@ -15,6 +15,26 @@ import TestSupport
         return LinearRegression(features: features, targets: targets)
     }
 
+    /// The end points minus `centre`, path by path.
+    static func centred(_ samples: ExitSamples, about centre: [Double]) -> [[Double]] {
+        let d = centre.count
+        return (0..<samples.count).map { i in (0..<d).map { j in samples.finalPoints[i * d + j] - centre[j] } }
+    }
+
+    /// Each second moment E[uᵣu_c] of the rows `u` against `expected` (d×d row-major), within
+    /// 4 standard errors of the mean of uᵣu_c (the sample standard deviation / √N).
+    static func expectSecondMoments(_ u: [[Double]], equal expected: [Double], label: String) {
+        let d = u.first?.count ?? 0
+        for r in 0..<d {
+            for c in r..<d {
+                let products = u.map { $0[r] * $0[c] }
+                let estimate = Statistics.mean(products), se = Statistics.standardError(products)
+                #expect(abs(estimate - expected[r * d + c]) <= 4 * se,
+                        "\(label) Σ[\(r),\(c)]: \(estimate) ± \(se) vs v·Σ = \(expected[r * d + c])")
+            }
+        }
+    }
+
     /// The rule depends on (n, d) only, as documented on `FiniteSumNoiseRoot.rule`.
     @Test func ruleByShape() {
         #expect(FiniteSumNoiseRoot.rule(sampleCount: 10_000, dimension: 1) == .covariance)
@@ -55,15 +75,8 @@ import TestSupport
         let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(finiteSumNoise: route))
         let samples = try simulator.run(paths: paths, seed: 5, threads: 2)
         #expect(samples.outcomes.allSatisfy { $0 == ExitSamples.censored })
-        let u = (0..<paths).map { i in (0..<d).map { j in samples.finalPoints[i * d + j] - (theta[j] - h * mean[j]) } }
-        for r in 0..<d {
-            for c in r..<d {
-                let products = u.map { $0[r] * $0[c] }
-                let estimate = Statistics.mean(products), se = Statistics.standardError(products)
-                #expect(abs(estimate - v * sigma[r * d + c]) <= 4 * se,
-                        "\(route) Σ[\(r),\(c)]: \(estimate) ± \(se) vs v·Σ = \(v * sigma[r * d + c])")
-            }
-        }
+        let u = Self.centred(samples, about: (0..<d).map { theta[$0] - h * mean[$0] })
+        Self.expectSecondMoments(u, equal: sigma.map { v * $0 }, label: "\(route)")
     }
 
     /// The same on a network (`MLP`, a `BatchedFiniteSum`): its sample-space step is one
@@ -99,15 +112,8 @@ import TestSupport
                                       dt: h, start: theta, exit: .distanceFromStart(1e9), maxSteps: 1)
         let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(finiteSumNoise: .sampleSpace))
         let samples = try simulator.run(paths: paths, seed: 6, threads: 2)
-        let u = (0..<paths).map { i in (0..<d).map { j in samples.finalPoints[i * d + j] - (theta[j] - h * mean[j]) } }
-        for r in 0..<d {
-            for c in r..<d {
-                let products = u.map { $0[r] * $0[c] }
-                let estimate = Statistics.mean(products), se = Statistics.standardError(products)
-                #expect(abs(estimate - v * sigma[r * d + c]) <= 4 * se,
-                        "Σ[\(r),\(c)]: \(estimate) ± \(se) vs v·Σ = \(v * sigma[r * d + c])")
-            }
-        }
+        let u = Self.centred(samples, about: (0..<d).map { theta[$0] - h * mean[$0] })
+        Self.expectSecondMoments(u, equal: sigma.map { v * $0 }, label: "network")
         // the drift: the mean end point is θ − hḡ within 4 SE per coordinate
         for j in 0..<d {
             let column = u.map { $0[j] }
