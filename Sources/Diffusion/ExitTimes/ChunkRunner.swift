@@ -12,7 +12,7 @@ final class ChunkRunner {
     let simulator: EnsembleSimulator
     let stepper: any BlockStepper
     let d: Int
-    let width = EnsembleSimulator.blockWidth
+    let width: Int
 
     let pathIndex: UnsafeMutablePointer<Int>
     /// The block's step count when the lane's path was loaded: the path has taken
@@ -22,6 +22,7 @@ final class ChunkRunner {
     init(simulator: EnsembleSimulator) {
         self.simulator = simulator
         d = simulator.problem.landscape.dimension
+        width = EnsembleSimulator.blockWidth(dimension: d)
         stepper = simulator.integrator.kind.makeStepper(simulator: simulator, width: width)
         let w = width
         pathIndex = .allocate(capacity: w)

@@ -22,6 +22,13 @@ public struct EnsembleSimulator: Sendable {
     public static let defaultChunkSize = 1024
     public static let blockWidth = 64
 
+    /// Lanes per block of an exit ensemble in dimension d: `blockWidth` up to d = 1024, fewer
+    /// beyond, so that a block's state (lanes × d doubles, coordinate-major) stays about
+    /// 0.5 MB and a lane's coordinates are not 64 cache lines apart; one lane from d = 65,536
+    /// on (a network's parameters: each chain contiguous). A function of d alone, so results
+    /// stay the same for any thread count.
+    public static func blockWidth(dimension d: Int) -> Int { d <= 1024 ? blockWidth : max(1, 65_536 / d) }
+
     public let problem: ExitProblem
     public let integrator: Integrator
     /// The step's noise law, resolved from the dynamics.

@@ -319,6 +319,9 @@ private struct Parser {
     let tokens: [Token]
     let range: Range<Int>
     let variables: [String]
+    /// Each variable's first index, so a lookup does not scan d names (a network's exit test
+    /// names every one of its d parameters: a scan made parsing O(d²)).
+    let variableIndex: [String: Int]
     let constants: [String: Double]
     let endColumn: Int
     var position: Int
@@ -328,6 +331,10 @@ private struct Parser {
         self.tokens = tokens
         self.range = range
         self.variables = variables
+        var index: [String: Int] = [:]
+        index.reserveCapacity(variables.count)
+        for (k, name) in variables.enumerated() where index[name] == nil { index[name] = k }
+        self.variableIndex = index
         self.constants = constants
         self.endColumn = endColumn
         self.position = range.lowerBound
@@ -555,7 +562,7 @@ private struct Parser {
         case .identifier(let name):
             advance()
             if currentSymbol() == .lparen { return try parseCall(name: name, token: token) }
-            if let index = variables.firstIndex(of: name) { return Node(expression: .variable(index), depth: 1) }
+            if let index = variableIndex[name] { return Node(expression: .variable(index), depth: 1) }
             if let value = constants[name] { return Node(expression: .constant(value), depth: 1) }
             if name == "pi" { return Node(expression: .constant(Double.pi), depth: 1) }
             if name == "e" { return Node(expression: .constant(Foundation.exp(1.0)), depth: 1) }
