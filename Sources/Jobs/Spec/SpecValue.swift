@@ -46,10 +46,11 @@ public enum SpecValue: Sendable, Equatable {
 
     /// The value as text that ignores where it was written: no line numbers, a table's keys
     /// in sorted order, every number as the shortest text of its Double (so `2` and `2.0`
-    /// agree), strings quoted. Two values with equal `canonical` read alike.
+    /// agree), strings quoted with Swift escapes (no dependency beyond this file: the fuzzers
+    /// compile it alone). Two values with equal `canonical` read alike.
     public var canonical: String {
         switch self {
-        case .string(let s): return JSONValue.quoted(s)
+        case .string(let s): return s.debugDescription
         case .integer(let i):
             let x = Double(i)
             return x.magnitude < 0x1p53 ? "\(x)" : "\(i)"
@@ -58,7 +59,7 @@ public enum SpecValue: Sendable, Equatable {
         case .array(let items): return "[" + items.map(\.value.canonical).joined(separator: ",") + "]"
         case .table(let t):
             return "{" + t.entries.sorted { $0.key < $1.key }
-                .map { JSONValue.quoted($0.key) + "=" + $0.node.value.canonical }.joined(separator: ",") + "}"
+                .map { $0.key.debugDescription + "=" + $0.node.value.canonical }.joined(separator: ",") + "}"
         }
     }
 
