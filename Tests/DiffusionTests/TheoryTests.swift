@@ -185,6 +185,8 @@ import Testing
     @Test func oneDimensionalClosedForms() throws {
         let t2 = try StabilityThresholds(finiteSum: Self.sums, minimum: [0], batchSize: 2)
         #expect(abs(t2.gd - 2 / 3.1) < 1e-15)
+        // 1-D: the mean Hessian is ā = 3.1, its top eigenvalue and its Frobenius norm both
+        #expect(abs(t2.topEigenvalue - 3.1) < 1e-15 && abs(t2.hessianFrobeniusNorm - 3.1) < 1e-15)
         // B = 2: with replacement E m² = 9.61 + 7.44/2 = 13.33, η = 6.2/13.33;
         // without, c = 3/8: E m² = 9.61 + 2.79 = 12.4, η = 6.2/12.4 = 1/2 (rounding of ā, σ²: 1e-15)
         #expect(abs(t2.meanSquare.withReplacement - 6.2 / 13.33) < 1e-14)

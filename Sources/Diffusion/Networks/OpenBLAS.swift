@@ -31,10 +31,11 @@ public enum OpenBLAS {
 
     /// The library, opened on first use, or why it could not be.
     static let loaded: Result<Library, DynamicsError> = load()
-    static var library: Library? { try? loaded.get() }
+    /// Resolved once: every product reads it (three per layer and block).
+    static let library: Library? = try? loaded.get()
 
     /// Whether OpenBLAS could be opened.
-    public static var isAvailable: Bool { library != nil }
+    public static let isAvailable = library != nil
     /// Nil when OpenBLAS is available, else a one-line reason (what to install).
     public static var unavailableReason: String? {
         if case .failure(let e) = loaded { return e.message }

@@ -231,6 +231,9 @@ public struct StabilityThresholds: Sendable {
 
     public let batchSize: Int
     public let gd: Double
+    /// λ_max and ‖H‖_F of the mean Hessian at the minimum (the sharpness the bounds read).
+    public let topEigenvalue: Double
+    public let hessianFrobeniusNorm: Double
     public let meanSquare: Sampled
     /// nil for d > 1 or too many minibatches to enumerate.
     public let almostSure: Sampled?
@@ -273,6 +276,8 @@ public struct StabilityThresholds: Sendable {
         self.wuWangSu = wuWangSu
         let gd = 2 / eigen.last!
         self.gd = gd
+        topEigenvalue = eigen.last!
+        hessianFrobeniusNorm = curvature.meanHessian.reduce(0) { $0 + $1 * $1 }.squareRoot()
 
         func threshold(_ value: (Double) throws(TheoryError) -> Double, strict: Bool) throws(TheoryError) -> Double {
             try TheoryNumerics.bisectBoundary(lo: 0, hi: gd) { (eta) throws(TheoryError) -> Bool in

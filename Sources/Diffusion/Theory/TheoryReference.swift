@@ -93,10 +93,9 @@ public enum TheoryReference {
                                        ("wu_ma_e_max_learning_rate", pick(t.wuMaE))]
         if let s = t.sure { out.append(("sure_max_learning_rate", pick(s))) }
         if let a = t.almostSure { out.append(("almost_sure_max_learning_rate", pick(a))) }
-        // the sharpness the bounds read: λ_max(H) and ‖H‖_F at the minimum (dense, exact)
-        let geometry = sum.localGeometry(at: minimum.point)
-        if let top = geometry.hessianTopEigenvalue { out.append(("hessian_top_eigenvalue", top)) }
-        out.append(("hessian_frobenius_norm", geometry.hessianFrobeniusNorm))
+        // the sharpness the bounds read: λ_max(H) and ‖H‖_F at the minimum
+        out.append(("hessian_top_eigenvalue", t.topEigenvalue))
+        out.append(("hessian_frobenius_norm", t.hessianFrobeniusNorm))
         if let w = t.wuWangSu {
             out.append(("wu_wang_su_max_learning_rate", w.learningRate))
             out.append((w.atZeroLoss ? "wu_wang_su_min_alignment" : "wu_wang_su_alignment", w.alignment))

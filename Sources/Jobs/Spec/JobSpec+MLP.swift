@@ -88,25 +88,10 @@ extension JobSpec {
             classNote = ", \(classes.count) classes"
         } else {
             outputs = 1
-            if standardize {
-                // a regression target to mean 0, standard deviation 1 as well
-                let mean = labels.reduce(0, +) / Double(n)
-                let sd = (labels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n)).squareRoot()
-                if sd > 0 { targets = labels.map { ($0 - mean) / sd } }
-            }
+            // a regression target to mean 0, standard deviation 1 as well
+            if standardize { Self.standardize(&targets, column: 0, columns: 1) }
         }
-        if standardize {
-            for j in 0..<p {
-                var mean = 0.0
-                for i in 0..<n { mean += inputs[i * p + j] }
-                mean /= Double(n)
-                var variance = 0.0
-                for i in 0..<n { variance += (inputs[i * p + j] - mean) * (inputs[i * p + j] - mean) }
-                let sd = (variance / Double(n)).squareRoot()
-                // a constant column becomes 0 (it carries nothing)
-                for i in 0..<n { inputs[i * p + j] = sd > 0 ? (inputs[i * p + j] - mean) / sd : 0 }
-            }
-        }
+        if standardize { for j in 0..<p { Self.standardize(&inputs, column: j, columns: p) } }
         let sizes = [p] + hidden + [outputs]
         var parameters = 0
         for l in 1..<sizes.count { parameters += sizes[l] * sizes[l - 1] + (bias ? sizes[l] : 0) }
@@ -123,13 +108,26 @@ extension JobSpec {
 }
 
 extension JobSpec {
+    /// Column `column` of a row-major table with `columns` columns to mean 0 and (population)
+    /// standard deviation 1; a constant column becomes 0 (it carries nothing).
+    static func standardize(_ values: inout [Double], column: Int, columns: Int) {
+        let n = values.count / columns
+        var mean = 0.0
+        for i in 0..<n { mean += values[i * columns + column] }
+        mean /= Double(n)
+        var variance = 0.0
+        for i in 0..<n { variance += (values[i * columns + column] - mean) * (values[i * columns + column] - mean) }
+        let sd = (variance / Double(n)).squareRoot()
+        for i in 0..<n { values[i * columns + column] = sd > 0 ? (values[i * columns + column] - mean) / sd : 0 }
+    }
+
     /// `start = { train = { steps = N, learning_rate = η } }`: deterministic full-batch
     /// gradient descent (`Landscape.gradientDescent`) to a minimum first, from `start.point`
     /// or, for `builtin = "mlp"`, from its initial parameters (`MLP.initialParameters`,
     /// `init_seed`, default 1). For an MLP with sharpness k ≠ 1 the network is trained at
     /// k = 1 and the result divided by √k (Ibayashi & Imaizumi 2022's protocol: one trained
     /// function, the same minimum at every k, its Hessian ×k), so a sweep over k starts every
-    /// cell at the same function. Trained starts are computed once per process and kept
+    /// cell at the same function. That k = 1 training is computed once per process and kept
     /// (`TrainedStarts`); a run that stops being finite is an error naming the step.
     static func trainedStart(_ s: inout TableReader, landscape: Landscape) throws(SpecError) -> (point: [Double], note: String?) {
         guard var t = try s.table("train") else { throw s.error("train", "must be a table: train = { steps = N, learning_rate = η }") }
@@ -147,6 +145,9 @@ extension JobSpec {
         var from: [Double]
         var origin: String
         var scale = 1.0
+        // the k = 1 network trained from its initial parameters is shared by every k of a
+        // sweep: kept per process; a start from a given point is trained where it is asked
+        var cacheKey: String? = nil
         if let given {
             guard seed == nil else { throw t.error("init_seed", "applies only without start.point (an MLP's initial parameters)") }
             guard given.count == landscape.dimension, given.allSatisfy(\.isFinite) else {
@@ -160,11 +161,12 @@ extension JobSpec {
             from = unit.initialParameters(seed: UInt64(seed ?? 1))
             origin = "initial parameters (init_seed \(seed ?? 1))"
             scale = 1 / mlp.sharpness.squareRoot()
+            cacheKey = TrainedStarts.identity(unit)
         } else {
             throw s.error("train", "needs start.point (where gradient descent starts), or builtin = \"mlp\" (its initial parameters)")
         }
-        let result = TrainedStarts.shared.result(landscape: trained, key: mlp.map(TrainedStarts.identity) ?? landscape.summary,
-                                                 from: from, steps: steps, learningRate: eta)
+        let result = cacheKey.map { TrainedStarts.shared.result(landscape: trained, key: $0, from: from, steps: steps, learningRate: eta) }
+            ?? trained.gradientDescent(from: from, steps: steps, learningRate: eta)
         if let bad = result.divergedAt {
             throw t.error("learning_rate", "\(TableReader.format(eta)): gradient descent left the finite numbers at step \(bad) (loss \(TableReader.format(result.loss)) before); lower it")
         }
@@ -199,12 +201,12 @@ final class TrainedStarts: @unchecked Sendable {
     private let lock = NSLock()
     private var results: [String: GradientDescentResult] = [:]
 
-    /// An MLP's architecture and data, whatever its sharpness (a process-local key).
+    /// An MLP's architecture, data and sharpness (a process-local key).
     static func identity(_ mlp: MLP) -> String {
         var h = ResultsStore.FNV()
         for x in mlp.inputs { h.add(x.bitPattern) }
         for y in mlp.targets { h.add(y.bitPattern) }
-        return "mlp \(mlp.layerSizes) \(mlp.activation.rawValue) \(mlp.bias) \(mlp.loss.rawValue) \(h.hex)"
+        return "mlp \(mlp.layerSizes) \(mlp.activation.rawValue) \(mlp.bias) \(mlp.loss.rawValue) k \(mlp.sharpness.bitPattern) \(h.hex)"
     }
 
     func result(landscape: Landscape, key: String, from: [Double], steps: Int, learningRate: Double) -> GradientDescentResult {

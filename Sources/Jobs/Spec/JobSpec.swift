@@ -153,10 +153,6 @@ public struct JobSpec: Sendable {
 
     /// The start point on `landscape`: `point = […]` (one number: that value in every
     /// coordinate) or `at = "<critical point label>"`.
-    static func startPoint(_ s: inout TableReader, landscape: Landscape) throws(SpecError) -> [Double] {
-        try start(&s, landscape: landscape).point
-    }
-
     /// The start point and, for a trained start (`train = { … }`), what the training reached.
     static func start(_ s: inout TableReader, landscape: Landscape) throws(SpecError) -> (point: [Double], note: String?) {
         if s.has("train") { return try trainedStart(&s, landscape: landscape) }
