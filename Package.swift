@@ -19,9 +19,16 @@ let package = Package(
             pkgConfig: "gsl",
             providers: [.apt(["libgsl-dev"])]
         ),
+        // C kernels with explicit SIMD vectors and run-time dispatch by instruction set
+        // (AVX-512F, AVX2, generic); no contraction into fused multiply-adds, so every build
+        // gives the same bits.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-fast-math"])]
+        ),
         .target(
             name: "Diffusion",
-            dependencies: ["CGSL"],
+            dependencies: ["CGSL", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(

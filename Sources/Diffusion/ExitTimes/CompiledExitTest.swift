@@ -1,4 +1,5 @@
 import Foundation
+internal import CKernels
 
 /// The exit test compiled once per ensemble: one program for all term indicators, one
 /// for the level functions and their gradients (bridge test). When a term reads a finite
@@ -17,11 +18,18 @@ struct CompiledExitTest: Sendable {
     /// 1/‖∇g‖ per level when every level function is affine (constant gradient): then
     /// `levels` outputs only the g values, one per term.
     let constantInverseNorms: [Double]?
+    /// Terms `‖x − c‖ ≥ r` tested natively (`fillDistances`); their `indicators` outputs are 0.
+    let distanceTerms: [(term: Int, center: [Double], radius: Double)]
 
     init(terms: [ConditionTerm], dimension d: Int, start: [Double], bridge: Bool) {
         readsLoss = ExitProblem.lossVariable(terms, dimension: d) != nil
         precondition(!(readsLoss && bridge), "the bridge test needs the level's gradient; a finite sum's loss term has none compiled")
-        indicators = CompiledProgram(outputs: terms.map(\.expression), dimension: readsLoss ? d + 1 : d)
+        distanceTerms = terms.indices.compactMap { t in
+            terms[t].distance.flatMap { $0.center.count == d ? (t, $0.center, $0.radius) : nil }
+        }
+        let native = Set(distanceTerms.map(\.term))
+        indicators = CompiledProgram(outputs: terms.indices.map { native.contains($0) ? .constant(0) : terms[$0].expression },
+                                     dimension: readsLoss ? d + 1 : d)
         guard bridge else {
             levels = nil; levelTerms = []; startDistances = []; constantInverseNorms = nil
             return
@@ -54,6 +62,20 @@ struct CompiledExitTest: Sendable {
         }
         constantInverseNorms = norms
         levels = CompiledProgram(outputs: norms == nil ? outputs : values, dimension: d)
+    }
+
+    /// The indicator rows of `distanceTerms` for lanes `0..<count` (`x[j*stride + i]`):
+    /// 1 where `√(Σ_j (x_j − c_j)²) ≥ r`, the sum as eight partial sums over j mod 8 added
+    /// pairwise (`sgd_block_squared_distance`, the same bits for every block width); O(d) per lane.
+    @inline(__always)
+    func fillDistances(count n: Int, stride w: Int, x: UnsafePointer<Double>, indicators out: UnsafeMutablePointer<Double>) {
+        for (t, center, radius) in distanceTerms {
+            let row = out + t * w
+            center.withUnsafeBufferPointer { c in
+                sgd_block_squared_distance(x, w, c.count, n, c.baseAddress, row, MLP.laneInstructionSet)
+            }
+            for i in 0..<n { row[i] = row[i].squareRoot() >= radius ? 1 : 0 }
+        }
     }
 
     static func distance(_ v: [Double], base: Int, dimension d: Int) -> Double {

@@ -91,7 +91,8 @@ extension ExitRegion {
                 return try ExitRegion.interval(lower: start[0] - radius, upper: start[0] + radius).terms(on: landscape, start: start)
             }
             let ball = try ExitRegion.ball(center: start, radius: radius).terms(on: landscape, start: start)[0]
-            return [ConditionTerm(label: "‖θ − θ₀‖ >= \(ExitRegion.label(radius))", expression: ball.expression, level: ball.level)]
+            return [ConditionTerm(label: "‖θ − θ₀‖ >= \(ExitRegion.label(radius))", expression: ball.expression, level: ball.level,
+                                  distance: DistanceCondition(center: start, radius: radius))]
         case .lossAbove(let level):
             guard level.isFinite else { throw ExitRegionError("loss_above must be finite, got \(level)") }
             return try ExitRegion.lossTerms(level, on: landscape, start: start)

@@ -23,12 +23,23 @@ public struct ConditionTerm: Sendable {
     /// function `g` (`g = a - b` for `>`/`>=`, `g = b - a` for `<`/`<=`; `a - 0` is just `a`) with
     /// exit ⇔ `g > 0` (or `>= 0`). `nil` otherwise.
     public let level: Expression?
+    /// When the term is `‖x − center‖ ≥ radius` (`expression` states the same): the ensemble
+    /// tests it natively, O(d) per lane, instead of interpreting a d-term program.
+    public let distance: DistanceCondition?
 
-    public init(label: String, expression: Expression, level: Expression?) {
+    public init(label: String, expression: Expression, level: Expression?, distance: DistanceCondition? = nil) {
         self.label = label
         self.expression = expression
         self.level = level
+        self.distance = distance
     }
+}
+
+/// `‖x − center‖ ≥ radius` (`CompiledExitTest.fillDistances` states the order of the sum).
+public struct DistanceCondition: Sendable {
+    public let center: [Double]
+    public let radius: Double
+    public init(center: [Double], radius: Double) { self.center = center; self.radius = radius }
 }
 
 /// Lexer and recursive-descent parser for the landscape expression language.

@@ -1,5 +1,6 @@
 import Foundation
 internal import CGSL
+internal import CKernels
 
 /// Euler–Maruyama (`EulerMaruyama`: strong order 1/2, 1 for additive noise, weak order 1)
 /// on a block of paths in lockstep, followed by the exit test:
@@ -88,6 +89,12 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// SDE step (`BatchedFiniteSum`).
     private let batchIndices: UnsafeMutablePointer<Int>
     private let batchWeights: UnsafeMutablePointer<Double>
+    /// The finite sum when it computes a whole block's gradients with the chains in SIMD
+    /// lanes (`LaneBatchedFiniteSum`, for this block width); then `batchIndices` holds
+    /// `batch × width` indices and `batchWeights` `laneSamples × width` weights.
+    private let laneSum: (any LaneBatchedFiniteSum)?
+    /// Samples per call of the lanes kernel in a sample-space SDE step.
+    static let laneSamples = 256
 
     init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
          exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth,
@@ -154,9 +161,13 @@ final class EulerMaruyamaStepper: BlockStepper {
         var batch = 0
         if case .minibatch(let b, _) = increment { batch = b }
         let batched = samples?.batched
-        batchIndices = .allocate(capacity: max(batched == nil ? 0 : batch, 1))
-        batchIndices.initialize(repeating: 0, count: max(batched == nil ? 0 : batch, 1))
-        batchWeights = doubles(batched == nil ? 0 : sampleCount)
+        let lanes = samples?.lanes.flatMap { $0.servesLanes(width: w) ? $0 : nil }
+        laneSum = lanes
+        let indexCount = lanes != nil ? batch * w : batched == nil ? 0 : batch
+        batchIndices = .allocate(capacity: max(indexCount, 1))
+        batchIndices.initialize(repeating: 0, count: max(indexCount, 1))
+        batchWeights = doubles(lanes != nil ? min(sampleCount, EulerMaruyamaStepper.laneSamples) * w
+                                            : batched == nil ? 0 : sampleCount)
     }
 
     /// The ensemble's stepper for `simulator`'s problem and integrator.
@@ -258,6 +269,30 @@ final class EulerMaruyamaStepper: BlockStepper {
             let theta = scratch, g = scratch + d
             let inverse = 1.0 / Double(batch)
             let m = sampleCount
+            if let lanes = laneSum {
+                // the same draws in the same order (lane by lane), then the block's gradients
+                // with the chains in SIMD lanes: x ← x − h·(1/B)Σ_r ∇ℓ
+                for i in 0..<n {
+                    for k in 0..<batch {
+                        if replacement {
+                            batchIndices[k * w + i] = Int(gsl_rng_uniform_int(rng, UInt(m)))
+                        } else {
+                            let r = k + Int(gsl_rng_uniform_int(rng, UInt(m - k)))
+                            let tmp = permutation[k]; permutation[k] = permutation[r]; permutation[r] = tmp
+                            batchIndices[k * w + i] = permutation[k]
+                        }
+                    }
+                }
+                for j in 0..<d { let gr = grad + j * w; for i in 0..<n { gr[i] = 0 } }
+                lanes.addLaneGradients(indices: batchIndices, first: 0, weights: nil, batch: batch, count: n,
+                                       stride: w, theta: x, scale: inverse, into: grad)
+                for j in 0..<d {
+                    let xr = x + j * w, gr = grad + j * w
+                    for i in 0..<n { xr[i] = xr[i] - h * gr[i] }
+                }
+                state = stream.taus2State
+                break
+            }
             for i in 0..<n {
                 for j in 0..<d { theta[j] = x[j * w + i]; g[j] = 0 }
                 for k in 0..<batch {
@@ -388,6 +423,31 @@ final class EulerMaruyamaStepper: BlockStepper {
             let theta = scratch, mean = scratch + d, acc = scratch + 2 * d, g = scratch + 3 * d
             let scale = (variance * inverse).squareRoot()
             let second = scratch + 4 * d  // bridge only: (1/n) Σ gₖgₖᵀ, d×d
+            if !bridge, let lanes = laneSum {
+                // the weighted gradient of the network branch below, the block's chains in
+                // SIMD lanes, over chunks of `laneSamples` samples
+                let means = values
+                for i in 0..<n { means[i] = 0 }
+                for k in 0..<m { let zr = z + k * w; for i in 0..<n { means[i] += zr[i] } }
+                for i in 0..<n { means[i] *= inverse }
+                for j in 0..<d { let gr = grad + j * w; for i in 0..<n { gr[i] = 0 } }
+                var first = 0
+                while first < m {
+                    let chunk = min(EulerMaruyamaStepper.laneSamples, m - first)
+                    for k in 0..<chunk {
+                        let zr = z + (first + k) * w, wr = batchWeights + k * w
+                        for i in 0..<n { wr[i] = scale * (zr[i] - means[i]) - h * inverse }
+                    }
+                    lanes.addLaneGradients(indices: nil, first: first, weights: batchWeights, batch: chunk, count: n,
+                                           stride: w, theta: x, scale: 1, into: grad)
+                    first += chunk
+                }
+                for j in 0..<d {
+                    let xr = x + j * w, gr = grad + j * w
+                    for i in 0..<n { xr[i] = xr[i] + gr[i] }
+                }
+                break
+            }
             for i in 0..<n {
                 for j in 0..<d { theta[j] = x[j * w + i]; mean[j] = 0; acc[j] = 0 }
                 if bridge { for k in 0..<(d * d) { second[k] = 0 } }
@@ -454,6 +514,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         if exitTest.readsLoss { fillLoss(count: n) }
         if terms > 0 {
             exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
+            if !exitTest.distanceTerms.isEmpty { exitTest.fillDistances(count: n, stride: w, x: x, indicators: indicator) }
         }
         let running = EulerMaruyamaStepper.running, diverged = EulerMaruyamaStepper.diverged
         for i in 0..<n { outcome[i] = running }
@@ -464,10 +525,9 @@ final class EulerMaruyamaStepper: BlockStepper {
             for i in 0..<n { outcome[i] = row[i] != 0 ? code : outcome[i] }
         }
         let bound = divergenceBound
-        for j in 0..<d {  // NaN or beyond the bound: diverged, whatever else holds
-            let row = x + j * w
-            for i in 0..<n { outcome[i] = abs(row[i]) <= bound ? outcome[i] : diverged }
-        }
+        // NaN or beyond the bound: diverged, whatever else holds (comparisons only, eight
+        // lanes or rows per vector)
+        sgd_block_mark_diverged(x, w, d, n, bound, outcome, diverged, MLP.laneInstructionSet)
         if bridge, let levels = exitTest.levels { bridgeTest(levels, count: n, state: &state) }
     }
 
@@ -621,5 +681,11 @@ final class FiniteSumReference: Sendable {
     let sum: any FiniteSum
     /// The same sum when it computes batch gradients in one pass (`BatchedFiniteSum`).
     let batched: (any BatchedFiniteSum)?
-    init(_ sum: any FiniteSum) { self.sum = sum; batched = sum as? any BatchedFiniteSum }
+    /// The same sum when it computes a block's gradients with the chains in lanes.
+    let lanes: (any LaneBatchedFiniteSum)?
+    init(_ sum: any FiniteSum) {
+        self.sum = sum
+        batched = sum as? any BatchedFiniteSum
+        lanes = sum as? any LaneBatchedFiniteSum
+    }
 }

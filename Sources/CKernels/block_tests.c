@@ -1,0 +1,101 @@
+/* See include/block_tests.h. Compiled with -ffp-contract=off (Package.swift). */
+#include "block_tests.h"
+#include <string.h>
+
+typedef double v8 __attribute__((vector_size(64)));
+typedef double v8u __attribute__((vector_size(64), aligned(8)));
+typedef long v8l __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) v8 ld(const double *p) { return *(const v8u *)p; }
+
+static inline __attribute__((always_inline))
+void diverged_body(const double *x, long stride, long rows, long count, double bound, long *outcome, long code) {
+    const v8l mask = (v8l){0, 0, 0, 0, 0, 0, 0, 0} + 0x7FFFFFFFFFFFFFFFL;
+    v8 b; for (int k = 0; k < 8; k++) b[k] = bound;
+    if (stride % 8 != 0) {
+        /* lanes one by one; with stride 1 (a one-lane block) the rows are contiguous */
+        for (long i = 0; i < count; i++) {
+            long j = 0;
+            v8l bad = (v8l){0, 0, 0, 0, 0, 0, 0, 0};
+            if (stride == 1)
+                for (; j + 8 <= rows; j += 8) bad |= ~((v8)((v8l)ld(x + j + i) & mask) <= b);
+            int any = 0;
+            for (int k = 0; k < 8; k++) any |= bad[k] != 0;
+            for (; j < rows; j++) { const double v = x[j * stride + i]; any |= !(__builtin_fabs(v) <= bound); }
+            if (any) outcome[i] = code;
+        }
+        return;
+    }
+    for (long i0 = 0; i0 < count; i0 += 8) {
+        v8l bad = (v8l){0, 0, 0, 0, 0, 0, 0, 0};
+        for (long j = 0; j < rows; j++) {
+            const v8 a = (v8)((v8l)ld(x + j * stride + i0) & mask);  /* |x| */
+            bad |= ~(a <= b);                                         /* true for NaN too */
+        }
+        const long n = count - i0 < 8 ? count - i0 : 8;
+        for (long k = 0; k < n; k++) if (bad[k]) outcome[i0 + k] = code;
+    }
+}
+
+/* Σ_j e_j² as eight partial sums s_q = Σ_{j ≡ q mod 8} e_j² (each in index order), then
+   ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): one order for every layout, and with
+   one contiguous lane the partial sums are the lanes of one vector. */
+static inline __attribute__((always_inline)) double combine(const double *s) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static inline __attribute__((always_inline))
+void distance_body(const double *x, long stride, long rows, long count, const double *center, double *out) {
+    if (stride % 8 != 0) {
+        for (long i = 0; i < count; i++) {
+            v8 acc = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+            long j = 0;
+            if (stride == 1)
+                for (; j + 8 <= rows; j += 8) { const v8 e = ld(x + j + i) - ld(center + j); acc += e * e; }
+            double s[8];
+            memcpy(s, &acc, sizeof s);
+            for (; j < rows; j++) { const double e = x[j * stride + i] - center[j]; s[j % 8] += e * e; }
+            out[i] = combine(s);
+        }
+        return;
+    }
+    for (long i0 = 0; i0 < count; i0 += 8) {
+        v8 acc[8];
+        for (int q = 0; q < 8; q++) acc[q] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+        long j = 0;
+        for (; j + 8 <= rows; j += 8)
+            for (int q = 0; q < 8; q++) { const v8 e = ld(x + (j + q) * stride + i0) - center[j + q]; acc[q] += e * e; }
+        for (; j < rows; j++) { const v8 e = ld(x + j * stride + i0) - center[j]; acc[j % 8] += e * e; }
+        const long n = count - i0 < 8 ? count - i0 : 8;
+        for (long k = 0; k < n; k++) {
+            double s[8];
+            for (int q = 0; q < 8; q++) s[q] = acc[q][k];
+            out[i0 + k] = combine(s);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void diverged512(const double *x, long s, long r, long c, double b, long *o, long code) { diverged_body(x, s, r, c, b, o, code); }
+__attribute__((target("avx2"))) static void diverged256(const double *x, long s, long r, long c, double b, long *o, long code) { diverged_body(x, s, r, c, b, o, code); }
+__attribute__((target("avx512f"))) static void distance512(const double *x, long s, long r, long c, const double *z, double *o) { distance_body(x, s, r, c, z, o); }
+__attribute__((target("avx2"))) static void distance256(const double *x, long s, long r, long c, const double *z, double *o) { distance_body(x, s, r, c, z, o); }
+#endif
+
+void sgd_block_mark_diverged(const double *x, long stride, long rows, long count, double bound,
+                             long *outcome, long code, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) { diverged512(x, stride, rows, count, bound, outcome, code); return; }
+    if (isa == 1) { diverged256(x, stride, rows, count, bound, outcome, code); return; }
+#endif
+    diverged_body(x, stride, rows, count, bound, outcome, code);
+}
+
+void sgd_block_squared_distance(const double *x, long stride, long rows, long count, const double *center,
+                                double *out, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) { distance512(x, stride, rows, count, center, out); return; }
+    if (isa == 1) { distance256(x, stride, rows, count, center, out); return; }
+#endif
+    distance_body(x, stride, rows, count, center, out);
+}

@@ -1,0 +1,2 @@
+#include "mlp_lanes.h"
+#include "block_tests.h"

@@ -1,0 +1,20 @@
+#ifndef SGD_ESCAPE_BLOCK_TESTS_H
+#define SGD_ESCAPE_BLOCK_TESTS_H
+
+/* Tests over a block of paths in structure-of-arrays layout (coordinate j of lane i at
+   x[j·stride + i]), eight lanes per SIMD vector when the stride is a multiple of 8 (one lane
+   at a time otherwise, rows contiguous when the stride is 1), dispatched by instruction set
+   like mlp_lanes.h (isa 2 AVX-512F, 1 AVX2, 0 generic: the same results on each). With a
+   stride that is a multiple of 8, lanes count ≤ i < round-up(count, 8) are read but never
+   written. */
+
+/* outcome[i] = code for each lane i < count with some |x_j| > bound or NaN (j < rows). */
+void sgd_block_mark_diverged(const double *x, long stride, long rows, long count, double bound,
+                             long *outcome, long code, long isa);
+
+/* out[i] = Σ_{j<rows} (x_j − center_j)² for lanes i < count, as eight partial sums over
+   j mod 8 (each in index order) added pairwise: the same bits for every stride. */
+void sgd_block_squared_distance(const double *x, long stride, long rows, long count, const double *center,
+                                double *out, long isa);
+
+#endif
