@@ -158,4 +158,38 @@ import CKernels
         let (u, v) = (a.taus2State, b.taus2State)
         #expect(u.s1 == v.s1 && u.s2 == v.s2 && u.s3 == v.s3)
     }
+
+    /// A network landscape's block gradient (what langevin and sgld step with) equals the
+    /// mean of the sample gradients, `FiniteSum.gradient(at:into:)`, to 1e-12 relative: by the
+    /// lanes kernel (stride 24, 21 lanes) and chain by chain by matrix products (stride 5).
+    @Test func landscapeBlockGradientIsTheFullGradient() {
+        let mlp = Self.network(loss: .square, activation: .tanh, bias: true)
+        let landscape = Landscape(finiteSum: mlp, summary: "network")
+        let d = mlp.dimension
+        var rng = SplitMix64(seed: 19)
+        let base = mlp.initialParameters(seed: 6)
+        for (stride, count) in [(24, 21), (5, 3)] {
+            var x = [Double](repeating: 0, count: d * stride)
+            for i in 0..<count { for j in 0..<d { x[j * stride + i] = base[j] + rng.uniform(-0.4, 0.4) } }
+            var out = [Double](repeating: .nan, count: d * stride)
+            var scratch = [Double](repeating: 0, count: 4 * d)
+            var workspace = [Double](repeating: 0, count: max(1, landscape.registerCount * stride))
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { o in
+                    workspace.withUnsafeMutableBufferPointer { w in
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            landscape.gradient(count: count, stride: stride, inputs: xp.baseAddress!, outputs: o.baseAddress!,
+                                               workspace: w.baseAddress!, scratch: s.baseAddress!)
+                        }
+                    }
+                }
+            }
+            for i in 0..<count {
+                let reference = landscape.gradient(at: (0..<d).map { x[$0 * stride + i] })
+                let norm = reference.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let error = (0..<d).reduce(0.0) { $0 + pow(out[$1 * stride + i] - reference[$1], 2) }.squareRoot()
+                #expect(error <= 1e-12 * norm, "stride \(stride) lane \(i): \(error) of \(norm)")
+            }
+        }
+    }
 }

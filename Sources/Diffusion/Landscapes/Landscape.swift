@@ -120,7 +120,10 @@ public struct Landscape: Sendable {
 
     /// Gradient at `count` points: coordinate j of point i at `inputs[j*stride + i]`,
     /// component k written to `outputs[k*stride + i]`. `workspace` holds
-    /// `registerCount*stride` doubles; `scratch` at least 2·d doubles.
+    /// `registerCount*stride` doubles; `scratch` at least 2·d doubles. A network's full
+    /// gradients come from the lanes kernel (`LaneBatchedFiniteSum`, blocks of a multiple of 8
+    /// lanes) or from matrix products chain by chain (`BatchedFiniteSum`): the same mean of
+    /// sample gradients as `FiniteSum.gradient(at:into:)`, summed in another order.
     @inline(__always)
     func gradient(count: Int, stride: Int, inputs: UnsafePointer<Double>,
                   outputs: UnsafeMutablePointer<Double>, workspace: UnsafeMutablePointer<Double>,
@@ -130,9 +133,27 @@ public struct Landscape: Sendable {
                                      outputs: outputs, workspace: workspace)
             return
         }
+        let sum = finiteSum!
+        let n = sum.sampleCount
+        if let lanes = sum as? any LaneBatchedFiniteSum, lanes.servesLanes(width: stride) {
+            // a network: the whole block's full gradients with the chains in SIMD lanes
+            for j in 0..<dimension { for i in 0..<count { outputs[j * stride + i] = 0 } }
+            lanes.addLaneGradients(indices: nil, first: 0, weights: nil, batch: n, count: count, stride: stride,
+                                   theta: inputs, scale: 1 / Double(n), into: outputs)
+            return
+        }
+        if let batched = sum as? any BatchedFiniteSum {
+            // a network, chain by chain: all n samples in blocks of matrix products
+            Landscape.pointwise(count: count, stride: stride, dimension: dimension, outputsPerPoint: dimension,
+                                inputs: inputs, outputs: outputs, scratch: scratch) { p, o in
+                for j in 0..<dimension { o[j] = 0 }
+                batched.addWeightedBatchGradient(indices: nil, weights: nil, count: n, at: p, scale: 1 / Double(n), into: o)
+            }
+            return
+        }
         Landscape.pointwise(count: count, stride: stride, dimension: dimension, outputsPerPoint: dimension,
                             inputs: inputs, outputs: outputs, scratch: scratch) { p, o in
-            finiteSum!.gradient(at: p, into: o)
+            sum.gradient(at: p, into: o)
         }
     }
 
