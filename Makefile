@@ -66,6 +66,7 @@ bench: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape-bench
 	$(SWIFT) build $(RELEASE) --product sgd-escape
 	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q numpy
+	@$(PYTHON) -c "import jax" 2>/dev/null || $(PYTHON) -m pip install -q jax || echo "JAX did not install: the network benchmark leaves its column out"
 	$(PYTHON) Benchmarks/run.py --binary $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape-bench
 	$(PYTHON) Benchmarks/store.py --cli $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape
 

@@ -103,10 +103,23 @@ def mlp_section(binary, steps, repeats, small_chains, large_chains, write):
                          check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     gemm = next(r for r in rows if r["name"] == "openblas-dgemm")
-    lines = ["| network (one thread) | parameters | batch B | chains P | sgd-escape, replica-iterations/s | NumPy lock-step | **sgd-escape / NumPy** | sgd-escape flop rate | **of OpenBLAS dgemm (one core)** |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    nets = [r for r in rows if r["name"] == "mlp-ensemble"]
+    jax_rates, jax_version = {}, None
+    try:
+        spec = json.dumps([{k: r[k] for k in ("network", "samples", "sizes", "chains", "batch")} for r in nets])
+        jax_out = subprocess.run([sys.executable, os.path.join(HERE, "mlp_jax.py"), "--networks", spec,
+                                  "--steps", str(steps), "--repeats", str(repeats)],
+                                 check=True, capture_output=True, text=True).stdout
+        for line in jax_out.splitlines():
+            row = json.loads(line)
+            jax_rates[row["network"]] = row["replica_iterations_per_second"]
+            jax_version = row["jax"]
+    except (subprocess.CalledProcessError, json.JSONDecodeError) as error:
+        print(f"JAX peer not run ({str(error).splitlines()[0][:80]}); its column is left out")
+    lines = ["| network (one thread) | parameters | batch B | chains P | sgd-escape, replica-iterations/s | NumPy lock-step | **sgd-escape / NumPy** | JAX vmap + jit | sgd-escape / JAX | sgd-escape flop rate | **of OpenBLAS dgemm (one core)** |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     ratios = {}
-    for r in (r for r in rows if r["name"] == "mlp-ensemble"):
+    for r in nets:
         sizes = r["sizes"]
         x, y = mlp_numpy.synthetic(r["samples"], sizes[0], sizes[-1])
         best = 0.0
@@ -118,11 +131,13 @@ def mlp_section(binary, steps, repeats, small_chains, large_chains, write):
         ratios[r["network"]] = (ratio, fraction)
         lines.append(f"| {r['network']}: {'–'.join(map(str, sizes))} | {r['parameters']:,} | {r['batch']} | {r['chains']} | "
                      f"{r['replica_iterations_per_second'] / 1e3:.1f} k | {best / 1e3:.1f} k | **{ratio:.2f}×** | "
+                     + (f"{jax_rates[r['network']] / 1e3:.1f} k | {r['replica_iterations_per_second'] / jax_rates[r['network']]:.2f}× | "
+                        if r["network"] in jax_rates else "not run | – | ") +
                      f"{r['flops_per_second'] / 1e9:.2f} GFlop/s | **{fraction:.0%}** |")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     small, large = ratios.get("small", (0, 0)), ratios.get("large", (0, 0))
     header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, NumPy {np.__version__}, "
-              f"OpenBLAS core {gemm['core']} (one-core dgemm {gemm['flops_per_second'] / 1e9:.1f} GFlop/s at 1024³), "
+              f"JAX {jax_version or 'not installed'}, OpenBLAS core {gemm['core']} (one-core dgemm {gemm['flops_per_second'] / 1e9:.1f} GFlop/s at 1024³), "
               f"{steps} steps, best of {repeats}, load average {os.getloadavg()[0]:.1f} at the end. Targets (issue 14): "
               f"≥ 5× NumPy on the small network ({'met' if small[0] >= 5 else 'NOT met'}: {small[0]:.2f}×), "
               f"≥ 50 % of the dgemm rate on the large one ({'met' if large[1] >= 0.5 else 'NOT met'}: {large[1]:.0%}).")
