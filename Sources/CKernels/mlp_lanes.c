@@ -10,6 +10,7 @@
 
 typedef double v8 __attribute__((vector_size(8 * G)));
 typedef double v8u __attribute__((vector_size(8 * G), aligned(8)));
+typedef long v8l __attribute__((vector_size(8 * G)));
 
 static inline __attribute__((always_inline)) v8 ld(const double *p) { return *(const v8u *)p; }
 static inline __attribute__((always_inline)) void st(double *p, v8 v) { *(v8u *)p = v; }
@@ -83,12 +84,19 @@ void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride,
         if (l < L) {
             for (long r = 0; r < R; r++) {
                 double *z = act + (r * T + unit) * G, *sl = slope + (r * T + unit) * G;
-                for (long e = 0; e < rows * G; e++) {
-                    switch (net->activation) {
-                    case 0: sl[e] = 1; break;
-                    case 1: if (z[e] > 0) sl[e] = 1; else { z[e] = 0; sl[e] = 0; } break;
-                    default: { double t = tanh(z[e]); z[e] = t; sl[e] = 1 - t * t; }
+                if (net->activation == 0) {
+                    for (long e = 0; e < rows * G; e++) sl[e] = 1;
+                } else if (net->activation == 1) {
+                    /* ReLU without branches: z > 0 keeps z and slope 1, else 0 and 0 (NaN too) */
+                    const v8 one = splat(1);
+                    for (long e = 0; e < rows * G; e += G) {
+                        const v8 v = ld(z + e);
+                        const v8l keep = (v8l)(v > splat(0));
+                        st(z + e, (v8)((v8l)v & keep));
+                        st(sl + e, (v8)((v8l)one & keep));
                     }
+                } else {
+                    for (long e = 0; e < rows * G; e++) { const double t = tanh(z[e]); z[e] = t; sl[e] = 1 - t * t; }
                 }
             }
         }
