@@ -43,7 +43,7 @@ import CKernels
         let sentinel = 42.0, scale = 0.37
         for form in 0..<2 {  // 0: per-lane indices; 1: indices nil, first = 7
             var results: [[Double]] = []
-            for isa in 0...MLP.laneInstructionSet {
+            for isa in 0...MLP.bestLaneInstructionSet {
                 var g = [Double](repeating: sentinel, count: d * stride)
                 for i in 0..<count { for j in 0..<d { g[j * stride + i] = 0 } }
                 theta.withUnsafeBufferPointer { t in
@@ -97,7 +97,7 @@ import CKernels
                 for j in 0..<rows { let e = x[j * stride + i] - center[j]; s[j % 8] += e * e }
                 expected[i] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
             }
-            for isa in 0...MLP.laneInstructionSet {
+            for isa in 0...MLP.bestLaneInstructionSet {
                 var out = [Double](repeating: 0, count: count)
                 sgd_block_squared_distance(x, stride, rows, count, center, &out, isa)
                 #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "stride \(stride) isa \(isa)")
@@ -107,7 +107,7 @@ import CKernels
             for j in 0..<rows { for i in 0..<count { x[j * stride + i] = max(-1.5, min(1.5, x[j * stride + i])) } }
             let marks: [(Int, Double)] = [(0, .nan), (1, .infinity), (2, -1.5000000000000002)]
             for (lane, value) in marks where lane < count { x[(rows - 1) * stride + lane] = value }
-            for isa in 0...MLP.laneInstructionSet {
+            for isa in 0...MLP.bestLaneInstructionSet {
                 var outcome = [Int](repeating: 7, count: count)
                 sgd_block_mark_diverged(x, stride, rows, count, bound, &outcome, -9, isa)
                 for i in 0..<count { #expect(outcome[i] == (i < min(3, count) ? -9 : 7), "stride \(stride) lane \(i) isa \(isa)") }

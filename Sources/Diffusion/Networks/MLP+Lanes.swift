@@ -24,7 +24,7 @@ public protocol LaneBatchedFiniteSum: BatchedFiniteSum {
 /// network with B = 8 is 8×13 times 13×40; OpenBLAS's call overhead dominates), whereas the
 /// chains of one block share every shape. The same operations, in the same order, run in
 /// 8-wide vectors whatever the instruction set (AVX-512F, AVX2 or generic x86-64, chosen at
-/// run time), with no fused multiply-adds: the bits do not depend on the CPU. They differ
+/// run time: `laneInstructionSet`), with no fused multiply-adds: the bits do not depend on the CPU. They differ
 /// from the BLAS route's (another summation order), by rounding only.
 ///
 /// Order of each sum: over the inputs of a unit in index order, then + b, then × c; over
@@ -33,8 +33,14 @@ extension MLP: LaneBatchedFiniteSum {
     /// Lanes per SIMD group.
     public static let laneGroup = Int(SGD_MLP_LANE_GROUP)
 
-    /// The kernel's instruction set on this CPU: 2 AVX-512F, 1 AVX2, 0 generic.
-    public static let laneInstructionSet = Int(sgd_mlp_lanes_best_isa())
+    /// The best instruction set this CPU runs the kernels with: 2 AVX-512F, 1 AVX2, 0 generic.
+    public static let bestLaneInstructionSet = Int(sgd_mlp_lanes_best_isa())
+
+    /// The instruction set the kernels run with: AVX2 where present. AVX-512F gives the same
+    /// bits but ran slower on the AMD EPYC (Zen 4, 512-bit operations in two halves) this
+    /// was measured on: 0.51 against 0.60 M replica-iterations/s on the small benchmark
+    /// network, alternating runs.
+    public static let laneInstructionSet = min(1, bestLaneInstructionSet)
 
     /// Blocks whose width is a multiple of 8 (every block of a network with d ≤ 1024: 64 lanes).
     public func servesLanes(width: Int) -> Bool { width >= MLP.laneGroup && width % MLP.laneGroup == 0 }
@@ -46,13 +52,13 @@ extension MLP: LaneBatchedFiniteSum {
                          theta: theta, scale: scale, into: g, instructionSet: MLP.laneInstructionSet)
     }
 
-    /// As `addLaneGradients`, on a chosen instruction set (≤ `laneInstructionSet`; the tests
-    /// compare them).
+    /// As `addLaneGradients`, on a chosen instruction set (≤ `bestLaneInstructionSet`; the
+    /// tests compare them).
     public func addLaneGradients(indices: UnsafePointer<Int>?, first: Int, weights: UnsafePointer<Double>?, batch: Int,
                                  count: Int, stride: Int, theta: UnsafePointer<Double>, scale: Double,
                                  into g: UnsafeMutablePointer<Double>, instructionSet: Int) {
         precondition(servesLanes(width: stride) && count >= 0 && count <= stride && batch >= 0)
-        precondition(instructionSet >= 0 && instructionSet <= MLP.laneInstructionSet)
+        precondition(instructionSet >= 0 && instructionSet <= MLP.bestLaneInstructionSet)
         guard count > 0, batch > 0 else { return }
         layerSizes.withUnsafeBufferPointer { sizes in
             weightOffsets.withUnsafeBufferPointer { wo in
