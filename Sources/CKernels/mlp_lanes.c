@@ -26,15 +26,16 @@ long sgd_mlp_lanes_work_size(const sgd_mlp_lanes_net *net) {
     return 3L * CHUNK * net->total_units * G + 2L * CHUNK * G;
 }
 
-/* One group of G lanes (`active` of them real) over samples r0 ..< r0 + R (R ≤ CHUNK).
-   Unit u of sample r is the vector at act + (r·T + u)·G. */
+/* The samples, weights and inputs of one group of G lanes (`active` of them real) over
+   samples r0 ..< r0 + R (R ≤ CHUNK), then the forward pass. Unit u of sample r is the
+   vector at act + (r·T + u)·G; idx and wt hold each lane's sample and weight. Returns the
+   offset of the output layer's units. */
 static inline __attribute__((always_inline))
-void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride, long base, long active,
-                 const long *indices, long first, const double *weights, long r0, long R, double scale,
-                 double *g, double *work) {
-    const long L = net->layers, T = net->total_units, p = net->sizes[0], m = net->sizes[L];
+long forward_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride, long base, long active,
+                   const long *indices, long first, const double *weights, long r0, long R, double *work) {
+    const long L = net->layers, T = net->total_units, p = net->sizes[0];
     const double c = net->scale;
-    double *act = work, *slope = work + CHUNK * T * G, *delta = work + 2 * CHUNK * T * G;
+    double *act = work, *slope = work + CHUNK * T * G;
     long *idx = (long *)(work + 3 * CHUNK * T * G);
     double *wt = work + 3 * CHUNK * T * G + CHUNK * G;
     /* the samples and weights of each lane; lanes past `active` read sample 0 with weight 0 */
@@ -102,9 +103,22 @@ void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride,
         }
         unitPrev = unit;
     }
+    return unitPrev;
+}
+
+/* One group's gradient contributions over samples r0 ..< r0 + R: forward, δ_L, backward. */
+static inline __attribute__((always_inline))
+void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride, long base, long active,
+                 const long *indices, long first, const double *weights, long r0, long R, double scale,
+                 double *g, double *work) {
+    const long L = net->layers, T = net->total_units, m = net->sizes[L];
+    const double c = net->scale;
+    double *act = work, *slope = work + CHUNK * T * G, *delta = work + 2 * CHUNK * T * G;
+    const long *idx = (const long *)(work + 3 * CHUNK * T * G);
+    const double *wt = work + 3 * CHUNK * T * G + CHUNK * G;
+    const long uL = forward_chunk(net, theta, stride, base, active, indices, first, weights, r0, R, work);
     /* δ_L = w·∂ℓ/∂u: u − y (square), softmax(u) − e_y (cross-entropy, softmax by the shifted
        exponentials over their sum) */
-    const long uL = unitPrev;
     for (long r = 0; r < R; r++) {
         const double *u = act + (r * T + uL) * G;
         double *dL = delta + (r * T + uL) * G;
@@ -204,6 +218,60 @@ void lanes_body(const sgd_mlp_lanes_net *net, const double *theta, long stride, 
             group_chunk(net, theta, stride, base, active, indices, first, weights, r0, R, scale, g, work);
         }
     }
+}
+
+/* out[i] = (1/n) Σ_{s<n} ℓ_s(θ_i): each lane's sample losses summed in sample order. */
+static inline __attribute__((always_inline))
+void loss_body(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, long n,
+               double *out, double *work) {
+    const long L = net->layers, T = net->total_units, m = net->sizes[L];
+    const double *act = work;
+    for (long base = 0; base < count; base += G) {
+        const long active = count - base < G ? count - base : G;
+        double total[G] = {0};
+        for (long r0 = 0; r0 < n; r0 += CHUNK) {
+            const long R = n - r0 < CHUNK ? n - r0 : CHUNK;
+            const long uL = forward_chunk(net, theta, stride, base, active, NULL, 0, NULL, r0, R, work);
+            for (long r = 0; r < R; r++) {
+                const double *u = act + (r * T + uL) * G;
+                const long sample = r0 + r;
+                for (long i = 0; i < G; i++) {
+                    double l;
+                    if (net->loss == 0) {
+                        double q = 0;
+                        for (long k = 0; k < m; k++) { const double e = u[k * G + i] - net->targets[sample * m + k]; q += e * e; }
+                        l = 0.5 * q;
+                    } else {
+                        double top = u[i];
+                        for (long k = 1; k < m; k++) if (u[k * G + i] > top) top = u[k * G + i];
+                        double sum = 0;
+                        for (long k = 0; k < m; k++) sum += exp(u[k * G + i] - top);
+                        l = top + log(sum) - u[(long)net->targets[sample] * G + i];
+                    }
+                    total[i] += l;
+                }
+            }
+        }
+        for (long i = 0; i < active; i++) out[base + i] = total[i] / (double)n;
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static void loss_avx2(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, long n,
+                      double *out, double *work) { loss_body(net, theta, stride, count, n, out, work); }
+__attribute__((target("avx512f")))
+static void loss_avx512(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, long n,
+                        double *out, double *work) { loss_body(net, theta, stride, count, n, out, work); }
+#endif
+
+void sgd_mlp_lanes_loss(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, long samples,
+                        double *out, double *work, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) { loss_avx512(net, theta, stride, count, samples, out, work); return; }
+    if (isa == 1) { loss_avx2(net, theta, stride, count, samples, out, work); return; }
+#endif
+    loss_body(net, theta, stride, count, samples, out, work);
 }
 
 #if defined(__x86_64__)

@@ -119,7 +119,8 @@ import CKernels
     /// per-chain route (a one-lane block: BLAS or plain loops), from the same stream: the
     /// same draws in the same order (two steps of every lane, lane by lane: the streams end in
     /// the same state) and the same end points to rounding (1e-12 relative). sgd with and
-    /// without replacement, and sgd-sde by the sample-space route.
+    /// without replacement (exiting at `loss_above`: the same outcomes and loss row), and
+    /// sgd-sde by the sample-space route.
     @Test(arguments: 0..<3)
     func laneStepEqualsLaneByLaneStep(_ c: Int) throws {
         let mlp = Self.network(loss: .crossEntropy, activation: .tanh, bias: true)
@@ -128,8 +129,11 @@ import CKernels
         let dynamics: Dynamics = c == 2 ? .sgdSDE(learningRate: 0.3, batchSize: 4, noise: .finiteSum, withReplacement: false)
                                         : .sgd(learningRate: 0.3, batchSize: 5, noise: .finiteSum, withReplacement: c == 0)
         let start = mlp.initialParameters(seed: 4)
+        // sgd without replacement exits at `loss_above` the start's loss (the lanes loss
+        // kernel then fills the loss row); the others at a distance out of reach
+        let level = start.withUnsafeBufferPointer { mlp.loss(at: $0.baseAddress!) }
         let problem = try ExitProblem(landscape: landscape, dynamics: dynamics, dt: 0.1, start: start,
-                                      exit: .distanceFromStart(1e9), maxSteps: 10)
+                                      exit: c == 1 ? .lossAbove(level) : .distanceFromStart(1e9), maxSteps: 10)
         let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(finiteSumNoise: .sampleSpace))
         let block = EulerMaruyamaStepper(simulator: simulator, width: 64)
         let single = EulerMaruyamaStepper(simulator: simulator, width: 1)
@@ -140,6 +144,7 @@ import CKernels
         for _ in 0..<2 { block.step(count: lanes, stream: a) }
         var worst = 0.0
         var ends: [[Double]] = []
+        var outcomes = Set<Int>()
         for p in points {
             p.withUnsafeBufferPointer { single.load(lane: 0, from: $0.baseAddress!) }
             single.step(count: 1, stream: b)
@@ -149,12 +154,15 @@ import CKernels
         for i in 0..<lanes {
             ends[i].withUnsafeBufferPointer { single.load(lane: 0, from: $0.baseAddress!) }
             single.step(count: 1, stream: b)
-            for j in 0..<d {
+            for j in 0..<(c == 1 ? d + 1 : d) {  // with the loss row
                 let u = block.x[j * 64 + i], v = single.x[j]
                 worst = max(worst, abs(u - v) / max(1, abs(v)))
             }
+            #expect(block.outcome[i] == single.outcome[0], "lane \(i)")
+            if c == 1 { outcomes.insert(block.outcome[i]) }
         }
         #expect(worst <= 1e-12, "worst difference \(worst)")
+        if c == 1 { #expect(outcomes.count == 2, "some lanes above the level, some below: \(outcomes)") }
         let (u, v) = (a.taus2State, b.taus2State)
         #expect(u.s1 == v.s1 && u.s2 == v.s2 && u.s3 == v.s3)
     }
@@ -191,5 +199,27 @@ import CKernels
                 #expect(error <= 1e-12 * norm, "stride \(stride) lane \(i): \(error) of \(norm)")
             }
         }
+    }
+
+    /// The lanes loss (what `loss_above` exits read on a network) equals `FiniteSum.loss(at:)`
+    /// lane by lane to 1e-12 relative, 21 of 24 lanes, lanes 21–23 not written.
+    @Test(arguments: 0..<5)
+    func laneLossesAreTheLoss(_ c: Int) {
+        let (loss, activation, bias) = Self.cases[c]
+        let mlp = Self.network(loss: loss, activation: activation, bias: bias)
+        let d = mlp.dimension, stride = 24, count = 21
+        var rng = SplitMix64(seed: UInt64(40 + c))
+        let base = mlp.initialParameters(seed: 3)
+        var theta = [Double](repeating: .nan, count: d * stride)
+        for i in 0..<count { for j in 0..<d { theta[j * stride + i] = base[j] + rng.uniform(-0.4, 0.4) } }
+        var out = [Double](repeating: 42, count: stride)
+        theta.withUnsafeBufferPointer { t in
+            out.withUnsafeMutableBufferPointer { mlp.laneLosses(count: count, stride: stride, theta: t.baseAddress!, into: $0.baseAddress!) }
+        }
+        for i in 0..<count {
+            let reference = (0..<d).map { theta[$0 * stride + i] }.withUnsafeBufferPointer { mlp.loss(at: $0.baseAddress!) }
+            #expect(abs(out[i] - reference) <= 1e-12 * abs(reference), "lane \(i): \(out[i]) against \(reference)")
+        }
+        for i in count..<stride { #expect(out[i] == 42) }
     }
 }

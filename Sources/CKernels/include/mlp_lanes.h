@@ -41,6 +41,11 @@ void sgd_mlp_lanes_gradient(const sgd_mlp_lanes_net *net, const double *theta, l
                             const long *indices, long first, const double *weights, long batch, double scale,
                             double *g, double *work, long isa);
 
+/* The loss L(θ_i) = (1/n) Σ_{s<samples} ℓ_s(θ_i) of lanes i < count into out[i] (the same
+   layout and conditions; each lane's sample losses summed in sample order, then / n). */
+void sgd_mlp_lanes_loss(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, long samples,
+                        double *out, double *work, long isa);
+
 /* The best instruction set of this CPU for the kernel: 2 AVX-512F, 1 AVX2, 0 otherwise. */
 long sgd_mlp_lanes_best_isa(void);
 

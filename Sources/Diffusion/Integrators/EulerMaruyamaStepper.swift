@@ -536,6 +536,10 @@ final class EulerMaruyamaStepper: BlockStepper {
     @inline(__always)
     private func fillLoss(count n: Int) {
         let w = width, theta = scratch
+        if let lanes = laneSum {
+            lanes.laneLosses(count: n, stride: w, theta: x, into: x + d * w)
+            return
+        }
         if let fs = samples {
             for i in 0..<n {
                 for j in 0..<d { theta[j] = x[j * w + i] }

@@ -6,6 +6,9 @@ public protocol LaneBatchedFiniteSum: BatchedFiniteSum {
     /// Whether `addLaneGradients` serves blocks of `width` lanes.
     func servesLanes(width: Int) -> Bool
 
+    /// `out[i] = L(θ_i)` for lanes i < `count` of a block (θ_i[j] = `theta[j·stride + i]`).
+    func laneLosses(count: Int, stride: Int, theta: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>)
+
     /// For lanes i < `count` of a block (θ_i[j] = `theta[j·stride + i]`):
     /// `g[j·stride + i] += scale · Σ_{r<batch} w_{r,i} ∂ℓ_{s(r,i)}/∂θ_j(θ_i)`, with
     /// s(r, i) = `indices[r·stride + i]` (`first + r` when nil) and w_{r,i} =
@@ -60,6 +63,22 @@ extension MLP: LaneBatchedFiniteSum {
         precondition(servesLanes(width: stride) && count >= 0 && count <= stride && batch >= 0)
         precondition(instructionSet >= 0 && instructionSet <= MLP.bestLaneInstructionSet)
         guard count > 0, batch > 0 else { return }
+        withLaneNetwork { net, work in
+            sgd_mlp_lanes_gradient(net, theta, stride, count, indices, first, weights, batch, scale, g, work,
+                                   instructionSet)
+        }
+    }
+
+    public func laneLosses(count: Int, stride: Int, theta: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        precondition(servesLanes(width: stride) && count >= 0 && count <= stride)
+        guard count > 0 else { return }
+        withLaneNetwork { net, work in
+            sgd_mlp_lanes_loss(net, theta, stride, count, sampleCount, out, work, MLP.laneInstructionSet)
+        }
+    }
+
+    /// The kernel's view of this network and this thread's work space for it.
+    private func withLaneNetwork(_ body: (UnsafePointer<sgd_mlp_lanes_net>, UnsafeMutablePointer<Double>) -> Void) {
         layerSizes.withUnsafeBufferPointer { sizes in
             weightOffsets.withUnsafeBufferPointer { wo in
                 biasOffsets.withUnsafeBufferPointer { bo in
@@ -72,10 +91,7 @@ extension MLP: LaneBatchedFiniteSum {
                                 loss: loss == .square ? 0 : 1, scale: self.scale, inputs: x.baseAddress,
                                 targets: y.baseAddress, total_units: totalUnits)
                             let work = sgd_mlp_lanes_work_size(&net)
-                            ThreadScratch.with(count: work) { base in
-                                sgd_mlp_lanes_gradient(&net, theta, stride, count, indices, first, weights, batch, scale,
-                                                       g, base, instructionSet)
-                            }
+                            ThreadScratch.with(count: work) { base in body(&net, base) }
                         }
                     }
                 }
