@@ -99,6 +99,11 @@ func finiteSumNoise() throws {
         print(line + "}")
     }
 }
+if arguments.contains("--noise-costs") {
+    try noiseCosts()
+    exit(0)
+}
+
 if arguments.contains("--finite-sum-noise") {
     try finiteSumNoise()
     exit(0)
