@@ -169,6 +169,6 @@ for (test, threads) in [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.brid
     print("{\"name\": \"sgd-escape\", \"exit_test\": \"\(test.rawValue)\", \"threads\": \(threads), \"paths\": \(paths), \"useful_steps\": \(steps), \"seconds\": \(fastest), \"per_second\": \(Double(steps) / fastest)}")
 }
 
-try grids()
+if !arguments.contains("--no-grids") { try grids() }
 
 if !arguments.contains("--no-splitting") { try splitting() }

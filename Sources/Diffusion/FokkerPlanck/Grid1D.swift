@@ -47,7 +47,10 @@ public struct GridFunction1D: Sendable {
 /// `f = g` at absorbing ends and `f' = 0` at reflecting ends through the ghost node
 /// `f_{−1} = f_1` (second order overall). They need the cell Péclet number
 /// |β|h/(2D) < 1 at every unknown node (discrete maximum principle, positive
-/// off-diagonals): too few nodes for the drift throws a `GridError` naming the minimum.
+/// off-diagonals): too few nodes for the drift throws a `GridError` naming a node count
+/// that passes (`GridError.suggestedNodes`). Non-uniform nodes (`adaptedNodes`, refined
+/// where |β|/D is large, and the overloads taking `nodes: [Double]`) use the three-point
+/// non-uniform formulas of `Operator`, an M-matrix while |β|·max(h₋, h₊)/(2D) < 1.
 /// Tridiagonal systems are solved by GSL (`gsl_linalg_solve_tridiag`,
 /// `gsl_linalg_solve_symm_tridiag`), integrals by GSL QAG/QAGS.
 /// Reference: Gardiner, *Handbook of Stochastic Methods*, §5.2 (first passage in 1-D);

@@ -28,15 +28,22 @@ import Foundation
 /// diagonal. The rectangle's edges are reflecting, `∂ₙf = 0`, by mirrored ghost nodes
 /// (`f₋₁ = f₁`), except where absorbing.
 ///
-/// **Solver.** Direct banded LU without pivoting (`Grid2DBandLU`), unknowns numbered along the
-/// shorter side (half-bandwidth min(nx, ny) + 1), blocked by 4 pivots. Measured (release, one
-/// core, SSE2 code on this project's Xeon): factorisation of 257×257 (66 049 unknowns) 0.68 s,
-/// 129×129 0.05 s (stand-alone kernel); a whole `meanExitTime` — assembly, factorisation, solve —
-/// 0.90 s at 257×257, 0.08 s at 129×129, 0.27 s at 1281×81; GSL `gsl_linalg_LU_band_decomp` needs 3.17 s for 257×257 (it pivots and
-/// stores a wider band), and unpreconditioned GMRES converges poorly on metastable problems
-/// (condition number ~ 8D/h² · T). A direct factorisation also serves the inverse iteration
-/// of `principalEigenvalue` at one triangular solve per step. Memory: n·(2·bw + 7) doubles
-/// (≈ 280 MB at 257×257).
+/// **Solver.** `−𝓛_h` on the non-absorbing nodes (absorbing ones are Dirichlet data, not
+/// unknowns), assembled directly in compressed rows (≤ 9 entries a row, mirrored neighbours
+/// merged), factorised once by SuiteSparse UMFPACK (`SparseLU`: multifrontal LU, AMD ordering
+/// of A + Aᵀ, diagonal pivots preferred; Davis, ACM TOMS 30, 2004), then iterative refinement
+/// with residuals in the difference form `Σcᵢⱼ(fᵢ − fⱼ) + leakᵢfᵢ` (`System.solve`): metastable
+/// problems have condition ≈ (8D/h²)·T, and a plain solve's relative error ε_mach·(8D/h²)·T
+/// reached 3e-5 at 513² with T ≈ 10⁶ (band LU once returned a negative mean); a solve whose
+/// refinement does not contract below √ε_mach throws `Grid2DError.illConditioned`, and
+/// `Grid2DSolution.roundingError` is the estimate. `principalEigenvalue` reuses the one
+/// factorisation for every inverse-iteration step. Measured (release, one core of this
+/// project's shared 2-core Xeon under load; Benchmarks/README.md): a whole `meanExitTime` —
+/// assembly, ordering, factorisation, refined solve — 0.14–0.23 s at 257×257 (the banded LU
+/// it replaces took 0.90 s; SciPy's SuperLU `spsolve` on the same system 0.21 s), 8–11 s at
+/// 1025×1025. Memory: UMFPACK's peak 42 MB at 257² (3.7·10⁶ factor entries), 0.91 GB at
+/// 1025² (9.2·10⁷ entries), against the band LU's n·(2·bw + 7) doubles (280 MB at 257²,
+/// 17 GB at 1025²).
 public enum Grid2D {
     /// Which second-order operator the diffusion matrix enters (docs/THEORY.md §0).
     public enum Form: String, Sendable {
