@@ -34,7 +34,8 @@ import Foundation
 /// of A + Aᵀ, diagonal pivots preferred; Davis, ACM TOMS 30, 2004), then iterative refinement
 /// with residuals in the difference form `Σcᵢⱼ(fᵢ − fⱼ) + leakᵢfᵢ` (`System.solve`): metastable
 /// problems have condition ≈ (8D/h²)·T, and a plain solve's relative error ε_mach·(8D/h²)·T
-/// reached 3e-5 at 513² with T ≈ 10⁶ (band LU once returned a negative mean); a solve whose
+/// reached 3e-5 at 513² with T ≈ 10⁶ (the band LU this replaces: 26 % at T ≈ 10¹⁰, and a
+/// negative mean, −8.0e9, in the Ibayashi cell B = 20 at 513²); a solve whose
 /// refinement does not contract below √ε_mach throws `Grid2DError.illConditioned`, and
 /// `Grid2DSolution.roundingError` is the estimate. `principalEigenvalue` reuses the one
 /// factorisation for every inverse-iteration step. Measured (release, one core of this
