@@ -10,12 +10,16 @@ PY_ENV = .build-py
 PY_PACKAGES = nbformat nbclient ipykernel pandas matplotlib
 
 # GSL (the numerical backbone), OpenBLAS (the network ensembles' matrix products, opened at
-# run time: Sources/Diffusion/Networks/OpenBLAS.swift) and pkg-config, installed when missing.
+# run time: Sources/Diffusion/Networks/OpenBLAS.swift), SuiteSparse (UMFPACK, the 2-D grids'
+# sparse LU, opened at run time: Sources/Diffusion/FokkerPlanck/SparseLU.swift; Debian 12's
+# SuiteSparse 5 has no pkg-config file, so its header is the test) and pkg-config, installed
+# when missing.
 deps:
-	@if ! pkg-config --exists gsl 2>/dev/null || ! pkg-config --exists openblas 2>/dev/null; then \
-		echo "installing libgsl-dev, libopenblas-dev and pkg-config"; \
+	@if ! pkg-config --exists gsl 2>/dev/null || ! pkg-config --exists openblas 2>/dev/null \
+		|| [ ! -f /usr/include/suitesparse/umfpack.h ]; then \
+		echo "installing libgsl-dev, libopenblas-dev, libsuitesparse-dev and pkg-config"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgsl-dev libopenblas-dev pkg-config; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgsl-dev libopenblas-dev libsuitesparse-dev pkg-config; \
 	fi
 
 # A virtualenv for the notebook tests, made once: the stamp .ready marks a complete install.
@@ -65,7 +69,7 @@ fuzz:
 bench: deps
 	$(SWIFT) build $(RELEASE) --product sgd-escape-bench
 	$(SWIFT) build $(RELEASE) --product sgd-escape
-	@$(PYTHON) -c "import numpy" 2>/dev/null || $(PYTHON) -m pip install -q numpy
+	@$(PYTHON) -c "import numpy, scipy" 2>/dev/null || $(PYTHON) -m pip install -q numpy scipy
 	@$(PYTHON) -c "import jax" 2>/dev/null || $(PYTHON) -m pip install -q jax || echo "JAX did not install: the network benchmark leaves its column out"
 	$(PYTHON) Benchmarks/run.py --binary $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape-bench
 	$(PYTHON) Benchmarks/store.py --cli $$($(SWIFT) build $(RELEASE) --show-bin-path)/sgd-escape

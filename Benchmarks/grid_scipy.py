@@ -4,7 +4,8 @@ The same second-order central-difference discretisations of L T = -1 for the dou
 (eps = 0.1): 1-D on [-3, 0] with 4,001 nodes (reflecting at -3 by a ghost node, absorbing
 at 0), solved with scipy.linalg.solve_banded; 2-D V = x^4/4 - x^2/2 + y^2/2 on
 [-2.5, 0] x [-2, 2] with 257 x 257 nodes (reflecting edges, absorbing at x = 0), solved
-with scipy.sparse.linalg.spsolve (SuperLU). Returns best-of-N seconds and the value at the start.
+with scipy.sparse.linalg.spsolve (SuperLU, COLAMD ordering), assembly included as in
+sgd-escape's timing. Returns best-of-N seconds and the value at the start.
 """
 import time
 

@@ -147,6 +147,32 @@ def mlp_section(binary, steps, repeats, small_chains, large_chains, write):
         write_section("<!-- MLP BEGIN -->", "<!-- MLP END -->", header + "\n\n" + "\n".join(lines))
 
 
+def grids_section(binary, repeats, write):
+    """The deterministic references (issue 15, item 4): sgd-escape's 1-D and 2-D grid solves
+    against SciPy on the same systems, paired in one invocation (one thread each), and the
+    1025² solve's time."""
+    out = subprocess.run([binary, "--grids-only", "--repeats", str(repeats)], check=True, capture_output=True, text=True).stdout
+    rows = {r["name"]: r for r in (json.loads(line) for line in out.splitlines() if line.strip())}
+    grid1, grid2, grid3 = rows["grid1d-mfpt-4001"], rows["grid2d-mfpt-257"], rows["grid2d-mfpt-1025"]
+    s1, _ = grid_scipy.best(grid_scipy.one_d, 5)
+    s2, _ = grid_scipy.best(grid_scipy.two_d, repeats)
+    import scipy
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, SciPy {scipy.__version__}, "
+              f"best of {repeats} (1025²: of {min(repeats, 2)}), load average {os.getloadavg()[0]:.1f} at the end.")
+    lines = [
+        "| deterministic reference (double well, ε = 0.1) | sgd-escape | SciPy | SciPy / sgd-escape |",
+        "| --- | --- | --- | --- |",
+        f"| 1-D MFPT, 4,001 nodes (GSL tridiagonal vs `solve_banded`) | {grid1['seconds'] * 1e3:.2f} ms | {s1 * 1e3:.2f} ms | {s1 / grid1['seconds']:.2f}× |",
+        f"| 2-D MFPT, 257×257 (UMFPACK + refinement vs SuperLU `spsolve`) | {grid2['seconds']:.3f} s | {s2:.3f} s | **{s2 / grid2['seconds']:.2f}×** |",
+        f"| 2-D MFPT, 1025×1025 (UMFPACK + refinement; no peer run) | {grid3['seconds']:.2f} s | — | — |",
+    ]
+    print(header)
+    print("\n".join(lines))
+    if write:
+        write_section("<!-- GRIDS BEGIN -->", "<!-- GRIDS END -->", header + "\n\n" + "\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -161,15 +187,19 @@ def main():
     parser.add_argument("--numpy-repeats", type=int, default=2)
     parser.add_argument("--lockstep-repeats", type=int, default=2, help="NumPy with all R runs in lockstep")
     parser.add_argument("--mlp-only", action="store_true", help="only the network ensemble benchmark")
+    parser.add_argument("--grids-only", action="store_true", help="only the grid solves against SciPy")
     parser.add_argument("--mlp-steps", type=int, default=50)
     parser.add_argument("--mlp-small-chains", type=int, default=1000)
     parser.add_argument("--mlp-large-chains", type=int, default=16)
     args = parser.parse_args()
+    if args.grids_only:
+        grids_section(args.binary, args.repeats, not args.no_write)
+        return
     if args.mlp_only:
         mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
         return
 
-    command = [args.binary, "--paths", str(args.paths), "--repeats", str(args.repeats),
+    command = [args.binary, "--no-grids", "--paths", str(args.paths), "--repeats", str(args.repeats),
                "--splitting-runs", str(args.splitting_runs), "--splitting-loops", str(args.splitting_loops),
                "--splitting-repeats", str(args.splitting_repeats)]
     if args.splitting_only:
@@ -220,17 +250,6 @@ def main():
         f"| **2 threads / 1 thread** | **{step2 / step1:.2f}×** |",
         f"| **bridge cost (step/bridge − 1)** | **{step1 / bridge1 - 1:.1%}** |",
     ]
-    grid1 = next(r for r in rows if r["name"] == "grid1d-mfpt-4001")
-    grid2 = next(r for r in rows if r["name"] == "grid2d-mfpt-257")
-    s1, _ = grid_scipy.best(grid_scipy.one_d, 5)
-    s2, _ = grid_scipy.best(grid_scipy.two_d, 3)
-    lines += [
-        "",
-        "| deterministic reference (double well, ε = 0.1) | sgd-escape | SciPy | SciPy / sgd-escape |",
-        "| --- | --- | --- | --- |",
-        f"| 1-D MFPT, 4,001 nodes (GSL tridiagonal vs `solve_banded`) | {grid1['seconds'] * 1e3:.2f} ms | {s1 * 1e3:.2f} ms | {s1 / grid1['seconds']:.2f}× |",
-        f"| 2-D MFPT, 257×257 (banded LU vs SuperLU `spsolve`) | {grid2['seconds']:.2f} s | {s2:.2f} s | {s2 / grid2['seconds']:.2f}× |",
-    ]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     table = "\n".join(lines)
     header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, "
@@ -240,6 +259,7 @@ def main():
     if not args.no_write:
         write_section("<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->", header + "\n\n" + table)
     mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
+    grids_section(args.binary, args.repeats, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,37 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let paths = option("--paths", 10_000)
 let repeats = option("--repeats", 3)
 
+// 3. Deterministic references: a 4,001-node 1-D MFPT grid solve, and 2-D solves at 257×257
+//    (paired with SciPy's spsolve in run.py) and 1025×1025 (double well, ε = 0.1; the 2-D
+//    landscape adds y²/2), best of `repeats` (1025²: best of 2). `--grids-only` runs this alone.
+func grids() throws {
+    let eps = 0.1
+    let oneD = Diffusion1D(slope: { $0 * $0 * $0 - $0 }, diffusion: { _ in eps }, form: .ito)
+    var best1 = Double.infinity
+    var t1 = 0.0
+    for _ in 0..<max(repeats, 5) {
+        best1 = min(best1, seconds {
+            t1 = try! Grid1D.meanExitTime(oneD, lower: -3, upper: 0, lowerBoundary: .reflecting, upperBoundary: .absorbing, nodes: 4001)(-1)
+        })
+    }
+    print("{\"name\": \"grid1d-mfpt-4001\", \"seconds\": \(best1), \"value\": \(t1)}")
+    let plane = try Landscape(expression: "x^4/4 - x^2/2 + y^2/2")
+    for (n, count) in [(257, repeats), (1025, min(repeats, 2))] {
+        let problem = Grid2D.Problem(landscape: plane, d11: eps, d22: eps, advection: .hybrid,
+                                     box: Grid2D.Box(x0: -2.5, x1: 0, y0: -2, y1: 2), nx: n, ny: n)
+        var best = Double.infinity
+        var t = 0.0
+        for _ in 0..<count {
+            best = min(best, seconds { t = try! Grid2D.meanExitTime(problem, exit: { x, _ in x >= 0 })(-1, 0) })
+        }
+        print("{\"name\": \"grid2d-mfpt-\(n)\", \"seconds\": \(best), \"value\": \(t)}")
+    }
+}
+if arguments.contains("--grids-only") {
+    try grids()
+    exit(0)
+}
+
 // 4. Rare-event splitting (issue 11), run last: the double well at ε = 0.02, step test, by adaptive
 //    multilevel splitting on one thread — R runs of N = 1000, k = 100 from `loops` loops,
 //    `repeats` seeds. Its NumPy peer is Benchmarks/ams_numpy.py; run.py turns the relative SE
@@ -143,26 +174,6 @@ for (test, threads) in [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.brid
     print("{\"name\": \"sgd-escape\", \"exit_test\": \"\(test.rawValue)\", \"threads\": \(threads), \"paths\": \(paths), \"useful_steps\": \(steps), \"seconds\": \(fastest), \"per_second\": \(Double(steps) / fastest)}")
 }
 
-// 3. Deterministic references: a 4,001-node 1-D MFPT grid solve and a 257×257 2-D solve
-//    (double well, ε = 0.1; the 2-D landscape adds y²/2), best of `repeats`.
-let eps = 0.1
-let oneD = Diffusion1D(slope: { $0 * $0 * $0 - $0 }, diffusion: { _ in eps }, form: .ito)
-var best1 = Double.infinity
-var t1 = 0.0
-for _ in 0..<max(repeats, 5) {
-    best1 = min(best1, seconds {
-        t1 = try! Grid1D.meanExitTime(oneD, lower: -3, upper: 0, lowerBoundary: .reflecting, upperBoundary: .absorbing, nodes: 4001)(-1)
-    })
-}
-print("{\"name\": \"grid1d-mfpt-4001\", \"seconds\": \(best1), \"value\": \(t1)}")
-let plane = try Landscape(expression: "x^4/4 - x^2/2 + y^2/2")
-let problem2 = Grid2D.Problem(landscape: plane, d11: eps, d22: eps, advection: .hybrid,
-                              box: Grid2D.Box(x0: -2.5, x1: 0, y0: -2, y1: 2), nx: 257, ny: 257)
-var best2 = Double.infinity
-var t2 = 0.0
-for _ in 0..<repeats {
-    best2 = min(best2, seconds { t2 = try! Grid2D.meanExitTime(problem2, exit: { x, _ in x >= 0 })(-1, 0) })
-}
-print("{\"name\": \"grid2d-mfpt-257\", \"seconds\": \(best2), \"value\": \(t2)}")
+if !arguments.contains("--no-grids") { try grids() }
 
 if !arguments.contains("--no-splitting") { try splitting() }

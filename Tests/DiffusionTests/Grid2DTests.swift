@@ -143,6 +143,32 @@ import Testing
                 && abs(d.d22 - scale * cov[3]) <= 1e-14 * abs(cov[3]))
     }
 
+    /// Metastable problems are ill-conditioned: a factorised solve's relative error is about
+    /// ε_mach·(8D/h²)·T (the rounded diagonal acts as a spurious rate ε_mach·8D/h² against the
+    /// escape rate 1/T); band LU without refinement gave leading-digit errors (and once a
+    /// negative mean) at 513². On the separable double well (T independent of y), Richardson
+    /// over 321, 641, 1281 nodes in x must meet its own error estimate against the 1-D MFPT
+    /// quadrature at ε = 0.03 (T ≈ 1e4) and ε = 0.01 (T ≈ 1.6e11, where the a-priori bound ε_mach·(8ε/h²)·T is ≈ 1 at 1281
+    /// nodes: the refinement's difference-form residuals keep the digits); at
+    /// ε ≤ 0.008 (T ≥ 1e14) some level is past ε_mach·cond ≈ 1 and the solve must throw, not
+    /// return a number.
+    @Test(arguments: [(0.03, true), (0.01, true), (0.008, false), (0.006, false), (0.005, false)])
+    func illConditionedSolvesAreRefinedOrRefused(epsilon: Double, solvable: Bool) throws {
+        let box = Grid2D.Box(x0: -1.5, x1: 0, y0: -1, y1: 1)
+        let exact = try Grid1D.meanExitTimeQuadrature(try Diffusion1D.constant(landscape: Landscape(expression: "x^4/4 - x^2/2"), epsilon: epsilon),
+                                                      start: -1, lower: -1.5, upper: 0, lowerBoundary: .reflecting, upperBoundary: .absorbing)
+        func level(_ m: Int) throws -> Double {
+            let p = Grid2D.Problem(landscape: Self.separable, d11: epsilon, d22: epsilon, advection: .hybrid, box: box, nx: 160 * m + 1, ny: 41)
+            return try Grid2D.meanExitTime(p, exit: { x, _ in x >= 0 })(-1, 0)
+        }
+        if solvable {
+            let r = Richardson.extrapolate(try [8, 4, 2].map(level))
+            #expect(abs(r.value - exact) <= r.error, "R = \(r.value) ± \(r.error), exact \(exact)")
+        } else {
+            #expect(throws: Grid2DError.self) { _ = try [8, 4, 2].map(level) }
+        }
+    }
+
     @Test func clearErrors() throws {
         // h = 2.5/64: cell Péclet 13.1·0.039/0.2 ≈ 2.6 at x = −2.5
         let coarse = Grid2D.Problem(landscape: Self.separable, d11: 0.1, d22: 0.1, box: Self.box, nx: 65, ny: 81)

@@ -3,7 +3,9 @@ import Foundation
 /// The exact mean exit time of a 1-D problem's diffusion — `langevin`, or the SDE of
 /// `sgd`/`sgd-sde` (`D(x) = η Σ_B(x)/2`, docs/THEORY.md §0) — by the second-order grid solve
 /// of 𝓛T = −1 (`Grid1D.meanExitTime`), Richardson-extrapolated over grids of n, (n+1)/2
-/// and (n+3)/4 nodes with the error estimate of `Richardson.extrapolate`. For `sgd` this is the SDE's prediction converted to
+/// and (n+3)/4 nodes with the error estimate of `Richardson.extrapolate` — uniform while the
+/// coarsest passes the Péclet check, else non-uniform (`Grid1D.adaptedNodes`, every second
+/// and fourth node, the start a node of each). For `sgd` this is the SDE's prediction converted to
 /// iterations t/η: what the discrete chain would do if the diffusion approximation held.
 /// Exit sides must be `x > b` / `x < a`; an open side becomes a reflecting end where the
 /// diffusion never goes (V − V(start) above 40·max D).
@@ -21,6 +23,9 @@ public struct BackwardKolmogorovReference: Sendable {
     /// 1-D: where D jumps, when the MFPT came from the quadrature of its formula instead of
     /// the grid (`checkDiffusion`); nil for a grid solve.
     public var jumps: [Double]? = nil
+    /// 1-D: whether the grid was non-uniform (`Grid1D.adaptedNodes`: the uniform grid of
+    /// `nodes` would have failed the Péclet check on its coarsest Richardson level).
+    public var adapted = false
 
     /// 2-D: the grid solve of `Grid2D` on the reflecting `domain` (nodes per side), the exit
     /// region absorbing, Richardson-extrapolated from the grid of half the resolution.
@@ -36,13 +41,17 @@ public struct BackwardKolmogorovReference: Sendable {
         let field = try BackwardKolmogorovReference.diffusionField(problem)
         let exit: @Sendable (Double, Double) -> Bool = { x, y in problem.exitTerm(at: [x, y]) != nil }
         let gridForm: Grid2D.Form = form == .ito ? .ito : .divergence
-        func solve(_ n: Int) throws -> Double {
+        func solve(_ n: Int) throws -> (value: Double, rounding: Double) {
             let p = Grid2D.Problem(landscape: landscape, diffusion: field, form: gridForm, advection: .hybrid, box: domain, nx: n, ny: n)
-            return try Grid2D.meanExitTime(p, exit: exit)(x0[0], x0[1])
+            let s = try Grid2D.solveDetailed(p, exit: exit)
+            let value = s.function(x0[0], x0[1])
+            return (value, s.roundingError * s.function.values.reduce(0) { max($0, abs($1)) })
         }
         let m = nodes | 1
-        let (value, estimate) = Richardson.extrapolate(try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve))
-        var t = value, error = estimate
+        let levels = try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve)
+        let (value, estimate) = Richardson.extrapolate(levels.map(\.value))
+        // plus the rounding of R(h) = (4T_h − T_2h)/3 (Grid2DSolution.roundingError, in ‖·‖∞)
+        var t = value, error = estimate + (4 * levels[0].rounding + levels[1].rounding) / 3
         if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
         time = t; timeError = error; self.nodes = m
         lower = domain.x0; upper = domain.x1
@@ -119,26 +128,55 @@ public struct BackwardKolmogorovReference: Sendable {
             self.jumps = p.breakpoints
             return
         }
-        func solve(_ n: Int) throws -> Double {
-            try Grid1D.meanExitTime(p, lower: lo, upper: hi, lowerBoundary: lower == nil ? .reflecting : .absorbing,
-                                    upperBoundary: upper == nil ? .reflecting : .absorbing, nodes: n)(x0)
+        let lowerBoundary: Boundary = lower == nil ? .reflecting : .absorbing
+        let upperBoundary: Boundary = upper == nil ? .reflecting : .absorbing
+        // uniform grids while the coarsest Richardson level passes the Péclet check (these results
+        // keep their bits); otherwise nodes equidistributing Grid1D.adaptedNodes' monitor, with
+        // x₀ a node of every level and the coarsest level's cell Péclet number ≤ 1/1.1
+        var values: [Double]
+        var finest: [Double]? = nil
+        do {
+            values = try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map { n in
+                try Grid1D.meanExitTime(p, lower: lo, upper: hi, lowerBoundary: lowerBoundary, upperBoundary: upperBoundary, nodes: n)(x0)
+            }
+        } catch let e as GridError where e.suggestedNodes != nil {
+            let w = try Grid1D.adaptedMonitorIntegral(p, lower: lo, upper: hi)
+            let intervals = max(m - 1, 4 * Int((1.1 * w).rounded(.up)))
+            guard intervals <= BackwardKolmogorovReference.adaptedNodeLimit else {
+                throw GridError("the non-uniform grid for this drift and diffusion needs \(intervals + 1) nodes (∫|drift|/(2D) dx ≈ \(Int(w)) on [\(lo), \(hi)]), above the limit \(BackwardKolmogorovReference.adaptedNodeLimit + 1); the diffusion is too small for a grid solve here")
+            }
+            let x = try Grid1D.adaptedNodes(p, lower: lo, upper: hi, count: 4 * ((intervals + 3) / 4) + 1, through: x0, multiple: 4)
+            values = try [1, 2, 4].map { stride in
+                try Grid1D.meanExitTime(p, nodes: Swift.stride(from: 0, to: x.count, by: stride).map { x[$0] },
+                                        lowerBoundary: lowerBoundary, upperBoundary: upperBoundary)(x0)
+            }
+            finest = x
         }
-        let (value, estimate) = Richardson.extrapolate(try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve))
+        let (value, estimate) = Richardson.extrapolate(values)
         var t = value, error = estimate
         if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
         time = t
         timeError = error
-        self.nodes = m
+        self.nodes = finest?.count ?? m
+        adapted = finest != nil
         self.lower = lo
         self.upper = hi
-        var rate = try Grid1D.principalEigenvalue(p, lower: lo, upper: hi, lowerBoundary: lower == nil ? .reflecting : .absorbing,
-                                                  upperBoundary: upper == nil ? .reflecting : .absorbing, nodes: m).rate
+        var rate: Double
+        if let finest {
+            rate = try Grid1D.principalEigenvalue(p, nodes: finest, lowerBoundary: lowerBoundary, upperBoundary: upperBoundary).rate
+        } else {
+            rate = try Grid1D.principalEigenvalue(p, lower: lo, upper: hi, lowerBoundary: lowerBoundary,
+                                                  upperBoundary: upperBoundary, nodes: m).rate
+        }
         if case .sgd(let eta, _, _, _) = problem.dynamics { rate *= eta }  // per iteration
         escapeRate = rate
         if lower != nil, upper != nil {
-            splittingUpper = try Grid1D.committor(p, lower: lo, upper: hi, nodes: m)(x0)
+            splittingUpper = try finest.map { try Grid1D.committor(p, nodes: $0)(x0) } ?? Grid1D.committor(p, lower: lo, upper: hi, nodes: m)(x0)
         }
     }
+
+    /// Most intervals of a 1-D non-uniform grid (memory: about ten doubles per node).
+    static let adaptedNodeLimit = 20_000_000
 
     /// Checks a state-dependent D(x) at the finest grid's nodes before solving; returns the
     /// points where D jumps. A covariance law must give Σ₁ ≥ 0 (`CovarianceMatrix.violation`,

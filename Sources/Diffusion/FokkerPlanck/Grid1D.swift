@@ -5,7 +5,10 @@ internal import CGSL
 /// combination, or a coefficient that is not finite / not positive on the grid).
 public struct GridError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// For a uniform grid too coarse for the drift (cell Péclet number ≥ 1): a node count with
+    /// which the same solve passes that check.
+    public let suggestedNodes: Int?
+    public init(_ message: String, suggestedNodes: Int? = nil) { self.message = message; self.suggestedNodes = suggestedNodes }
     public var description: String { message }
 }
 
@@ -44,7 +47,10 @@ public struct GridFunction1D: Sendable {
 /// `f = g` at absorbing ends and `f' = 0` at reflecting ends through the ghost node
 /// `f_{−1} = f_1` (second order overall). They need the cell Péclet number
 /// |β|h/(2D) < 1 at every unknown node (discrete maximum principle, positive
-/// off-diagonals): too few nodes for the drift throws a `GridError` naming the minimum.
+/// off-diagonals): too few nodes for the drift throws a `GridError` naming a node count
+/// that passes (`GridError.suggestedNodes`). Non-uniform nodes (`adaptedNodes`, refined
+/// where |β|/D is large, and the overloads taking `nodes: [Double]`) use the three-point
+/// non-uniform formulas of `Operator`, an M-matrix while |β|·max(h₋, h₊)/(2D) < 1.
 /// Tridiagonal systems are solved by GSL (`gsl_linalg_solve_tridiag`,
 /// `gsl_linalg_solve_symm_tridiag`), integrals by GSL QAG/QAGS.
 /// Reference: Gardiner, *Handbook of Stochastic Methods*, §5.2 (first passage in 1-D);
@@ -201,8 +207,22 @@ public enum Grid1D {
         guard lowerBoundary == .absorbing || upperBoundary == .absorbing else {
             throw GridError("MFPT needs at least one absorbing end; both are reflecting")
         }
-        let op = try Operator(p, lower: lower, upper: upper, lowerBoundary: lowerBoundary,
-                              upperBoundary: upperBoundary, nodes: nodes)
+        return try meanExitTime(Operator(p, lower: lower, upper: upper, lowerBoundary: lowerBoundary,
+                                         upperBoundary: upperBoundary, nodes: nodes))
+    }
+
+    /// `meanExitTime` on given nodes (increasing; `adaptedNodes` makes them), with the
+    /// three-point non-uniform discretisation of `Operator` (second order on the nodes of a
+    /// smooth map, M-matrix while the cell Péclet number |β|·max(h₋, h₊)/(2D) < 1).
+    public static func meanExitTime(_ p: Diffusion1D, nodes: [Double], lowerBoundary: Boundary,
+                                    upperBoundary: Boundary) throws -> GridFunction1D {
+        guard lowerBoundary == .absorbing || upperBoundary == .absorbing else {
+            throw GridError("MFPT needs at least one absorbing end; both are reflecting")
+        }
+        return try meanExitTime(Operator(p, nodes: nodes, lowerBoundary: lowerBoundary, upperBoundary: upperBoundary))
+    }
+
+    static func meanExitTime(_ op: Operator) throws -> GridFunction1D {
         let m = op.count
         let solution = try solveTridiagonal(diagonal: op.diagonal.map { -$0 }, upper: op.upper.map { -$0 },
                                             lower: op.lower.map { -$0 }, rhs: [Double](repeating: 1, count: m),
@@ -215,8 +235,15 @@ public enum Grid1D {
     /// tridiagonal solve. Error O(h²); exact (to rounding) when q is linear, e.g. V' = 0
     /// with constant D.
     public static func committor(_ p: Diffusion1D, lower: Double, upper: Double, nodes: Int) throws -> GridFunction1D {
-        let op = try Operator(p, lower: lower, upper: upper, lowerBoundary: .absorbing,
-                              upperBoundary: .absorbing, nodes: nodes)
+        try committor(Operator(p, lower: lower, upper: upper, lowerBoundary: .absorbing, upperBoundary: .absorbing, nodes: nodes))
+    }
+
+    /// `committor` on given nodes (increasing; see `meanExitTime(_:nodes:lowerBoundary:upperBoundary:)`).
+    public static func committor(_ p: Diffusion1D, nodes: [Double]) throws -> GridFunction1D {
+        try committor(Operator(p, nodes: nodes, lowerBoundary: .absorbing, upperBoundary: .absorbing))
+    }
+
+    static func committor(_ op: Operator) throws -> GridFunction1D {
         let m = op.count
         var rhs = [Double](repeating: 0, count: m)
         rhs[m - 1] = op.upperCoupling  // −(𝓛q)_{last} = 0 with q(upper) = 1 moved across
@@ -240,8 +267,22 @@ public enum Grid1D {
     public static func principalEigenvalue(_ p: Diffusion1D, lower: Double, upper: Double, lowerBoundary: Boundary,
                                            upperBoundary: Boundary, nodes: Int) throws
         -> (rate: Double, quasiStationary: GridFunction1D) {
-        let op = try Operator(p, lower: lower, upper: upper, lowerBoundary: lowerBoundary,
-                              upperBoundary: upperBoundary, nodes: nodes)
+        try principalEigenvalue(Operator(p, lower: lower, upper: upper, lowerBoundary: lowerBoundary,
+                                         upperBoundary: upperBoundary, nodes: nodes),
+                                lowerBoundary: lowerBoundary, upperBoundary: upperBoundary)
+    }
+
+    /// `principalEigenvalue` on given nodes (increasing; see
+    /// `meanExitTime(_:nodes:lowerBoundary:upperBoundary:)`); the density is normalised with the
+    /// trapezoid weights of the nodes.
+    public static func principalEigenvalue(_ p: Diffusion1D, nodes: [Double], lowerBoundary: Boundary,
+                                           upperBoundary: Boundary) throws -> (rate: Double, quasiStationary: GridFunction1D) {
+        try principalEigenvalue(Operator(p, nodes: nodes, lowerBoundary: lowerBoundary, upperBoundary: upperBoundary),
+                                lowerBoundary: lowerBoundary, upperBoundary: upperBoundary)
+    }
+
+    static func principalEigenvalue(_ op: Operator, lowerBoundary: Boundary, upperBoundary: Boundary) throws
+        -> (rate: Double, quasiStationary: GridFunction1D) {
         let m = op.count
         let s = op.diagonal.map { -$0 }
         // squared symmetric off-diagonals
@@ -307,11 +348,17 @@ public enum Grid1D {
         }
         let top = logDensity.max()!
         var density = logDensity.map { exp($0 - top) }
-        if lowerBoundary == .reflecting { density[0] *= 2 }
-        if upperBoundary == .reflecting { density[m - 1] *= 2 }
+        if op.uniform {
+            if lowerBoundary == .reflecting { density[0] *= 2 }
+            if upperBoundary == .reflecting { density[m - 1] *= 2 }
+        } else {
+            // the left eigenvector holds mass per node: divide by the node's trapezoid weight
+            let w = op.trapezoidWeights
+            for k in 0..<m { density[k] /= w[op.first + k] }
+        }
         let full = op.gridFunction(density, lowerValue: 0, upperValue: 0)
         var mass = 0.0
-        for i in 1..<full.values.count { mass += 0.5 * (full.values[i] + full.values[i - 1]) * op.h }
+        for i in 1..<full.values.count { mass += 0.5 * (full.values[i] + full.values[i - 1]) * (op.uniform ? op.h : full.x[i] - full.x[i - 1]) }
         return (rate, GridFunction1D(x: full.x, values: full.values.map { $0 / mass }))
     }
 
@@ -441,12 +488,151 @@ public enum Grid1D {
         }
     }
 
+    // MARK: - Non-uniform nodes
+
+    /// Nodes on [lower, upper] that equidistribute the monitor
+    ///   w(x) = 1/(b − a) + |β(x)|/(2D(x)) + κ·√(r/D(x)),   κ = `layerResolution`,
+    /// r = max|β'| over [a, b] (from 1001 samples): `count` nodes xᵢ = φ(i/(count − 1)) with
+    /// ∫_a^{xᵢ} w = i·W/(count − 1), W = ∫_a^b w (de Boor's equidistribution; Huang & Russell,
+    /// *Adaptive Moving Mesh Methods*, §2.2). The second term bounds the cell Péclet number:
+    /// h(x)·w(x) ≈ W/(count − 1), so |β|h/(2D) ≤ W/(count − 1) < 1 once count > W + 1 — the
+    /// Péclet condition costs ∫|β|/(2D) nodes instead of the uniform grid's (b − a)·max|β|/(2D)
+    /// (half as many for the linear saddle drift, far fewer where |β| peaks narrowly). The
+    /// third resolves the layers of width √(D/|β'|) around zeros of β (saddles, minima) with
+    /// about 4κ·(count − 1)/W nodes per width wherever D is smallest; the first keeps h below
+    /// (b − a)·W/(count − 1) everywhere.
+    ///
+    /// φ is the solution of dx/dξ = W/w(x), x(0) = a, by the explicit midpoint rule with
+    /// step 1/(count − 1), rescaled so that x(1) = b: a smooth map (its local error varies
+    /// smoothly), so `Operator`'s three-point scheme is second order in 1/(count − 1) and the
+    /// nodes with even indices are `adaptedNodes(count: (count + 1)/2)` of the same map up to
+    /// that error — Richardson's nested levels (`Richardson.extrapolate`) are every second
+    /// and fourth node of the finest grid.
+    public static func adaptedNodes(_ p: Diffusion1D, lower a: Double, upper b: Double, count n: Int,
+                                    through point: Double? = nil, multiple: Int = 1,
+                                    layerResolution kappa: Double = 8) throws -> [Double] {
+        guard a.isFinite, b.isFinite, a < b else { throw GridError("interval must be finite with lower < upper, got [\(a), \(b)]") }
+        guard n >= 3 else { throw GridError("nodes must be >= 3, got \(n)") }
+        guard multiple >= 1, (n - 1) % multiple == 0 else {
+            throw GridError("nodes − 1 must be a multiple of \(multiple), got nodes = \(n)")
+        }
+        let monitor = try Monitor(p, lower: a, upper: b, layerResolution: kappa)
+        guard let x0 = point, x0 > a, x0 < b else { return monitor.nodes(from: a, to: b, intervals: n - 1) }
+        guard n - 1 >= 2 * multiple else {
+            throw GridError("nodes must be >= \(2 * multiple + 1) to hold \(x0) on every level, got \(n)")
+        }
+        // the piece [a, x₀] gets its share of W, rounded to a multiple: x₀ is a node of every level
+        let left = monitor.integral(from: a, to: x0)
+        let share = Double(n - 1) * left / (left + monitor.integral(from: x0, to: b))
+        let k = min(max(multiple * Int((share / Double(multiple)).rounded()), multiple), n - 1 - multiple)
+        let lower = monitor.nodes(from: a, to: x0, intervals: k)
+        let upper = monitor.nodes(from: x0, to: b, intervals: n - 1 - k)
+        return lower + upper.dropFirst()
+    }
+
+    /// W = ∫ w over [a, b] for `adaptedNodes`' monitor: the number of nodes above which every
+    /// cell Péclet number of the adapted grid is < 1.
+    public static func adaptedMonitorIntegral(_ p: Diffusion1D, lower a: Double, upper b: Double,
+                                              layerResolution kappa: Double = 8) throws -> Double {
+        try Monitor(p, lower: a, upper: b, layerResolution: kappa).total
+    }
+
+    struct Monitor {
+        let p: Diffusion1D
+        let base: Double, layer: Double
+        /// r = max|β'|, sampled.
+        let rate: Double
+        let total: Double
+
+        init(_ p: Diffusion1D, lower a: Double, upper b: Double, layerResolution kappa: Double) throws(GridError) {
+            self.p = p
+            base = 1 / (b - a)
+            var rate = 0.0
+            let samples = 1001
+            var previous = p.drift(a)
+            for k in 1..<samples {
+                let x = a + (b - a) * Double(k) / Double(samples - 1)
+                let beta = p.drift(x)
+                guard beta.isFinite else { throw GridError("drift must be finite, got \(beta) at x = \(x)") }
+                rate = max(rate, abs(beta - previous) * Double(samples - 1) / (b - a))
+                previous = beta
+            }
+            self.rate = rate
+            layer = kappa * rate.squareRoot()
+            // W by the composite Simpson rule on 2·10⁵ panels (it only sets the node count and
+            // the map's step; the rescaling makes x(1) = b exactly)
+            let panels = 200_000
+            let width = (b - a) / Double(panels)
+            var sum = 0.0
+            var w = Monitor.value(p, a, base: base, layer: layer)
+            for k in 0..<panels {
+                let left = a + Double(k) * width
+                let mid = Monitor.value(p, left + 0.5 * width, base: base, layer: layer)
+                let right = Monitor.value(p, k == panels - 1 ? b : left + width, base: base, layer: layer)
+                guard mid.isFinite, right.isFinite else { throw GridError("diffusion D(x) must be finite and > 0 on [\(a), \(b)]") }
+                sum += w + 4 * mid + right
+                w = right
+            }
+            total = sum * width / 6
+        }
+
+        /// Nodes from `a` to `b` (both included) equidistributing w: dx/dξ = W/w(x) by the
+        /// explicit midpoint rule, rescaled to end at `b`.
+        /// ∫_a^b w by the composite Simpson rule on 20 000 panels.
+        func integral(from a: Double, to b: Double) -> Double {
+            var total = 0.0
+            let panels = 20_000, width = (b - a) / Double(panels)
+            for k in 0..<panels {
+                let left = a + Double(k) * width
+                total += self(left) + 4 * self(left + 0.5 * width) + self(left + width)
+            }
+            return total * width / 6
+        }
+
+        func nodes(from a: Double, to b: Double, intervals: Int) -> [Double] {
+            // the integral sets the step; the rescaling makes the last node b exactly
+            let step = integral(from: a, to: b) / Double(intervals)
+            var x = [Double](repeating: a, count: intervals + 1)
+            var current = a
+            for i in 1...intervals {
+                let half = min(current + 0.5 * step / self(current), b)
+                current += step / self(half)
+                x[i] = current
+            }
+            let stretch = (b - a) / (x[intervals] - a)
+            for i in 1..<intervals { x[i] = a + (x[i] - a) * stretch }
+            x[intervals] = b
+            return x
+        }
+
+        static func value(_ p: Diffusion1D, _ x: Double, base: Double, layer: Double) -> Double {
+            let d = p.diffusion(x)
+            return base + abs(p.drift(x)) / (2 * d) + layer / d.squareRoot()
+        }
+
+        func callAsFunction(_ x: Double) -> Double { Monitor.value(p, x, base: base, layer: layer) }
+    }
+
     // MARK: - Discretisation
 
     /// Rows of 𝓛_h for the unknown nodes (absorbing ends excluded), ghost nodes folded in.
+    ///
+    /// On nodes x₀ < … < x_{n−1} with spacings h₋ = xᵢ − xᵢ₋₁, h₊ = xᵢ₊₁ − xᵢ (Kálnay de Rivas,
+    /// J. Comput. Phys. 10, 1972; LeVeque, *Finite Difference Methods*, §1.5):
+    ///   f'' ≈ 2[(fᵢ₊₁ − fᵢ)/h₊ − (fᵢ − fᵢ₋₁)/h₋]/(h₊ + h₋),
+    ///   f'  ≈ [h₋²fᵢ₊₁ + (h₊² − h₋²)fᵢ − h₊²fᵢ₋₁]/(h₊h₋(h₊ + h₋)),
+    /// so (𝓛_h f)ᵢ = c₊(fᵢ₊₁ − fᵢ) + c₋(fᵢ₋₁ − fᵢ) with c₊ = (2D + βh₋)/(h₊(h₊ + h₋)) and
+    /// c₋ = (2D − βh₊)/(h₋(h₊ + h₋)). f' is second order on any grid; f'' is second order where
+    /// h₊ − h₋ = O(h²), i.e. on grids xᵢ = φ(i/(n−1)) of a smooth map φ — uniform grids and
+    /// `Grid1D.adaptedNodes` — and first order on arbitrary ones. −𝓛_h is a (weakly chained)
+    /// diagonally dominant M-matrix iff c₊, c₋ ≥ 0, i.e. iff the cell Péclet number
+    /// |β|·max(h₋, h₊)/(2D) ≤ 1 at every unknown node; this throws at ≥ 1, as on uniform grids.
     struct Operator {
         let x: [Double]
+        /// The largest spacing (the uniform grid's h).
         let h: Double
+        /// Nodes a + i·h (the uniform grid's bits).
+        let uniform: Bool
         let first: Int, last: Int
         /// 𝓛_h restricted to the unknowns: diagonal (count), upper/lower (count − 1;
         /// lower[k] multiplies u_k in row k + 1).
@@ -463,11 +649,29 @@ public enum Grid1D {
             }
             guard n >= 3 else { throw GridError("nodes must be >= 3, got \(n)") }
             let h = (b - a) / Double(n - 1)
-            let x = (0..<n).map { $0 == n - 1 ? b : a + Double($0) * h }
+            try self.init(p, nodes: (0..<n).map { $0 == n - 1 ? b : a + Double($0) * h }, lowerBoundary: lowerBoundary,
+                          upperBoundary: upperBoundary, requirePeclet: requirePeclet, uniformSpacing: h)
+        }
+
+        /// `uniformSpacing`: the nodes are a + i·h; the coefficients are then computed as
+        /// D/h² ± β/(2h) (the same values, with the bits of the uniform solver).
+        init(_ p: Diffusion1D, nodes x: [Double], lowerBoundary: Boundary, upperBoundary: Boundary,
+             requirePeclet: Bool = true, uniformSpacing: Double? = nil) throws(GridError) {
+            let n = x.count
+            guard n >= 3 else { throw GridError("nodes must be >= 3, got \(n)") }
+            guard x[0].isFinite, x[n - 1].isFinite, x[0] < x[n - 1] else {
+                throw GridError("interval must be finite with lower < upper, got [\(x[0]), \(x[n - 1])]")
+            }
+            for i in 1..<n where !(x[i] > x[i - 1]) {
+                throw GridError("grid nodes must increase strictly, got x[\(i - 1)] = \(x[i - 1]), x[\(i)] = \(x[i])")
+            }
+            let a = x[0], b = x[n - 1]
             let first = lowerBoundary == .absorbing ? 1 : 0
             let last = upperBoundary == .absorbing ? n - 2 : n - 1
             var sub = [Double](repeating: 0, count: n), sup = sub, diag = sub, dAt = sub
-            var worstPeclet = 0.0, worstAt = a, neededNodes = 0
+            var worstPeclet = 0.0, worstAt = a, worstDrift = 0.0, worstD = 1.0
+            var largest = 0.0
+            for i in 1..<n { largest = max(largest, x[i] - x[i - 1]) }
             for i in 0..<n {
                 let d = p.diffusion(x[i])
                 guard d > 0, d.isFinite else { throw GridError("diffusion D(x) must be finite and > 0, got \(d) at x = \(x[i])") }
@@ -475,24 +679,48 @@ public enum Grid1D {
                 guard i >= first && i <= last else { continue }
                 let beta = p.drift(x[i])
                 guard beta.isFinite else { throw GridError("drift must be finite, got \(beta) at x = \(x[i])") }
-                sub[i] = d / (h * h) - beta / (2 * h)
-                sup[i] = d / (h * h) + beta / (2 * h)
-                diag[i] = -2 * d / (h * h)
+                // a reflecting end mirrors its neighbour (ghost node): h₋ = h₊ there
+                let hPlus = i < n - 1 ? x[i + 1] - x[i] : x[i] - x[i - 1]
+                let hMinus = i > 0 ? x[i] - x[i - 1] : hPlus
+                if let h = uniformSpacing {
+                    sub[i] = d / (h * h) - beta / (2 * h)
+                    sup[i] = d / (h * h) + beta / (2 * h)
+                    diag[i] = -2 * d / (h * h)
+                } else {
+                    let span = hPlus + hMinus
+                    sup[i] = (2 * d + beta * hMinus) / (hPlus * span)
+                    sub[i] = (2 * d - beta * hPlus) / (hMinus * span)
+                    diag[i] = -(sup[i] + sub[i])
+                }
                 let boundaryRow = (i == 0) || (i == n - 1)  // ghost node: β drops out
-                let peclet = abs(beta) * h / (2 * d)
+                let peclet = abs(beta) * (uniformSpacing ?? max(hPlus, hMinus)) / (2 * d)
                 if !boundaryRow && peclet > worstPeclet {
                     worstPeclet = peclet
                     worstAt = x[i]
-                    neededNodes = Int(((b - a) * abs(beta) / (2 * d)).rounded(.up)) + 2
+                    worstDrift = beta
+                    worstD = d
                 }
             }
             if requirePeclet && worstPeclet >= 1 {
-                throw GridError("nodes = \(n) too few: cell Péclet number |drift|·h/(2D) = \(worstPeclet) >= 1 at x = \(worstAt); need nodes >= \(neededNodes)")
+                if uniformSpacing != nil {
+                    let needed = Operator.uniformNodesNeeded(p, lower: a, upper: b, first: first == 1, last: last == n - 2,
+                                                             from: Int(((b - a) * abs(worstDrift) / (2 * worstD)).rounded(.up)) + 2)
+                    throw GridError("nodes = \(n) too few: cell Péclet number |drift|·h/(2D) = \(worstPeclet) >= 1 at x = \(worstAt); nodes = \(needed) passes",
+                                    suggestedNodes: needed)
+                }
+                throw GridError("\(n) non-uniform nodes too few: cell Péclet number |drift|·max(h₋, h₊)/(2D) = \(worstPeclet) >= 1 at x = \(worstAt); refine there (Grid1D.adaptedNodes with more nodes)")
             }
-            if lowerBoundary == .reflecting { sup[0] = 2 * dAt[0] / (h * h) }
-            if upperBoundary == .reflecting { sub[n - 1] = 2 * dAt[n - 1] / (h * h) }
+            if lowerBoundary == .reflecting {
+                let e = uniformSpacing ?? (x[1] - x[0])
+                sup[0] = 2 * dAt[0] / (e * e); diag[0] = -2 * dAt[0] / (e * e)
+            }
+            if upperBoundary == .reflecting {
+                let e = uniformSpacing ?? (x[n - 1] - x[n - 2])
+                sub[n - 1] = 2 * dAt[n - 1] / (e * e); diag[n - 1] = -2 * dAt[n - 1] / (e * e)
+            }
             self.x = x
-            self.h = h
+            self.h = uniformSpacing ?? largest
+            uniform = uniformSpacing != nil
             self.first = first
             self.last = last
             diagonal = Array(diag[first...last])
@@ -500,6 +728,38 @@ public enum Grid1D {
             lower = first < last ? Array(sub[(first + 1)...last]) : []
             upperCoupling = upperBoundary == .absorbing ? sup[n - 2] : 0
             diffusionAtNodes = dAt
+        }
+
+        /// The smallest uniform node count whose grid passes the Péclet check at its own nodes
+        /// (the worst node moves with the grid, so the estimate `start` from one grid's worst node
+        /// is checked on the grid it names, raised by 1 % until it passes, then bisected down).
+        static func uniformNodesNeeded(_ p: Diffusion1D, lower a: Double, upper b: Double, first skipFirst: Bool,
+                                       last skipLast: Bool, from start: Int) -> Int {
+            func passes(_ n: Int) -> Bool {
+                let h = (b - a) / Double(n - 1)
+                for i in (skipFirst ? 1 : 0)...(skipLast ? n - 2 : n - 1) where i > 0 && i < n - 1 {
+                    let x = a + Double(i) * h
+                    if abs(p.drift(x)) * h / (2 * p.diffusion(x)) >= 1 { return false }
+                }
+                return true
+            }
+            var failing = 2, n = max(start, 3)
+            for _ in 0..<200 where !passes(n) {
+                failing = n
+                n += max(1, n / 100)
+            }
+            // bisect down to the smallest passing count above the last failing one
+            while n - failing > 1 {
+                let mid = (failing + n) / 2
+                if passes(mid) { n = mid } else { failing = mid }
+            }
+            return n
+        }
+
+        /// Trapezoid weights of the nodes, (xᵢ₊₁ − xᵢ₋₁)/2 inside and half a spacing at the ends.
+        var trapezoidWeights: [Double] {
+            let n = x.count
+            return (0..<n).map { i in 0.5 * ((i < n - 1 ? x[i + 1] : x[i]) - (i > 0 ? x[i - 1] : x[i])) }
         }
 
         /// Unknowns plus the Dirichlet values at absorbing ends, on the full grid.

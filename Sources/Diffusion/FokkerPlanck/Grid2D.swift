@@ -28,15 +28,23 @@ import Foundation
 /// diagonal. The rectangle's edges are reflecting, `∂ₙf = 0`, by mirrored ghost nodes
 /// (`f₋₁ = f₁`), except where absorbing.
 ///
-/// **Solver.** Direct banded LU without pivoting (`Grid2DBandLU`), unknowns numbered along the
-/// shorter side (half-bandwidth min(nx, ny) + 1), blocked by 4 pivots. Measured (release, one
-/// core, SSE2 code on this project's Xeon): factorisation of 257×257 (66 049 unknowns) 0.68 s,
-/// 129×129 0.05 s (stand-alone kernel); a whole `meanExitTime` — assembly, factorisation, solve —
-/// 0.90 s at 257×257, 0.08 s at 129×129, 0.27 s at 1281×81; GSL `gsl_linalg_LU_band_decomp` needs 3.17 s for 257×257 (it pivots and
-/// stores a wider band), and unpreconditioned GMRES converges poorly on metastable problems
-/// (condition number ~ 8D/h² · T). A direct factorisation also serves the inverse iteration
-/// of `principalEigenvalue` at one triangular solve per step. Memory: n·(2·bw + 7) doubles
-/// (≈ 280 MB at 257×257).
+/// **Solver.** `−𝓛_h` on the non-absorbing nodes (absorbing ones are Dirichlet data, not
+/// unknowns), assembled directly in compressed rows (≤ 9 entries a row, mirrored neighbours
+/// merged), factorised once by SuiteSparse UMFPACK (`SparseLU`: multifrontal LU, AMD ordering
+/// of A + Aᵀ, diagonal pivots preferred; Davis, ACM TOMS 30, 2004), then iterative refinement
+/// with residuals in the difference form `Σcᵢⱼ(fᵢ − fⱼ) + leakᵢfᵢ` (`System.solve`): metastable
+/// problems have condition ≈ (8D/h²)·T, and a plain solve's relative error ε_mach·(8D/h²)·T
+/// reached 3e-5 at 513² with T ≈ 10⁶ (the band LU this replaces: 26 % at T ≈ 10¹⁰, and a
+/// negative mean, −8.0e9, in the Ibayashi cell B = 20 at 513²); a solve whose
+/// refinement does not contract below √ε_mach throws `Grid2DError.illConditioned`, and
+/// `Grid2DSolution.roundingError` is the estimate. `principalEigenvalue` reuses the one
+/// factorisation for every inverse-iteration step. Measured (release, one core of this
+/// project's shared 2-core Xeon under load; Benchmarks/README.md): a whole `meanExitTime` —
+/// assembly, ordering, factorisation, refined solve — 0.14–0.23 s at 257×257 (the banded LU
+/// it replaces took 0.90 s; SciPy's SuperLU `spsolve` on the same system 0.21 s), 8–11 s at
+/// 1025×1025. Memory: UMFPACK's peak 42 MB at 257² (3.7·10⁶ factor entries), 0.91 GB at
+/// 1025² (9.2·10⁷ entries), against the band LU's n·(2·bw + 7) doubles (280 MB at 257²,
+/// 17 GB at 1025²).
 public enum Grid2D {
     /// Which second-order operator the diffusion matrix enters (docs/THEORY.md §0).
     public enum Form: String, Sendable {
@@ -145,16 +153,28 @@ public enum Grid2D {
 
     /// Smallest eigenvalue λ₁ of `−𝓛_h` with absorbing `exit` (the exit rate of the
     /// quasi-stationary distribution, `1/λ₁` its mean exit time), by inverse iteration with
-    /// the same LU factorisation, to relative change 1e-13 (at most 500 steps).
+    /// one sparse LU factorisation and one pair of triangular solves per step, to relative
+    /// change 1e-13 (at most 500 steps).
     public static func principalEigenvalue(_ p: Problem, exit: @Sendable (Double, Double) -> Bool) throws -> Double {
         let system = try assemble(p, exit: exit, data: { _, _ in 0 }, source: 0)
-        var v = system.absorbing.map { $0 ? 0.0 : 1.0 }
+        let m = system.lu.n
+        var v = [Double](repeating: 1, count: m), w = v, work = v, correction = v
         var lambda = 0.0
         for _ in 0..<500 {
             let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            guard norm > 0 else { throw Grid2DError.noInterior }
+            guard norm > 0, norm.isFinite else { throw Grid2DError.noInterior }
             for k in v.indices { v[k] /= norm }
-            system.lu.solve(&v)
+            let rounding = v.withUnsafeBufferPointer { b in
+                w.withUnsafeMutableBufferPointer { x in
+                    work.withUnsafeMutableBufferPointer { r in
+                        correction.withUnsafeMutableBufferPointer { c in
+                            system.solve(b.baseAddress!, into: x.baseAddress!, work: r.baseAddress!, correction: c.baseAddress!)
+                        }
+                    }
+                }
+            }
+            guard rounding <= System.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
+            swap(&v, &w)
             let grown = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let next = 1 / grown
             if abs(next - lambda) <= 1e-13 * abs(next) { return next }
@@ -170,33 +190,107 @@ public enum Grid2D {
 
     // MARK: - Assembly
 
+    /// `−𝓛_h` on the unknowns (the non-absorbing nodes), factorised, with its right-hand side.
+    ///
+    /// The operator is also kept in its difference form, `(−𝓛_h f)_i = leakᵢ·fᵢ + Σⱼ cᵢⱼ(fᵢ − fⱼ)`
+    /// (cᵢⱼ ≥ 0 the stencil weights, leakᵢ = Σ c/θ over absorbing neighbours, zero away from the
+    /// exit), for the residuals of `solve`'s iterative refinement: the stored diagonal
+    /// `Σcᵢⱼ + leakᵢ` is rounded by ε_mach·Σcᵢⱼ ≈ ε_mach·8D/h², which acts as a spurious killing or
+    /// creation rate of that size everywhere; when the escape rate ~1/T is not much larger (the
+    /// relative error of a plain LU solve is ≈ ε_mach·(8D/h²)·T, the condition number of
+    /// metastable problems), the factorised solution is off in leading digits and can even be
+    /// negative. The difference form never forms that diagonal.
     struct System {
-        let lu: Grid2DBandLU
+        let lu: SparseLU
         let rhs: [Double]
-        let absorbing: [Bool]
-        let order: Ordering
+        /// Per node (j·nx + i): its unknown's index, or −1 where absorbing.
+        let unknown: [Int32]
+        /// Per node: the Dirichlet value where absorbing (0 elsewhere).
+        let boundary: [Double]
         let upwinded: Int
-    }
+        let absorbingCount: Int
+        /// Compressed rows of −𝓛_h (the same arrays the factorisation read) and each row's leak.
+        let rowStarts: [Int32], columns: [Int32], entries: [Double], leak: [Double]
 
-    /// Unknown numbering: along the shorter side first.
-    struct Ordering {
-        let nx, ny: Int
-        let xFast: Bool
-        init(nx: Int, ny: Int) { self.nx = nx; self.ny = ny; xFast = nx <= ny }
-        @inline(__always) func index(_ i: Int, _ j: Int) -> Int { xFast ? j * nx + i : i * ny + j }
-        var bandwidth: Int { (xFast ? nx : ny) + 1 }
+        /// Largest number of refinement steps; each is one residual and one pair of triangular solves.
+        static let refinementSteps = 20
+        /// A solve is trusted when its refinement contracted to a last correction ≤ √ε_mach·‖x‖∞
+        /// (half the digits confirmed). Past ε_mach·cond(A) ≈ 1 the factorisation is no
+        /// contraction and the refinement stalls far above that — measured on the separable
+        /// double well at T ≈ 1e18: corrections of 5 % to 50 % of ‖x‖ around values near 0 —
+        /// so the solve throws `Grid2DError.illConditioned` rather than return a number.
+        static let acceptedRounding = Double.ulpOfOne.squareRoot()
+
+        /// x = A⁻¹b: the factorised solve, then iterative refinement with residuals in the
+        /// difference form while the corrections shrink (Higham, *Accuracy and Stability of
+        /// Numerical Algorithms*, 2nd ed., §12.1: refinement with a more accurate residual
+        /// converges while ε_mach·cond(A) < 1, to the accuracy of the residual). Returns the
+        /// relative size ‖δ‖∞/‖x‖∞ of the last correction computed — accepted or, when it did not
+        /// shrink, left out — as the estimate of x's remaining rounding error (∞ if not finite).
+        /// No allocation.
+        func solve(_ b: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>,
+                   work: UnsafeMutablePointer<Double>, correction: UnsafeMutablePointer<Double>) -> Double {
+            let m = lu.n
+            lu.solve(b, into: x)
+            var previous = Double.infinity, estimate = Double.infinity
+            for _ in 0..<System.refinementSteps {
+                rowStarts.withUnsafeBufferPointer { starts in
+                    columns.withUnsafeBufferPointer { cols in
+                        entries.withUnsafeBufferPointer { vals in
+                            leak.withUnsafeBufferPointer { leak in
+                                for i in 0..<m {
+                                    let xi = x[i]
+                                    var ax = leak[i] * xi
+                                    for k in Int(starts[i])..<Int(starts[i + 1]) {
+                                        let j = Int(cols[k])
+                                        if j != i { ax -= vals[k] * (xi - x[j]) }  // vals[k] = −cᵢⱼ
+                                    }
+                                    work[i] = b[i] - ax
+                                }
+                            }
+                        }
+                    }
+                }
+                lu.solve(UnsafePointer(work), into: correction)
+                var size = 0.0, scale = 0.0
+                for i in 0..<m {
+                    size = max(size, abs(correction[i]))
+                    scale = max(scale, abs(x[i]))
+                }
+                estimate = scale > 0 ? size / scale : (size == 0 ? 0 : .infinity)
+                guard size.isFinite, size < previous else { break }  // stagnated at rounding level, or diverging
+                for i in 0..<m { x[i] += correction[i] }
+                previous = size
+                if size <= 4 * Double.ulpOfOne * scale { break }
+            }
+            return estimate.isFinite ? estimate : .infinity
+        }
     }
 
     static func solve(_ p: Problem, exit: (Double, Double) -> Bool, data: (Double, Double) throws -> Double,
                       source: Double) throws -> Grid2DSolution {
         let system = try assemble(p, exit: exit, data: data, source: source)
-        var x = system.rhs
-        system.lu.solve(&x)
-        var values = [Double](repeating: 0, count: p.nx * p.ny)
-        for j in 0..<p.ny { for i in 0..<p.nx { values[j * p.nx + i] = x[system.order.index(i, j)] } }
+        let m = system.lu.n
+        var x = [Double](repeating: 0, count: m), work = x, correction = x
+        let rounding = system.rhs.withUnsafeBufferPointer { b in
+            x.withUnsafeMutableBufferPointer { x in
+                work.withUnsafeMutableBufferPointer { w in
+                    correction.withUnsafeMutableBufferPointer { c in
+                        system.solve(b.baseAddress!, into: x.baseAddress!, work: w.baseAddress!, correction: c.baseAddress!)
+                    }
+                }
+            }
+        }
+        guard rounding <= System.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
+        var values = system.boundary
+        for node in values.indices where system.unknown[node] >= 0 { values[node] = x[Int(system.unknown[node])] }
+        // an M-matrix has a non-negative inverse: a non-finite value means the solve broke down
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw Grid2DError.notFinite(x: p.x(bad % p.nx), y: p.y(bad / p.nx), value: values[bad])
+        }
         return Grid2DSolution(function: GridFunction2D(box: p.box, nx: p.nx, ny: p.ny, values: values),
-                              upwindedNodes: system.upwinded,
-                              absorbingNodes: system.absorbing.reduce(0) { $0 + ($1 ? 1 : 0) })
+                              upwindedNodes: system.upwinded, absorbingNodes: system.absorbingCount,
+                              roundingError: rounding)
     }
 
     static func assemble(_ p: Problem, exit: (Double, Double) -> Bool, data: (Double, Double) throws -> Double,
@@ -206,26 +300,33 @@ public enum Grid2D {
             throw Grid2DError.invalid("need nx, ny ≥ 3 and a non-empty box")
         }
         let nx = p.nx, ny = p.ny, hx = p.hx, hy = p.hy
-        let order = Ordering(nx: nx, ny: ny)
-        let n = nx * ny
-        let lu = Grid2DBandLU(n: n, bandwidth: order.bandwidth)
-        var rhs = [Double](repeating: 0, count: n)
-        var absorbing = [Bool](repeating: false, count: n)
-        for j in 0..<ny { for i in 0..<nx { absorbing[order.index(i, j)] = exit(p.x(i), p.y(j)) } }
-        guard absorbing.contains(true) else { throw Grid2DError.noAbsorbingNodes }
-        guard absorbing.contains(false) else { throw Grid2DError.noInterior }
+        let nodes = nx * ny
+        var unknown = [Int32](repeating: -1, count: nodes)
+        var boundary = [Double](repeating: 0, count: nodes)
+        var m = 0
+        for j in 0..<ny {
+            for i in 0..<nx where !exit(p.x(i), p.y(j)) {
+                unknown[j * nx + i] = Int32(m)
+                m += 1
+            }
+        }
+        guard m < nodes else { throw Grid2DError.noAbsorbingNodes }
+        guard m > 0 else { throw Grid2DError.noInterior }
+        for node in 0..<nodes where unknown[node] < 0 { boundary[node] = try data(p.x(node % nx), p.y(node / nx)) }
+        // compressed rows: at most 9 entries per row (mirrored neighbours at the edges merge)
+        var rowStarts = [Int32](repeating: 0, count: m + 1)
+        var columns = [Int32](), entries = [Double]()
+        columns.reserveCapacity(9 * m)
+        entries.reserveCapacity(9 * m)
+        var rhs = [Double](repeating: 0, count: m), leak = rhs
         var upwinded = 0
         var coefficients = [Double](repeating: 0, count: 9)  // offsets (di, dj) ∈ {−1,0,1}², index (dj+1)*3 + di+1
 
         for j in 0..<ny {
             for i in 0..<nx {
-                let row = order.index(i, j)
+                let row = Int(unknown[j * nx + i])
+                if row < 0 { continue }
                 let x = p.x(i), y = p.y(j)
-                if absorbing[row] {
-                    lu.add(row, row, 1)
-                    rhs[row] = try data(x, y)
-                    continue
-                }
                 let d = p.diffusion([x, y])
                 guard d.d11 > 0, d.d22 > 0, d.d11 * d.d22 - d.d12 * d.d12 >= -1e-12 * d.d11 * d.d22,
                       d.d11.isFinite, d.d22.isFinite, d.d12.isFinite else {
@@ -269,8 +370,9 @@ public enum Grid2D {
                 if d.d12 > 0 { coefficients[8] += cross; coefficients[0] += cross }
                 else if d.d12 < 0 { coefficients[6] += cross; coefficients[2] += cross }
                 // 𝓛_h f = Σ c_k (f_k − f_c); row of A = −𝓛_h, rhs = source
-                var diagonal = 0.0
+                var diagonal = 0.0, rowLeak = 0.0
                 var b = source
+                let rowStart = columns.count
                 for dj in -1...1 {
                     for di in -1...1 where di != 0 || dj != 0 {
                         let c = coefficients[(dj + 1) * 3 + di + 1]
@@ -280,28 +382,43 @@ public enum Grid2D {
                         var ii = i + di, jj = j + dj
                         if ii < 0 { ii = 1 } else if ii >= nx { ii = nx - 2 }
                         if jj < 0 { jj = 1 } else if jj >= ny { jj = ny - 2 }
-                        let col = order.index(ii, jj)
-                        if absorbing[col] {
+                        let col = unknown[jj * nx + ii]
+                        if col < 0 {
                             let xn = p.x(ii), yn = p.y(jj)
                             let theta = boundaryFraction(from: (x, y), to: (xn, yn), exit: exit)
-                            let value = try data(xn, yn)
                             // f_ghost = value/θ + f_c(1 − 1/θ)
                             diagonal -= c * (1 - 1 / theta)
-                            b += c * value / theta
+                            rowLeak += c / theta
+                            b += c * boundary[jj * nx + ii] / theta
+                        } else if let k = columns[rowStart...].firstIndex(of: col) {
+                            entries[k] -= c  // a mirrored neighbour met twice
                         } else {
-                            lu.add(row, col, -c)
+                            columns.append(col); entries.append(-c)
                         }
                     }
                 }
-                lu.add(row, row, diagonal)
+                guard diagonal > 0, diagonal.isFinite else { throw Grid2DError.singular(x: x, y: y) }
+                columns.append(Int32(row)); entries.append(diagonal)
+                // UMFPACK wants each compressed line's indices ascending: insertion sort of ≤ 9
+                var k = rowStart + 1
+                while k < columns.count {
+                    let c = columns[k], v = entries[k]
+                    var q = k - 1
+                    while q >= rowStart && columns[q] > c { columns[q + 1] = columns[q]; entries[q + 1] = entries[q]; q -= 1 }
+                    columns[q + 1] = c; entries[q + 1] = v
+                    k += 1
+                }
                 rhs[row] = b
+                leak[row] = rowLeak
+                rowStarts[row + 1] = Int32(columns.count)
             }
         }
-        if let bad = lu.factor() {
-            let i = order.xFast ? bad % nx : bad / ny, j = order.xFast ? bad / nx : bad % ny
-            throw Grid2DError.singular(x: p.x(i), y: p.y(j))
-        }
-        return System(lu: lu, rhs: rhs, absorbing: absorbing, order: order, upwinded: upwinded)
+        let lu: SparseLU
+        // UMFPACK's own refinement would use the rounded diagonal: System.solve refines instead
+        do { lu = try SparseLU(n: m, rowStarts: rowStarts, columns: columns, values: entries, refinementSteps: 0) }
+        catch { throw Grid2DError.solver(error.message) }
+        return System(lu: lu, rhs: rhs, unknown: unknown, boundary: boundary, upwinded: upwinded, absorbingCount: nodes - m,
+                      rowStarts: rowStarts, columns: columns, entries: entries, leak: leak)
     }
 
     /// Fraction θ ∈ (0, 1] of the segment from an interior point to an absorbing one at which
@@ -323,6 +440,9 @@ public struct Grid2DSolution: Sendable {
     /// Interior nodes where `Advection.hybrid` upwinded at least one direction.
     public let upwindedNodes: Int
     public let absorbingNodes: Int
+    /// Estimated relative rounding error of the values (‖·‖∞), from the last step of the
+    /// solve's iterative refinement (`Grid2D.System.solve`); ≤ √ε_mach or the solve throws.
+    public let roundingError: Double
 }
 
 public enum Grid2DError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -334,6 +454,9 @@ public enum Grid2DError: Error, CustomStringConvertible, Sendable, Equatable {
     case crossDiffusion(x: Double, y: Double, d11: Double, d12: Double, d22: Double, hx: Double, hy: Double)
     case peclet(x: Double, y: Double, peclet: Double, direction: String, h: Double)
     case singular(x: Double, y: Double)
+    case notFinite(x: Double, y: Double, value: Double)
+    case solver(String)
+    case illConditioned(correction: Double)
 
     public var description: String {
         switch self {
@@ -347,7 +470,10 @@ public enum Grid2DError: Error, CustomStringConvertible, Sendable, Equatable {
             "Grid2D: at (\(x), \(y)) D = [[\(d11), \(d12)], [\(d12), \(d22)]] is too anisotropic for the positive 9-point stencil with hx = \(hx), hy = \(hy) (need D11·hy/hx ≥ |D12| and D22·hx/hy ≥ |D12|; change the aspect ratio hx/hy)"
         case let .peclet(x, y, peclet, direction, h):
             "Grid2D: cell Péclet number \(peclet) > 1 in \(direction) at (\(x), \(y)) with h = \(h): the central scheme is not monotone there; use a finer grid (h below \(h / peclet)), a smaller box, or Advection.hybrid"
-        case let .singular(x, y): "Grid2D: non-positive pivot at the node (\(x), \(y)); the discrete operator is not an M-matrix"
+        case let .singular(x, y): "Grid2D: non-positive diagonal at the node (\(x), \(y)); the discrete operator is not an M-matrix"
+        case let .notFinite(x, y, value): "Grid2D: the solve gave \(value) at the node (\(x), \(y)); the discrete operator is not an M-matrix or the factorisation broke down"
+        case .solver(let why): "Grid2D: \(why)"
+        case .illConditioned(let c): "Grid2D: iterative refinement did not converge (last relative correction \(c), more than √ε_mach): the exit time T is too long for double precision on this grid (a factorised solve's relative error is ≈ 1e-16·(8D/h²)·T); use a coarser grid, or method = \"splitting\""
         }
     }
 }

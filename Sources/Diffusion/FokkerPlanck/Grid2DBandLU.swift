@@ -1,6 +1,8 @@
 /// Banded LU factorisation without pivoting, `A = L·U`, over one flat buffer.
 ///
-/// Built for the 5/9-point grid operators of `Grid2D`: half-bandwidth `bw` = (shorter grid
+/// Used by `DiscreteChain1D` (a banded transition kernel, where the band is the whole
+/// structure). `Grid2D` now factorises by UMFPACK (`SparseLU`) instead: a band LU of a 2-D grid
+/// stores O(n^{3/2}) and has no refinement. Built for the 5/9-point grid operators of `Grid2D`: half-bandwidth `bw` = (shorter grid
 /// side) + 1, fill confined to the band, no pivoting needed because the assembled matrix is a
 /// (weakly chained) diagonally dominant M-matrix — every pivot is checked to be positive.
 ///

@@ -73,7 +73,9 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
         if let rate = reference.escapeRate { quantities.append(("escape_rate", rate)) }
         if let q = reference.splittingUpper { quantities.append((Self.upperSplittingProbabilityKey, q)) }
         let grid = domain.map { "the box [\($0.x0), \($0.x1)]×[\($0.y0), \($0.y1)] with \(reference.nodes)² nodes" }
-            ?? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes"
+            ?? (reference.adapted
+                ? "[\(reference.lower), \(reference.upper)] with \(reference.nodes) non-uniform nodes (equidistributing 1/L + |drift|/(2D) + 8√(max|drift'|/D): the uniform grid would need a cell Péclet number < 1 on its coarsest level)"
+                : "[\(reference.lower), \(reference.upper)] with \(reference.nodes) nodes")
         var estimator = "exact diffusion (\(form.rawValue) Fokker–Planck form): second-order grid solve of 𝓛T = −1 on \(grid), Richardson-extrapolated"
         if let jumps = reference.jumps {
             estimator = "exact diffusion (\(form.rawValue) Fokker–Planck form): D jumps at x ≈ \(jumps.map { String(format: "%.6g", $0) }.joined(separator: ", ")), so the MFPT formula T = ∫s'∫m (scale and speed densities; no D') by nested GSL quadrature on [\(reference.lower), \(reference.upper)], relative error budget 1e-10"
