@@ -2,7 +2,7 @@ internal import CGSL
 
 /// S with S Sᵀ = A⁺ for a symmetric d×d matrix A, A⁺ its positive part (negative
 /// eigenvalues set to 0): S = Q diag(√λ⁺) from the eigendecomposition A = Q Λ Qᵀ
-/// (GSL `gsl_eigen_symmv`, Golub & Van Loan §8.3). Used for state-dependent noise,
+/// (GSL `gsl_eigen_symmv`, Golub & Van Loan §8.3; in closed form for d ≤ 2). Used for state-dependent noise,
 /// whose covariance (a Hessian or a sampled covariance) can be indefinite away from a
 /// minimum. Owns its GSL workspace: one per thread, allocation-free per call.
 final class SymmetricSquareRoot {
@@ -14,7 +14,7 @@ final class SymmetricSquareRoot {
 
     init(dimension: Int) {
         d = dimension
-        if d > 1 {
+        if d > 2 {
             GSL.prepare()
             matrix = gsl_matrix_alloc(d, d)
             vectors = gsl_matrix_alloc(d, d)
@@ -26,7 +26,7 @@ final class SymmetricSquareRoot {
     }
 
     deinit {
-        if d > 1 {
+        if d > 2 {
             gsl_matrix_free(matrix); gsl_matrix_free(vectors); gsl_vector_free(values)
             gsl_eigen_symmv_free(UnsafeMutablePointer(workspace))
         }
@@ -50,6 +50,36 @@ final class SymmetricSquareRoot {
         root(a, into: s, spectrum: .positivePart)
     }
 
+    /// The 2×2 case in closed form: the symmetric Schur decomposition by one Jacobi rotation
+    /// (Golub & Van Loan, Matrix Computations, 4th ed., Algorithm 8.5.1): with b = (a₁₂ + a₂₁)/2,
+    /// τ = (a₂₂ − a₁₁)/(2b), t = sign(τ)/(|τ| + √(1 + τ²)), c = 1/√(1 + t²), s = t·c, the matrix
+    /// J = [[c, s], [−s, c]] gives JᵀAJ = diag(a₁₁ − t·b, a₂₂ + t·b), so S = J·diag(√λ)
+    /// (b = 0: J = I). No GSL call: about 20 flops and three square roots.
+    @inline(__always)
+    private func root2(_ a: UnsafePointer<Double>, into s: UnsafeMutablePointer<Double>, spectrum: Spectrum) {
+        let a11 = a[0], a22 = a[3], b = 0.5 * (a[1] + a[2])
+        var t = 0.0, c = 1.0, sn = 0.0
+        if b != 0 {
+            let tau = (a22 - a11) / (2 * b)
+            t = (tau >= 0 ? 1.0 : -1.0) / (abs(tau) + (1 + tau * tau).squareRoot())
+            c = 1 / (1 + t * t).squareRoot()
+            sn = t * c
+        }
+        let l1 = a11 - t * b, l2 = a22 + t * b
+        var r1: Double, r2: Double
+        switch spectrum {
+        case .positivePart: r1 = max(l1, 0).squareRoot(); r2 = max(l2, 0).squareRoot()
+        case .absolute: r1 = abs(l1).squareRoot(); r2 = abs(l2).squareRoot()
+        case .semidefinite:
+            let floor = -CovarianceMatrix.tolerance * max(abs(l1), abs(l2))
+            r1 = l1 >= floor ? max(l1, 0).squareRoot() : .nan
+            r2 = l2 >= floor ? max(l2, 0).squareRoot() : .nan
+        }
+        if !(l1.isFinite && l2.isFinite) { r1 = .nan; r2 = .nan }  // surfaces as divergence of the path
+        s[0] = c * r1; s[1] = sn * r2
+        s[2] = -sn * r1; s[3] = c * r2
+    }
+
     /// S with S Sᵀ = A⁺, |A| or A (`spectrum`) for the row-major symmetric `a` (symmetrised as
     /// (A + Aᵀ)/2 first); `a` is not modified.
     @inline(__always)
@@ -60,6 +90,10 @@ final class SymmetricSquareRoot {
             case .absolute: s[0] = abs(a[0]).squareRoot()
             case .semidefinite: s[0] = a[0] >= 0 ? a[0].squareRoot() : .nan
             }
+            return
+        }
+        if d == 2 {
+            root2(a, into: s, spectrum: spectrum)
             return
         }
         let m = matrix!

@@ -93,6 +93,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// lanes (`LaneBatchedFiniteSum`, for this block width); then `batchIndices` holds
     /// `batch × width` indices and `batchWeights` `laneSamples × width` weights.
     private let laneSum: (any LaneBatchedFiniteSum)?
+    /// S with S Sᵀ = Σ₁ for a constant covariance law, taken once (row-major d×d).
+    private let constantFactor: UnsafeMutablePointer<Double>?
     /// Samples per call of the lanes kernel in a sample-space SDE step.
     static let laneSamples = 256
 
@@ -158,6 +160,14 @@ final class EulerMaruyamaStepper: BlockStepper {
         permutation = .allocate(capacity: max(sampleCount, 1))
         for i in 0..<max(sampleCount, 1) { (permutation + i).initialize(to: i) }
         eigen = matrices ? SymmetricSquareRoot(dimension: d) : nil
+        if case .stateDependent(.covariance(let matrix), _) = increment, matrix.isConstant, let eigen {
+            let values = matrix.program.evaluate(at: [Double](repeating: 0, count: d))
+            let s = UnsafeMutablePointer<Double>.allocate(capacity: d * d)
+            values.withUnsafeBufferPointer { eigen.root($0.baseAddress!, into: s, spectrum: .semidefinite) }
+            constantFactor = s
+        } else {
+            constantFactor = nil
+        }
         var batch = 0
         if case .minibatch(let b, _) = increment { batch = b }
         let batched = samples?.batched
@@ -183,6 +193,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
         outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
         batchIndices.deallocate(); batchWeights.deallocate()
+        constantFactor?.deallocate()
     }
 
     // MARK: - Lanes
@@ -346,12 +357,21 @@ final class EulerMaruyamaStepper: BlockStepper {
                 state = stream.taus2State
             }
         case .stateDependent, .finiteSumCovariance:
-            stream.store(state)
             let rows = noiseRows
-            for i in 0..<n {
-                for k in 0..<rows { z[k * w + i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+            if let tables = InlineZiggurat.tables {
+                // lane by lane, GSL's bits through the inlined fast path
+                var s = state
+                for i in 0..<n {
+                    for k in 0..<rows { z[k * w + i] = InlineZiggurat.normal(&s, tables: tables, fallback: rng) }
+                }
+                state = s
+            } else {
+                stream.store(state)
+                for i in 0..<n {
+                    for k in 0..<rows { z[k * w + i] = gsl_ran_gaussian_ziggurat(rng, 1.0) }
+                }
+                state = stream.taus2State
             }
-            state = stream.taus2State
         default:
             preconditionFailure("drawNormals: \(increment) is not Gaussian")
         }
@@ -392,6 +412,19 @@ final class EulerMaruyamaStepper: BlockStepper {
                     landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
                 }
             case .covariance(let matrix):
+                if let s = constantFactor {
+                    // a constant Σ₁: its root S, taken once (`init`), for every lane
+                    let root = variance.squareRoot()
+                    for r in 0..<d {
+                        let xr = x + r * w, gr = grad + r * w
+                        for i in 0..<n {
+                            var noise = 0.0
+                            for k in 0..<d { noise += s[r * d + k] * z[k * w + i] }
+                            xr[i] = xr[i] - h * gr[i] + root * noise
+                        }
+                    }
+                    return
+                }
                 spectrum = .semidefinite
                 matrix.program.evaluate(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace)
             default:

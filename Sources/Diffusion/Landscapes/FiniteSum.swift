@@ -14,6 +14,10 @@ public protocol FiniteSum: Sendable {
     /// h += scale · ∇²ℓᵢ(θ) (row-major d×d)
     func addSampleHessian(_ i: Int, at theta: UnsafePointer<Double>, scale: Double,
                           into h: UnsafeMutablePointer<Double>)
+    /// Σ(θ) = (1/n) Σᵢ ∇ℓᵢ∇ℓᵢᵀ − ∇L∇Lᵀ (row-major d×d) and ∇L(θ) into `mean`; `scratch`
+    /// holds at least d doubles. Default: `sampledGradientCovariance` (O(n·d²)).
+    func gradientCovariance(at theta: UnsafePointer<Double>, mean: UnsafeMutablePointer<Double>,
+                            covariance: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>)
 }
 
 extension FiniteSum {
@@ -40,6 +44,13 @@ extension FiniteSum {
     public func gradientCovariance(at theta: UnsafePointer<Double>, mean: UnsafeMutablePointer<Double>,
                                    covariance: UnsafeMutablePointer<Double>,
                                    scratch: UnsafeMutablePointer<Double>) {
+        sampledGradientCovariance(at: theta, mean: mean, covariance: covariance, scratch: scratch)
+    }
+
+    /// Σ(θ) and ∇L(θ) over the samples one by one: the mean of gᵢgᵢᵀ minus ḡḡᵀ, O(n·d²).
+    public func sampledGradientCovariance(at theta: UnsafePointer<Double>, mean: UnsafeMutablePointer<Double>,
+                                          covariance: UnsafeMutablePointer<Double>,
+                                          scratch: UnsafeMutablePointer<Double>) {
         let d = dimension
         for j in 0..<d { mean[j] = 0 }
         for j in 0..<(d * d) { covariance[j] = 0 }
@@ -154,6 +165,8 @@ public struct LinearRegression: FiniteSum {
     /// n×d row-major design matrix.
     public let features: [Double]
     public let targets: [Double]
+    /// Σ(θ) in O(d⁴) for d ≤ 4 and n > d² (`RegressionGradientMoments`); nil otherwise.
+    public private(set) var moments: RegressionGradientMoments?
 
     public init(features: [[Double]], targets: [Double]) {
         precondition(!features.isEmpty && features.count == targets.count)
@@ -163,6 +176,18 @@ public struct LinearRegression: FiniteSum {
         self.sampleCount = features.count
         self.features = features.flatMap { $0 }
         self.targets = targets
+        moments = nil
+        moments = RegressionGradientMoments(self)
+    }
+
+    /// Σ(θ) from the precomputed moments when there are any, else sample by sample.
+    public func gradientCovariance(at theta: UnsafePointer<Double>, mean: UnsafeMutablePointer<Double>,
+                                   covariance: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) {
+        if let moments {
+            moments.covariance(at: theta, mean: mean, covariance: covariance, scratch: scratch)
+        } else {
+            sampledGradientCovariance(at: theta, mean: mean, covariance: covariance, scratch: scratch)
+        }
     }
 
     /// Synthetic data: aᵢ ~ N(0, I_d), yᵢ = aᵢᵀθ_true + noise·N(0,1), from its own stream.

@@ -263,7 +263,7 @@ public struct NoiseModel: Sendable {
             var cov = [Double](repeating: 0, count: d * d)
             var scratch = [Double](repeating: 0, count: d)
             point.withUnsafeBufferPointer { p in
-                sum.gradientCovariance(at: p.baseAddress!, mean: &mean, covariance: &cov, scratch: &scratch)
+                sum.sampledGradientCovariance(at: p.baseAddress!, mean: &mean, covariance: &cov, scratch: &scratch)
             }
             return k == 1 ? cov : cov.map { k * $0 }
         }

@@ -407,7 +407,7 @@ public struct StabilityThresholds: Sendable {
         var mean = [Double](repeating: 0, count: d), sigma = [Double](repeating: 0, count: d * d)
         var scratch = [Double](repeating: 0, count: d), g = [Double](repeating: 0, count: d * d)
         let loss = point.withUnsafeBufferPointer { p -> Double in
-            regression.gradientCovariance(at: p.baseAddress!, mean: &mean, covariance: &sigma, scratch: &scratch)
+            regression.sampledGradientCovariance(at: p.baseAddress!, mean: &mean, covariance: &sigma, scratch: &scratch)
             regression.hessian(at: p.baseAddress!, into: &g)
             return regression.loss(at: p.baseAddress!)
         }
