@@ -50,14 +50,42 @@ final class SymmetricSquareRoot {
         root(a, into: s, spectrum: .positivePart)
     }
 
-    /// The 2×2 case in closed form: the symmetric Schur decomposition by one Jacobi rotation
+    /// The 1×1 case: √a⁺, √|a| or √a (NaN for a < 0).
+    @inline(__always)
+    static func root1(_ a: Double, spectrum: Spectrum) -> Double {
+        switch spectrum {
+        case .positivePart: max(a, 0).squareRoot()
+        case .absolute: abs(a).squareRoot()
+        case .semidefinite: a >= 0 ? a.squareRoot() : .nan
+        }
+    }
+
+    /// The 2×2 case in closed form. Positive definite (det > 0, trace > 0): the symmetric root
+    /// S = (A + √det·I)/√(tr + 2√det), since S² = ((tr + 2√det)A + (det − det)I)/(tr + 2√det)
+    /// by Cayley–Hamilton. Otherwise the symmetric Schur decomposition by one Jacobi rotation
     /// (Golub & Van Loan, Matrix Computations, 4th ed., Algorithm 8.5.1): with b = (a₁₂ + a₂₁)/2,
     /// τ = (a₂₂ − a₁₁)/(2b), t = sign(τ)/(|τ| + √(1 + τ²)), c = 1/√(1 + t²), s = t·c, the matrix
     /// J = [[c, s], [−s, c]] gives JᵀAJ = diag(a₁₁ − t·b, a₂₂ + t·b), so S = J·diag(√λ)
     /// (b = 0: J = I). No GSL call: about 20 flops and three square roots.
     @inline(__always)
     private func root2(_ a: UnsafePointer<Double>, into s: UnsafeMutablePointer<Double>, spectrum: Spectrum) {
-        let a11 = a[0], a22 = a[3], b = 0.5 * (a[1] + a[2])
+        SymmetricSquareRoot.root2(a[0], a[1], a[2], a[3], into: s, spectrum: spectrum)
+    }
+
+    /// `root2` on the entries a₁₁, a₁₂, a₂₁, a₂₂ (a lane loop calls it without a matrix).
+    @inline(__always)
+    static func root2(_ a11: Double, _ a12: Double, _ a21: Double, _ a22: Double, into s: UnsafeMutablePointer<Double>,
+                      spectrum: Spectrum) {
+        let b = 0.5 * (a12 + a21)
+        let det = a11 * a22 - b * b, trace = a11 + a22
+        if det > 0 && trace > 0 {
+            // positive definite: A⁺ = |A| = A and its symmetric root is (A + √det·I)/√(tr A + 2√det)
+            // (Cayley–Hamilton: A² = tr A·A − det A·I), two square roots and one division
+            let root = det.squareRoot(), inverse = 1 / (trace + 2 * root).squareRoot()
+            s[0] = (a11 + root) * inverse; s[1] = b * inverse
+            s[2] = b * inverse; s[3] = (a22 + root) * inverse
+            return
+        }
         var t = 0.0, c = 1.0, sn = 0.0
         if b != 0 {
             let tau = (a22 - a11) / (2 * b)
@@ -85,11 +113,7 @@ final class SymmetricSquareRoot {
     @inline(__always)
     func root(_ a: UnsafePointer<Double>, into s: UnsafeMutablePointer<Double>, spectrum: Spectrum) {
         if d == 1 {
-            switch spectrum {
-            case .positivePart: s[0] = max(a[0], 0).squareRoot()
-            case .absolute: s[0] = abs(a[0]).squareRoot()
-            case .semidefinite: s[0] = a[0] >= 0 ? a[0].squareRoot() : .nan
-            }
+            s[0] = SymmetricSquareRoot.root1(a[0], spectrum: spectrum)
             return
         }
         if d == 2 {

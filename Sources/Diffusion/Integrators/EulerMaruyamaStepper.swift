@@ -431,6 +431,33 @@ final class EulerMaruyamaStepper: BlockStepper {
                 preconditionFailure("stateDependent step with \(law.kind.rawValue) noise")
             }
             let root = variance.squareRoot()
+            if hStar == nil && d <= 2 {
+                // d ≤ 2 unrolled over the lanes: the same operations as the loop below (the
+                // same roots, the same sums from 0), so the same bits, without per-lane loops
+                if d == 1 {
+                    for i in 0..<n {
+                        let ci = loss ? 2 * c * max(values[i], 0) : c
+                        let s = SymmetricSquareRoot.root1(ci * hess[i], spectrum: spectrum)
+                        factor[i] = s
+                        var noise = 0.0
+                        noise += s * z[i]
+                        x[i] = x[i] - h * grad[i] + root * noise
+                    }
+                } else {
+                    for i in 0..<n {
+                        let ci = loss ? 2 * c * max(values[i], 0) : c
+                        let s = factor + 4 * i
+                        SymmetricSquareRoot.root2(ci * hess[i], ci * hess[w + i], ci * hess[2 * w + i], ci * hess[3 * w + i],
+                                                  into: s, spectrum: spectrum)
+                        var n0 = 0.0, n1 = 0.0
+                        n0 += s[0] * z[i]; n0 += s[1] * z[w + i]
+                        n1 += s[2] * z[i]; n1 += s[3] * z[w + i]
+                        x[i] = x[i] - h * grad[i] + root * n0
+                        x[w + i] = x[w + i] - h * grad[w + i] + root * n1
+                    }
+                }
+                return
+            }
             let matrix = scratch
             for i in 0..<n {
                 let ci = loss ? 2 * c * max(values[i], 0) : c
