@@ -173,6 +173,37 @@ def grids_section(binary, repeats, write):
         write_section("<!-- GRIDS BEGIN -->", "<!-- GRIDS END -->", header + "\n\n" + "\n".join(lines))
 
 
+def noise_section(binary, repeats, write):
+    """Costs per lane-step of the noise laws issue 15 compares (sgd-escape against itself:
+    each pair on one model, one thread)."""
+    out = subprocess.run([binary, "--noise-costs", "--repeats", str(repeats)], check=True, capture_output=True,
+                         text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    lines = ["| model (one thread, 4,096 paths) | pair | ns per lane-step | **ratio** | target |",
+             "| --- | --- | --- | --- | --- |"]
+    met = True
+    for r in rows:
+        if "sgd_ns" in r:
+            ratio = r["finite_sum_over_sgd"]
+            met &= ratio <= 3
+            lines.append(f"| {r['model']} | sgd-sde (finite-sum noise) / sgd (B = 4) | {r['sgd_sde_finite_sum_ns']:.0f} / "
+                         f"{r['sgd_ns']:.0f} | **{ratio:.2f}×** | ≤ 3× |")
+            lines.append(f"| {r['model']} | sgd-sde (Gaussian noise, full gradient) / sgd | {r['sgd_sde_gaussian_ns']:.0f} / "
+                         f"{r['sgd_ns']:.0f} | {r['gaussian_over_sgd']:.2f}× | – |")
+        else:
+            ratio = r["hessian_over_gaussian"]
+            met &= ratio <= 2
+            lines.append(f"| V = {r['model']} | sgd-sde, Hessian / Gaussian noise | {r['hessian_ns']:.1f} / "
+                         f"{r['gaussian_ns']:.1f} | **{ratio:.2f}×** | ≤ 2× |")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = (f"Measured {stamp} on {platform.machine()} with {os.cpu_count()} cores, best of {repeats}, load average "
+              f"{os.getloadavg()[0]:.1f} at the end. Targets (issue 15): {'met' if met else 'NOT met'}.")
+    print(header)
+    print("\n".join(lines))
+    if write:
+        write_section("<!-- NOISE BEGIN -->", "<!-- NOISE END -->", header + "\n\n" + "\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -188,12 +219,16 @@ def main():
     parser.add_argument("--lockstep-repeats", type=int, default=2, help="NumPy with all R runs in lockstep")
     parser.add_argument("--mlp-only", action="store_true", help="only the network ensemble benchmark")
     parser.add_argument("--grids-only", action="store_true", help="only the grid solves against SciPy")
+    parser.add_argument("--noise-only", action="store_true", help="only the noise laws' costs per lane-step")
     parser.add_argument("--mlp-steps", type=int, default=50)
     parser.add_argument("--mlp-small-chains", type=int, default=1000)
     parser.add_argument("--mlp-large-chains", type=int, default=16)
     args = parser.parse_args()
     if args.grids_only:
         grids_section(args.binary, args.repeats, not args.no_write)
+        return
+    if args.noise_only:
+        noise_section(args.binary, args.repeats, not args.no_write)
         return
     if args.mlp_only:
         mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
@@ -260,6 +295,7 @@ def main():
         write_section("<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->", header + "\n\n" + table)
     mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
     grids_section(args.binary, args.repeats, not args.no_write)
+    noise_section(args.binary, args.repeats, not args.no_write)
 
 
 if __name__ == "__main__":
