@@ -87,11 +87,11 @@ public struct EnsembleSimulator: Sendable {
             let first = c * chunkSize
             let count = min(chunkSize, paths - first)
             var samples = ExitSamples(dimension: self.problem.landscape.dimension, count: count)
-            let stream = RandomStream(key: StreamKey(seed: seed, experiment: experiment, cell: cell, chunk: c))
             samples.steps.withUnsafeMutableBufferPointer { steps in
                 samples.outcomes.withUnsafeMutableBufferPointer { outcomes in
                     samples.finalPoints.withUnsafeMutableBufferPointer { points in
-                        runner.run(firstPath: first, count: count, stream: stream,
+                        runner.run(firstPath: first, count: count,
+                                   key: StreamKey(seed: seed, experiment: experiment, cell: cell, chunk: c),
                                    sink: SampleSink(firstPath: first, steps: steps.baseAddress!,
                                                     outcomes: outcomes.baseAddress!, points: points.baseAddress!))
                     }

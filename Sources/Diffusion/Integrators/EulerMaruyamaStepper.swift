@@ -223,13 +223,13 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// stream's taus2 state held by the caller (`stream`'s own state is stale until the
     /// caller stores `state` back); GSL draws sync through `stream`.
     @inline(__always)
-    func step(count n: Int, stream: RandomStream, state: inout Taus2State) {
+    func step(count n: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?) {
         let rng = stream.pointer
         let w = width, h = stepSize
         let x = self.x, grad = self.grad
         switch increment {
         case .gaussian, .stateDependent, .finiteSumCovariance:
-            drawNormals(count: n, stream: stream, state: &state)
+            drawNormals(count: n, stream: stream, state: &state, lanes: lanes)
             advance(count: n, normals: normals)
         case .alphaStable(let alpha, let s):
             landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
@@ -291,11 +291,14 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// inlined ziggurat), lane by lane for state-dependent noise and finite sums (`noiseRows`
     /// normals per lane: d, or the n sample normals ζ₀…ζₙ₋₁ of the sample-space route).
     @inline(__always)
-    func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State) {
+    func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams? = nil) {
         let rng = stream.pointer, w = width, z = normals
         switch increment {
         case .gaussian:
-            if let tables = InlineZiggurat.tables {
+            if let lanes, w % Taus2Lanes.count == 0 {
+                // the SIMD lane streams: row by row, slot i from lane i mod 8 (⌈n/8⌉·8 ≤ w slots)
+                for j in 0..<d { lanes.fillNormals(z + j * w, count: n) }
+            } else if let tables = InlineZiggurat.tables {
                 var s = state  // a local copy stays in registers across the loop
                 for j in 0..<d {
                     let zr = z + j * w
@@ -456,17 +459,26 @@ final class EulerMaruyamaStepper: BlockStepper {
             exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
         }
         let running = EulerMaruyamaStepper.running, diverged = EulerMaruyamaStepper.diverged
-        for i in 0..<n { outcome[i] = running }
-        var t = terms
-        while t > 0 {  // from the last term back, so the first term that holds wins
-            t -= 1
-            let row = indicator + t * w, code = t
-            for i in 0..<n { outcome[i] = row[i] != 0 ? code : outcome[i] }
-        }
         let bound = divergenceBound
-        for j in 0..<d {  // NaN or beyond the bound: diverged, whatever else holds
-            let row = x + j * w
-            for i in 0..<n { outcome[i] = abs(row[i]) <= bound ? outcome[i] : diverged }
+        if terms == 1 && d == 1 {
+            // one pass, branch-free (the 1-D workloads): term 0, then divergence
+            let row = indicator
+            for i in 0..<n {
+                let code = row[i] != 0 ? 0 : running
+                outcome[i] = abs(x[i]) <= bound ? code : diverged
+            }
+        } else {
+            for i in 0..<n { outcome[i] = running }
+            var t = terms
+            while t > 0 {  // from the last term back, so the first term that holds wins
+                t -= 1
+                let row = indicator + t * w, code = t
+                for i in 0..<n { outcome[i] = row[i] != 0 ? code : outcome[i] }
+            }
+            for j in 0..<d {  // NaN or beyond the bound: diverged, whatever else holds
+                let row = x + j * w
+                for i in 0..<n { outcome[i] = abs(row[i]) <= bound ? outcome[i] : diverged }
+            }
         }
         if bridge, let levels = exitTest.levels { bridgeTest(levels, count: n, state: &state) }
     }
