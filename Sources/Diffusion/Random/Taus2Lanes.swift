@@ -23,9 +23,6 @@ struct Taus2Lanes {
 
     init(_ states: [Taus2State]) {
         precondition(states.count == Taus2Lanes.count)
-        // `LaneStreams.slowDraws` reads lane l of s₁, s₂, s₃ at bytes 4l, 32 + 4l, 64 + 4l
-        precondition(MemoryLayout<Taus2Lanes>.size == 96 && MemoryLayout<Taus2Lanes>.offset(of: \.s2) == 32
-                     && MemoryLayout<Taus2Lanes>.offset(of: \.s3) == 64)
         s1 = SIMD8(states.map(\.s1)); s2 = SIMD8(states.map(\.s2)); s3 = SIMD8(states.map(\.s3))
     }
 
@@ -149,30 +146,39 @@ final class LaneStreams {
         state = s
     }
 
-    /// The lanes that left the fast path (bit l of `slow`), redone by GSL from their states `before` the word
-    /// (into `z[l]`); returns the lanes' states after the group.
+    /// The lanes that left the fast path (bit l of `slow`), redone by GSL from their states
+    /// `before` the word (into `z[l]`); returns the lanes' states after the group: `after`
+    /// with each redone lane's state replaced by GSL's. Lanes are addressed by constant
+    /// indices and the new states blended in with lane masks, so nothing round-trips through
+    /// memory lane by lane (which stalls store forwarding).
     @inline(never)
     static func slowDraws(before: Taus2Lanes, after: Taus2Lanes, slow: UInt32,
                           into z: UnsafeMutablePointer<Double>, fallback rng: UnsafeMutablePointer<gsl_rng>) -> Taus2Lanes {
-        // lane by lane through the states' bytes (lane l of s₁, s₂, s₃ at words l, 8 + l,
-        // 16 + l): variable-index lane access on SIMD values is slow
         var result = after
-        withUnsafeMutableBytes(of: &result) { r in
-            withUnsafeBytes(of: before) { b in
-                for l in 0..<8 where slow & (1 << UInt32(l)) != 0 {
-                    sgd_taus2_set_state(rng, UInt(b.load(fromByteOffset: 4 * l, as: UInt32.self)),
-                                        UInt(b.load(fromByteOffset: 32 + 4 * l, as: UInt32.self)),
-                                        UInt(b.load(fromByteOffset: 64 + 4 * l, as: UInt32.self)))
-                    z[l] = gsl_ran_gaussian_ziggurat(rng, 1.0)
-                    var s1: UInt = 0, s2: UInt = 0, s3: UInt = 0
-                    sgd_taus2_get_state(rng, &s1, &s2, &s3)
-                    r.storeBytes(of: UInt32(truncatingIfNeeded: s1), toByteOffset: 4 * l, as: UInt32.self)
-                    r.storeBytes(of: UInt32(truncatingIfNeeded: s2), toByteOffset: 32 + 4 * l, as: UInt32.self)
-                    r.storeBytes(of: UInt32(truncatingIfNeeded: s3), toByteOffset: 64 + 4 * l, as: UInt32.self)
-                }
-            }
-        }
+        if slow & 0x01 != 0 { redo(lane: 0, before: before, into: &result, z, rng) }
+        if slow & 0x02 != 0 { redo(lane: 1, before: before, into: &result, z, rng) }
+        if slow & 0x04 != 0 { redo(lane: 2, before: before, into: &result, z, rng) }
+        if slow & 0x08 != 0 { redo(lane: 3, before: before, into: &result, z, rng) }
+        if slow & 0x10 != 0 { redo(lane: 4, before: before, into: &result, z, rng) }
+        if slow & 0x20 != 0 { redo(lane: 5, before: before, into: &result, z, rng) }
+        if slow & 0x40 != 0 { redo(lane: 6, before: before, into: &result, z, rng) }
+        if slow & 0x80 != 0 { redo(lane: 7, before: before, into: &result, z, rng) }
         return result
+    }
+
+    @inline(__always)
+    private static func redo(lane l: Int, before: Taus2Lanes, into result: inout Taus2Lanes,
+                             _ z: UnsafeMutablePointer<Double>, _ rng: UnsafeMutablePointer<gsl_rng>) {
+        sgd_taus2_set_state(rng, UInt(before.s1[l]), UInt(before.s2[l]), UInt(before.s3[l]))
+        z[l] = gsl_ran_gaussian_ziggurat(rng, 1.0)
+        var s1: UInt = 0, s2: UInt = 0, s3: UInt = 0
+        sgd_taus2_get_state(rng, &s1, &s2, &s3)
+        // all ones in lane l, zero elsewhere: (i − l) is 0 only there
+        let offset = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &- UInt32(l)
+        let mask = ((offset | (0 &- offset)) &>> 31) &- 1
+        result.s1 = (result.s1 & ~mask) | (SIMD8(repeating: UInt32(truncatingIfNeeded: s1)) & mask)
+        result.s2 = (result.s2 & ~mask) | (SIMD8(repeating: UInt32(truncatingIfNeeded: s2)) & mask)
+        result.s3 = (result.s3 & ~mask) | (SIMD8(repeating: UInt32(truncatingIfNeeded: s3)) & mask)
     }
 }
 
