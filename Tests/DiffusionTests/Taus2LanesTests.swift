@@ -109,4 +109,28 @@ import TestSupport
         #expect(abs(Statistics.variance(xs) - 1) < Statistics.z * (2.0 / Double(n)).squareRoot())
         #expect(Statistics.kolmogorovSmirnov(xs, cdf: { gsl_cdf_ugaussian_P($0) }) < Statistics.kolmogorov999)
     }
+
+    /// The stepper's wiring: with lane streams, one step of n lanes of pure noise
+    /// (V = 0·x, so x ← 0 − h·0 + s·ξ = s·ξ exactly) takes slot i's normal from lane i mod 8,
+    /// ⌈n/8⌉ words per lane per row: the bits of `fillNormals` on the same key.
+    @Test(arguments: [13, 64])
+    func stepperDrawsSlotsFromLanes(active: Int) throws {
+        let landscape = try Landscape(expression: "0*x")
+        let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.1), dt: 1e-3,
+                                      start: [0], exit: .condition("x > 100"), maxSteps: 1000)
+        let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator())
+        let stepper = EulerMaruyamaStepper(simulator: simulator, width: 64)
+        guard case .gaussian(let scale) = stepper.increment else { Issue.record("not additive"); return }
+        for i in 0..<active { stepper.loadStart(lane: i, start: [0]) }
+        let key = StreamKey(seed: 21, chunk: 3)
+        let stream = RandomStream(key: key)
+        var state = stream.taus2State
+        stepper.step(count: active, stream: stream, state: &state, lanes: LaneStreams(key: key))
+        var z = [Double](repeating: 0, count: 64)
+        z.withUnsafeMutableBufferPointer { LaneStreams(key: key).fillNormals($0.baseAddress!, count: active) }
+        for i in 0..<active { #expect(stepper.x[i].bitPattern == (scale * z[i]).bitPattern) }
+        // the scalar stream is untouched by the normals (the step test draws nothing)
+        let fresh = RandomStream(key: key).taus2State
+        #expect(state.s1 == fresh.s1 && state.s2 == fresh.s2 && state.s3 == fresh.s3)
+    }
 }

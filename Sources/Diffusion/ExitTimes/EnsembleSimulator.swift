@@ -12,7 +12,9 @@ public struct DynamicsError: Error, CustomStringConvertible, Sendable {
 /// Runs first-exit ensembles: `paths` independent paths of `problem` under `integrator`.
 ///
 /// Paths are split into fixed chunks of `chunkSize` by index; chunk c draws from the
-/// stream `(seed, experiment, cell, c)` and is simulated by one thread, `blockWidth`
+/// stream `(seed, experiment, cell, c)` — and, for additive Gaussian noise, its normals from
+/// the eight SIMD lane streams `(seed, experiment, cell, c, lane 1…8)` (`LaneStreams`) —
+/// and is simulated by one thread, `blockWidth`
 /// paths in lockstep (structure-of-arrays, so the landscape's compiled program and the
 /// update vectorise); a finished path's slot is refilled with the chunk's next path.
 /// Finished chunks are delivered in chunk-index order (streamed, never all held at once),

@@ -18,7 +18,10 @@ internal import CGSL
 ///
 /// Randomness: a block draws from one stream, in a fixed order (the law's increments lane
 /// by lane or coordinate by coordinate, then the bridge uniforms), so the same lanes in the
-/// same states with the same stream state give the same bits. `step(count:stream:)` reads
+/// same states with the same stream state give the same bits. When the caller passes
+/// `LaneStreams` (the exit ensembles do) and the law is additive Gaussian with a width that
+/// is a multiple of 8, the normals come from those eight SIMD lane streams instead (row by
+/// row, slot i from lane i mod 8) and only the bridge uniforms from the scalar stream. `step(count:stream:)` reads
 /// and writes the stream's state, so a caller may hand a block any stream between steps;
 /// the ensemble loop keeps the state in registers with `step(count:stream:state:)`.
 ///
