@@ -261,6 +261,7 @@ def main():
         return
     generator = next(r for r in rows if r["name"] == "gsl-ziggurat-normal")["per_second"]
     inline = next(r for r in rows if r["name"] == "inline-ziggurat-normal")["per_second"]
+    lanes = next(r for r in rows if r["name"] == "lane-ziggurat-normal")["per_second"]
     engine = {(r["exit_test"], r["threads"]): r["per_second"] for r in rows if r["name"] == "sgd-escape"}
 
     best = 0.0
@@ -275,6 +276,7 @@ def main():
         "| --- | --- |",
         f"| GSL ziggurat normal (taus2), `gsl_ran_gaussian_ziggurat` calls into a buffer | {generator / 1e6:.1f} M |",
         f"| the same bits through sgd-escape's inlined fast path (InlineZiggurat) | {inline / 1e6:.1f} M |",
+        f"| eight taus2 streams in SIMD lanes, GSL's ziggurat bits per lane (LaneStreams: the engine's generator) | {lanes / 1e6:.1f} M |",
         f"| sgd-escape, 1 thread, step exit test, useful path-steps/s | {step1 / 1e6:.1f} M |",
         f"| sgd-escape, 1 thread, bridge exit test | {bridge1 / 1e6:.1f} M |",
         f"| sgd-escape, 2 threads, step exit test | {step2 / 1e6:.1f} M |",
@@ -282,6 +284,7 @@ def main():
         f"| **sgd-escape / NumPy (1 thread)** | **{step1 / best:.2f}×** |",
         f"| **sgd-escape / GSL generator** | **{step1 / generator:.0%}** |",
         f"| **sgd-escape / inlined generator** | **{step1 / inline:.0%}** |",
+        f"| **sgd-escape / its own generator (lanes)** | **{step1 / lanes:.0%}** |",
         f"| **2 threads / 1 thread** | **{step2 / step1:.2f}×** |",
         f"| **bridge cost (step/bridge − 1)** | **{step1 / bridge1 - 1:.1%}** |",
     ]

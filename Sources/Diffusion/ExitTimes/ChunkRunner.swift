@@ -47,7 +47,19 @@ final class ChunkRunner {
         loadedAt[b] = loadedAt[a]
     }
 
-    func run(firstPath: Int, count: Int, stream: RandomStream, sink: SampleSink) {
+    /// The chunk's SIMD lane streams, reseeded per chunk (additive Gaussian noise only).
+    private var laneStreams: LaneStreams?
+
+    /// Simulates the chunk's paths `firstPath..<firstPath + count` with its scalar stream
+    /// (key `key`) and, for additive Gaussian noise, its eight lane streams (`key` with
+    /// lane 1…8); slot i of the block draws its normals from lane i mod 8.
+    func run(firstPath: Int, count: Int, key: StreamKey, sink: SampleSink) {
+        let stream = RandomStream(key: key)
+        var lanes: LaneStreams? = nil
+        if simulator.hasGaussianIncrements {
+            if let existing = laneStreams { existing.reset(key: key) } else { laneStreams = LaneStreams(key: key) }
+            lanes = laneStreams
+        }
         let w = width
         let maxSteps = simulator.problem.maxSteps
         // the stepper's outcome per lane, censored here in place where the cap is reached
@@ -64,13 +76,19 @@ final class ChunkRunner {
             active += 1; nextPath += 1
         }
         while active > 0 {
-            stepper.step(count: active, stream: stream, state: &state)
+            stepper.step(count: active, stream: stream, state: &state, lanes: lanes)
             let running = ChunkRunner.running, censored = ChunkRunner.censored
             clock += 1
             let capped = clock - maxSteps  // lanes loaded at or before this have taken maxSteps
-            for i in 0..<active {  // censoring comes last: a crossing in the final step is an exit
-                status[i] = status[i] == running && loadedAt[i] <= capped ? censored : status[i]
+            if capped >= 0 {  // (loadedAt ≥ 0: before maxSteps block steps no lane can be capped)
+                for i in 0..<active {  // censoring comes last: a crossing in the final step is an exit
+                    status[i] = status[i] == running && loadedAt[i] <= capped ? censored : status[i]
+                }
             }
+            // most steps finish no path: one branch-free pass finds out
+            var finished = 0
+            for i in 0..<active { finished |= status[i] ^ running }
+            if finished == 0 { continue }
 
             // Retire finished paths, refill or compact.
             var i = 0

@@ -12,7 +12,9 @@ public struct DynamicsError: Error, CustomStringConvertible, Sendable {
 /// Runs first-exit ensembles: `paths` independent paths of `problem` under `integrator`.
 ///
 /// Paths are split into fixed chunks of `chunkSize` by index; chunk c draws from the
-/// stream `(seed, experiment, cell, c)` and is simulated by one thread, `blockWidth`
+/// stream `(seed, experiment, cell, c)` — and, for additive Gaussian noise, its normals from
+/// the eight SIMD lane streams `(seed, experiment, cell, c, lane 1…8)` (`LaneStreams`) —
+/// and is simulated by one thread, `blockWidth`
 /// paths in lockstep (structure-of-arrays, so the landscape's compiled program and the
 /// update vectorise); a finished path's slot is refilled with the chunk's next path.
 /// Finished chunks are delivered in chunk-index order (streamed, never all held at once),
@@ -87,11 +89,11 @@ public struct EnsembleSimulator: Sendable {
             let first = c * chunkSize
             let count = min(chunkSize, paths - first)
             var samples = ExitSamples(dimension: self.problem.landscape.dimension, count: count)
-            let stream = RandomStream(key: StreamKey(seed: seed, experiment: experiment, cell: cell, chunk: c))
             samples.steps.withUnsafeMutableBufferPointer { steps in
                 samples.outcomes.withUnsafeMutableBufferPointer { outcomes in
                     samples.finalPoints.withUnsafeMutableBufferPointer { points in
-                        runner.run(firstPath: first, count: count, stream: stream,
+                        runner.run(firstPath: first, count: count,
+                                   key: StreamKey(seed: seed, experiment: experiment, cell: cell, chunk: c),
                                    sink: SampleSink(firstPath: first, steps: steps.baseAddress!,
                                                     outcomes: outcomes.baseAddress!, points: points.baseAddress!))
                     }

@@ -19,7 +19,10 @@ internal import CKernels
 ///
 /// Randomness: a block draws from one stream, in a fixed order (the law's increments lane
 /// by lane or coordinate by coordinate, then the bridge uniforms), so the same lanes in the
-/// same states with the same stream state give the same bits. `step(count:stream:)` reads
+/// same states with the same stream state give the same bits. When the caller passes
+/// `LaneStreams` (the exit ensembles do) and the law is additive Gaussian with a width that
+/// is a multiple of 8, the normals come from those eight SIMD lane streams instead (row by
+/// row, slot i from lane i mod 8) and only the bridge uniforms from the scalar stream. `step(count:stream:)` reads
 /// and writes the stream's state, so a caller may hand a block any stream between steps;
 /// the ensemble loop keeps the state in registers with `step(count:stream:state:)`.
 ///
@@ -245,13 +248,13 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// stream's taus2 state held by the caller (`stream`'s own state is stale until the
     /// caller stores `state` back); GSL draws sync through `stream`.
     @inline(__always)
-    func step(count n: Int, stream: RandomStream, state: inout Taus2State) {
+    func step(count n: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?) {
         let rng = stream.pointer
         let w = width, h = stepSize
         let x = self.x, grad = self.grad
         switch increment {
         case .gaussian, .stateDependent, .finiteSumCovariance:
-            drawNormals(count: n, stream: stream, state: &state)
+            drawNormals(count: n, stream: stream, state: &state, lanes: lanes)
             advance(count: n, normals: normals)
         case .alphaStable(let alpha, let s):
             landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
@@ -337,11 +340,14 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// inlined ziggurat), lane by lane for state-dependent noise and finite sums (`noiseRows`
     /// normals per lane: d, or the n sample normals ζ₀…ζₙ₋₁ of the sample-space route).
     @inline(__always)
-    func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State) {
+    func drawNormals(count n: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams? = nil) {
         let rng = stream.pointer, w = width, z = normals
         switch increment {
         case .gaussian:
-            if let tables = InlineZiggurat.tables {
+            if let lanes, w % Taus2Lanes.count == 0 {
+                // the SIMD lane streams: row by row, slot i from lane i mod 8 (⌈n/8⌉·8 ≤ w slots)
+                for j in 0..<d { lanes.fillNormals(z + j * w, count: n) }
+            } else if let tables = InlineZiggurat.tables {
                 var s = state  // a local copy stays in registers across the loop
                 for j in 0..<d {
                     let zr = z + j * w
@@ -577,17 +583,26 @@ final class EulerMaruyamaStepper: BlockStepper {
             if !exitTest.distanceTerms.isEmpty { exitTest.fillDistances(count: n, stride: w, x: x, indicators: indicator) }
         }
         let running = EulerMaruyamaStepper.running, diverged = EulerMaruyamaStepper.diverged
-        for i in 0..<n { outcome[i] = running }
-        var t = terms
-        while t > 0 {  // from the last term back, so the first term that holds wins
-            t -= 1
-            let row = indicator + t * w, code = t
-            for i in 0..<n { outcome[i] = row[i] != 0 ? code : outcome[i] }
-        }
         let bound = divergenceBound
-        // NaN or beyond the bound: diverged, whatever else holds (comparisons only, eight
-        // lanes or rows per vector)
-        sgd_block_mark_diverged(x, w, d, n, bound, outcome, diverged, MLP.laneInstructionSet)
+        if terms == 1 && d == 1 {
+            // one pass, branch-free (the 1-D workloads): term 0, then divergence
+            let row = indicator
+            for i in 0..<n {
+                let code = row[i] != 0 ? 0 : running
+                outcome[i] = abs(x[i]) <= bound ? code : diverged
+            }
+        } else {
+            for i in 0..<n { outcome[i] = running }
+            var t = terms
+            while t > 0 {  // from the last term back, so the first term that holds wins
+                t -= 1
+                let row = indicator + t * w, code = t
+                for i in 0..<n { outcome[i] = row[i] != 0 ? code : outcome[i] }
+            }
+            // NaN or beyond the bound: diverged, whatever else holds (comparisons only, eight
+            // lanes or rows per vector)
+            sgd_block_mark_diverged(x, w, d, n, bound, outcome, diverged, MLP.laneInstructionSet)
+        }
         if bridge, let levels = exitTest.levels { bridgeTest(levels, count: n, state: &state) }
     }
 

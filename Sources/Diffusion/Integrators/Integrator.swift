@@ -59,11 +59,18 @@ protocol BlockStepper: AnyObject {
     /// Lane `b` becomes a copy of lane `a`.
     func copy(lane a: Int, to b: Int)
     /// One step of lanes `0..<count`, drawing from `stream` whose taus2 state the caller
-    /// holds in `state` (the draw order is the stepper's, fixed: same state, same bits).
-    func step(count: Int, stream: RandomStream, state: inout Taus2State)
+    /// holds in `state` (the draw order is the stepper's, fixed: same state, same bits), and,
+    /// where given and the noise law is additive Gaussian, the normals from `lanes` (slot i
+    /// from SIMD lane i mod 8; the exit ensembles' `ChunkRunner` passes them).
+    func step(count: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?)
 }
 
 extension BlockStepper {
+    /// One step of lanes `0..<count`, every draw from `stream` (state held by the caller).
+    func step(count: Int, stream: RandomStream, state: inout Taus2State) {
+        step(count: count, stream: stream, state: &state, lanes: nil)
+    }
+
     /// One step of lanes `0..<count` with `stream`'s state read and written around it.
     func step(count: Int, stream: RandomStream) {
         var state = stream.taus2State

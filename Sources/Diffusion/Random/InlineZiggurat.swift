@@ -12,6 +12,20 @@ struct Taus2State {
         return s1 ^ s2 ^ s3
     }
 
+    /// The state of `key`'s stream (see `RandomStream`): three words from the key's digest,
+    /// bit 31 forced (taus2 requires s1 > 1, s2 > 7, s3 > 15, its low bits being discarded;
+    /// forcing the top bit keeps every word valid without biasing the others), then six
+    /// draws of warm-up as GSL's `taus_set` does.
+    init(key: StreamKey) {
+        let (a, b) = key.digest
+        self.init(s1: UInt32(truncatingIfNeeded: a) | 0x8000_0000,
+                  s2: UInt32(truncatingIfNeeded: a >> 32) | 0x8000_0000,
+                  s3: UInt32(truncatingIfNeeded: b) | 0x8000_0000)
+        for _ in 0..<6 { _ = next() }
+    }
+
+    init(s1: UInt32, s2: UInt32, s3: UInt32) { self.s1 = s1; self.s2 = s2; self.s3 = s3 }
+
     /// `gsl_rng_uniform_pos` for taus2: k/2³² redrawn while 0.
     @inline(__always) mutating func uniformPositive() -> Double {
         while true {

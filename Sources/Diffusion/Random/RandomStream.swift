@@ -26,14 +26,8 @@ public final class RandomStream {
             preconditionFailure("gsl_rng_alloc failed (out of memory)")
         }
         rng = OpaquePointer(r)
-        let (a, b) = key.digest
-        // taus2 requires s1 > 1, s2 > 7, s3 > 15 (the low bits are discarded); forcing
-        // bit 31 keeps every word valid without biasing the remaining bits.
-        let s1 = UInt(truncatingIfNeeded: a & 0xFFFF_FFFF) | 0x8000_0000
-        let s2 = UInt(truncatingIfNeeded: a >> 32) | 0x8000_0000
-        let s3 = UInt(truncatingIfNeeded: b & 0xFFFF_FFFF) | 0x8000_0000
-        sgd_taus2_set_state(r, s1, s2, s3)
-        for _ in 0..<6 { _ = gsl_rng_get(r) }  // warm-up, as in taus_set
+        let s = Taus2State(key: key)
+        sgd_taus2_set_state(r, UInt(s.s1), UInt(s.s2), UInt(s.s3))
     }
 
     deinit { gsl_rng_free(UnsafeMutablePointer(rng)) }
