@@ -220,7 +220,7 @@ def main():
     parser.add_argument("--mlp-only", action="store_true", help="only the network ensemble benchmark")
     parser.add_argument("--grids-only", action="store_true", help="only the grid solves against SciPy")
     parser.add_argument("--noise-only", action="store_true", help="only the noise laws' costs per lane-step")
-    parser.add_argument("--mlp-steps", type=int, default=50)
+    parser.add_argument("--mlp-steps", type=int, default=200)
     parser.add_argument("--mlp-small-chains", type=int, default=1000)
     parser.add_argument("--mlp-large-chains", type=int, default=16)
     args = parser.parse_args()

@@ -23,7 +23,7 @@ static inline __attribute__((always_inline)) v8 splat(double x) {
 }
 
 long sgd_mlp_lanes_work_size(const sgd_mlp_lanes_net *net) {
-    return 3L * CHUNK * net->total_units * G + 2L * CHUNK * G;
+    return 3L * CHUNK * net->total_units * G + 2L * CHUNK * G + net->dimension * G;
 }
 
 /* The samples, weights and inputs of one group of G lanes (`active` of them real) over
@@ -110,7 +110,7 @@ long forward_chunk(const sgd_mlp_lanes_net *net, const double *theta, long strid
 static inline __attribute__((always_inline))
 void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride, long base, long active,
                  const long *indices, long first, const double *weights, long r0, long R, double scale,
-                 double *g, double *work) {
+                 double *g, long gstride, long gbase, double *work) {
     const long L = net->layers, T = net->total_units, m = net->sizes[L];
     const double c = net->scale;
     double *act = work, *slope = work + CHUNK * T * G, *delta = work + 2 * CHUNK * T * G;
@@ -147,7 +147,7 @@ void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride,
     for (long l = L; l >= 1; l--) {
         const long rows = net->sizes[l], cols = net->sizes[l - 1], prevUnit = unit - cols;
         const double *W = theta + net->weight_offsets[l - 1] * stride + base;
-        double *gW = g + net->weight_offsets[l - 1] * stride + base;
+        double *gW = g + net->weight_offsets[l - 1] * gstride + gbase;
         for (long o = 0; o < rows; o++) {
             long in = 0;
             for (; in + 4 <= cols; in += 4) {
@@ -157,23 +157,23 @@ void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride,
                     const double *A = act + (r * T + prevUnit + in) * G;
                     s0 += d * ld(A); s1 += d * ld(A + G); s2 += d * ld(A + 2 * G); s3 += d * ld(A + 3 * G);
                 }
-                double *q = gW + (o * cols + in) * stride;
+                double *q = gW + (o * cols + in) * gstride;
                 st_n(q, ld(q) + sc * s0, active);
-                st_n(q + stride, ld(q + stride) + sc * s1, active);
-                st_n(q + 2 * stride, ld(q + 2 * stride) + sc * s2, active);
-                st_n(q + 3 * stride, ld(q + 3 * stride) + sc * s3, active);
+                st_n(q + gstride, ld(q + gstride) + sc * s1, active);
+                st_n(q + 2 * gstride, ld(q + 2 * gstride) + sc * s2, active);
+                st_n(q + 3 * gstride, ld(q + 3 * gstride) + sc * s3, active);
             }
             for (; in < cols; in++) {
                 v8 s0 = splat(0);
                 for (long r = 0; r < R; r++)
                     s0 += ld(delta + (r * T + unit + o) * G) * ld(act + (r * T + prevUnit + in) * G);
-                double *q = gW + (o * cols + in) * stride;
+                double *q = gW + (o * cols + in) * gstride;
                 st_n(q, ld(q) + sc * s0, active);
             }
             if (net->bias) {
                 v8 s0 = splat(0);
                 for (long r = 0; r < R; r++) s0 += ld(delta + (r * T + unit + o) * G);
-                double *q = g + (net->bias_offsets[l - 1] + o) * stride + base;
+                double *q = g + (net->bias_offsets[l - 1] + o) * gstride + gbase;
                 st_n(q, ld(q) + sc * s0, active);
             }
         }
@@ -208,14 +208,28 @@ void group_chunk(const sgd_mlp_lanes_net *net, const double *theta, long stride,
     }
 }
 
+/* g == NULL: the step θ ← θ − step·g in place, each group's g summed in a local buffer of
+   d·G doubles (zeroed first, so the same sums as into a zeroed g) and applied once the
+   group's chunks are done (they read θ); no pass over a block-wide g. */
 static inline __attribute__((always_inline))
-void lanes_body(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, const long *indices,
-                long first, const double *weights, long batch, double scale, double *g, double *work) {
+void lanes_body(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                long first, const double *weights, long batch, double scale, double *g, double step, double *work) {
+    const long d = net->dimension;
+    double *local = work + 3L * CHUNK * net->total_units * G + 2L * CHUNK * G;
     for (long base = 0; base < count; base += G) {
         const long active = count - base < G ? count - base : G;
+        if (!g) for (long e = 0; e < d * G; e++) local[e] = 0;
         for (long r0 = 0; r0 < batch; r0 += CHUNK) {
             const long R = batch - r0 < CHUNK ? batch - r0 : CHUNK;
-            group_chunk(net, theta, stride, base, active, indices, first, weights, r0, R, scale, g, work);
+            if (g) group_chunk(net, theta, stride, base, active, indices, first, weights, r0, R, scale, g, stride, base, work);
+            else group_chunk(net, theta, stride, base, active, indices, first, weights, r0, R, scale, local, G, 0, work);
+        }
+        if (!g) {
+            for (long j = 0; j < d; j++) {
+                double *x = theta + j * stride + base;
+                const double *q = local + j * G;
+                for (long i = 0; i < active; i++) x[i] = x[i] - step * q[i];
+            }
         }
     }
 }
@@ -276,19 +290,19 @@ void sgd_mlp_lanes_loss(const sgd_mlp_lanes_net *net, const double *theta, long 
 
 #if defined(__x86_64__)
 __attribute__((target("avx512f")))
-static void lanes_avx512(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, const long *indices,
-                         long first, const double *weights, long batch, double scale, double *g, double *work) {
-    lanes_body(net, theta, stride, count, indices, first, weights, batch, scale, g, work);
+static void lanes_avx512(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                         long first, const double *weights, long batch, double scale, double *g, double step, double *work) {
+    lanes_body(net, theta, stride, count, indices, first, weights, batch, scale, g, step, work);
 }
 __attribute__((target("avx2")))
-static void lanes_avx2(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, const long *indices,
-                       long first, const double *weights, long batch, double scale, double *g, double *work) {
-    lanes_body(net, theta, stride, count, indices, first, weights, batch, scale, g, work);
+static void lanes_avx2(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                       long first, const double *weights, long batch, double scale, double *g, double step, double *work) {
+    lanes_body(net, theta, stride, count, indices, first, weights, batch, scale, g, step, work);
 }
 #endif
-static void lanes_generic(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count, const long *indices,
-                          long first, const double *weights, long batch, double scale, double *g, double *work) {
-    lanes_body(net, theta, stride, count, indices, first, weights, batch, scale, g, work);
+static void lanes_generic(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                          long first, const double *weights, long batch, double scale, double *g, double step, double *work) {
+    lanes_body(net, theta, stride, count, indices, first, weights, batch, scale, g, step, work);
 }
 
 /* 2 AVX-512, 1 AVX2, 0 generic: the best this CPU runs. */
@@ -302,15 +316,27 @@ long sgd_mlp_lanes_best_isa(void) {
     return l;
 }
 
-void sgd_mlp_lanes_gradient(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count,
-                            const long *indices, long first, const double *weights, long batch, double scale,
-                            double *g, double *work, long isa) {
+static void lanes_dispatch(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                           long first, const double *weights, long batch, double scale, double *g, double step, double *work,
+                           long isa) {
 #if defined(__x86_64__)
     switch (isa) {
-    case 2: lanes_avx512(net, theta, stride, count, indices, first, weights, batch, scale, g, work); return;
-    case 1: lanes_avx2(net, theta, stride, count, indices, first, weights, batch, scale, g, work); return;
+    case 2: lanes_avx512(net, theta, stride, count, indices, first, weights, batch, scale, g, step, work); return;
+    case 1: lanes_avx2(net, theta, stride, count, indices, first, weights, batch, scale, g, step, work); return;
     default: break;
     }
 #endif
-    lanes_generic(net, theta, stride, count, indices, first, weights, batch, scale, g, work);
+    lanes_generic(net, theta, stride, count, indices, first, weights, batch, scale, g, step, work);
+}
+
+void sgd_mlp_lanes_gradient(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count,
+                            const long *indices, long first, const double *weights, long batch, double scale,
+                            double *g, double *work, long isa) {
+    /* θ is only read when g is given */
+    lanes_dispatch(net, (double *)theta, stride, count, indices, first, weights, batch, scale, g, 0, work, isa);
+}
+
+void sgd_mlp_lanes_step(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                        long first, const double *weights, long batch, double scale, double step, double *work, long isa) {
+    lanes_dispatch(net, theta, stride, count, indices, first, weights, batch, scale, NULL, step, work, isa);
 }

@@ -18,6 +18,7 @@ typedef struct {
     const double *inputs;        /* n × p, row-major */
     const double *targets;       /* square: n × outputs; cross-entropy: n class indices */
     long total_units;            /* Σ_l n_l */
+    long dimension;              /* d, the parameters */
 } sgd_mlp_lanes_net;
 
 /* Lanes per SIMD group: a block's stride must be a multiple of it. */
@@ -40,6 +41,12 @@ long sgd_mlp_lanes_work_size(const sgd_mlp_lanes_net *net);
 void sgd_mlp_lanes_gradient(const sgd_mlp_lanes_net *net, const double *theta, long stride, long count,
                             const long *indices, long first, const double *weights, long batch, double scale,
                             double *g, double *work, long isa);
+
+/* The same gradient g_i (zero-started) applied as a step in place: θ_i ← θ_i − step·g_i for
+   lanes i < count, each component rounded as θ − step·g with g summed as
+   sgd_mlp_lanes_gradient sums it into zeros. */
+void sgd_mlp_lanes_step(const sgd_mlp_lanes_net *net, double *theta, long stride, long count, const long *indices,
+                        long first, const double *weights, long batch, double scale, double step, double *work, long isa);
 
 /* The loss L(θ_i) = (1/n) Σ_{s<samples} ℓ_s(θ_i) of lanes i < count into out[i] (the same
    layout and conditions; each lane's sample losses summed in sample order, then / n). */

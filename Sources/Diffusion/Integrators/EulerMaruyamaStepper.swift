@@ -286,25 +286,23 @@ final class EulerMaruyamaStepper: BlockStepper {
             if let lanes = laneSum {
                 // the same draws in the same order (lane by lane), then the block's gradients
                 // with the chains in SIMD lanes: x ← x − h·(1/B)Σ_r ∇ℓ
+                // (GSL's uniform_int on the register-held taus2 state: the same words and indices)
+                var s = state
                 for i in 0..<n {
                     for k in 0..<batch {
                         if replacement {
-                            batchIndices[k * w + i] = Int(gsl_rng_uniform_int(rng, UInt(m)))
+                            batchIndices[k * w + i] = s.uniformInt(below: UInt32(m))
                         } else {
-                            let r = k + Int(gsl_rng_uniform_int(rng, UInt(m - k)))
+                            let r = k + s.uniformInt(below: UInt32(m - k))
                             let tmp = permutation[k]; permutation[k] = permutation[r]; permutation[r] = tmp
                             batchIndices[k * w + i] = permutation[k]
                         }
                     }
                 }
-                for j in 0..<d { let gr = grad + j * w; for i in 0..<n { gr[i] = 0 } }
-                lanes.addLaneGradients(indices: batchIndices, first: 0, weights: nil, batch: batch, count: n,
-                                       stride: w, theta: x, scale: inverse, into: grad)
-                for j in 0..<d {
-                    let xr = x + j * w, gr = grad + j * w
-                    for i in 0..<n { xr[i] = xr[i] - h * gr[i] }
-                }
-                state = stream.taus2State
+                state = s
+                // x ← x − h·g, g = (1/B)Σ_r ∇ℓ summed per group of 8 lanes and applied in place
+                lanes.stepLanes(indices: batchIndices, first: 0, weights: nil, batch: batch, count: n, stride: w,
+                                theta: x, scale: inverse, step: h)
                 break
             }
             for i in 0..<n {
@@ -496,6 +494,16 @@ final class EulerMaruyamaStepper: BlockStepper {
                 for i in 0..<n { means[i] = 0 }
                 for k in 0..<m { let zr = z + k * w; for i in 0..<n { means[i] += zr[i] } }
                 for i in 0..<n { means[i] *= inverse }
+                if m <= EulerMaruyamaStepper.laneSamples {
+                    // one call: x ← x − (−1)·Σₖ wₖgₖ = x + Σₖ wₖgₖ, in place
+                    for k in 0..<m {
+                        let zr = z + k * w, wr = batchWeights + k * w
+                        for i in 0..<n { wr[i] = scale * (zr[i] - means[i]) - h * inverse }
+                    }
+                    lanes.stepLanes(indices: nil, first: 0, weights: batchWeights, batch: m, count: n, stride: w,
+                                    theta: x, scale: 1, step: -1)
+                    break
+                }
                 for j in 0..<d { let gr = grad + j * w; for i in 0..<n { gr[i] = 0 } }
                 var first = 0
                 while first < m {

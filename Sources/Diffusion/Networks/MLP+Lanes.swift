@@ -6,6 +6,11 @@ public protocol LaneBatchedFiniteSum: BatchedFiniteSum {
     /// Whether `addLaneGradients` serves blocks of `width` lanes.
     func servesLanes(width: Int) -> Bool
 
+    /// The same gradient g_i (summed from zero) applied in place: θ_i ← θ_i − `step`·g_i for
+    /// lanes i < `count`, without a block-wide gradient buffer.
+    func stepLanes(indices: UnsafePointer<Int>?, first: Int, weights: UnsafePointer<Double>?, batch: Int, count: Int,
+                   stride: Int, theta: UnsafeMutablePointer<Double>, scale: Double, step: Double)
+
     /// `out[i] = L(θ_i)` for lanes i < `count` of a block (θ_i[j] = `theta[j·stride + i]`).
     func laneLosses(count: Int, stride: Int, theta: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>)
 
@@ -69,6 +74,16 @@ extension MLP: LaneBatchedFiniteSum {
         }
     }
 
+    public func stepLanes(indices: UnsafePointer<Int>?, first: Int, weights: UnsafePointer<Double>?, batch: Int, count: Int,
+                          stride: Int, theta: UnsafeMutablePointer<Double>, scale: Double, step: Double) {
+        precondition(servesLanes(width: stride) && count >= 0 && count <= stride && batch >= 0)
+        guard count > 0, batch > 0 else { return }
+        withLaneNetwork { net, work in
+            sgd_mlp_lanes_step(net, theta, stride, count, indices, first, weights, batch, scale, step, work,
+                               MLP.laneInstructionSet)
+        }
+    }
+
     public func laneLosses(count: Int, stride: Int, theta: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         precondition(servesLanes(width: stride) && count >= 0 && count <= stride)
         guard count > 0 else { return }
@@ -89,7 +104,7 @@ extension MLP: LaneBatchedFiniteSum {
                                 bias_offsets: bo.baseAddress, bias: bias ? 1 : 0,
                                 activation: activation == .linear ? 0 : activation == .relu ? 1 : 2,
                                 loss: loss == .square ? 0 : 1, scale: self.scale, inputs: x.baseAddress,
-                                targets: y.baseAddress, total_units: totalUnits)
+                                targets: y.baseAddress, total_units: totalUnits, dimension: dimension)
                             let work = sgd_mlp_lanes_work_size(&net)
                             ThreadScratch.with(count: work) { base in body(&net, base) }
                         }

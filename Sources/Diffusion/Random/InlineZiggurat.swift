@@ -26,6 +26,16 @@ struct Taus2State {
 
     init(s1: UInt32, s2: UInt32, s3: UInt32) { self.s1 = s1; self.s2 = s2; self.s3 = s3 }
 
+    /// `gsl_rng_uniform_int(r, n)` for taus2 (gsl_rng.h): with scale = ⌊(2³² − 1)/n⌋, draw
+    /// k = ⌊word/scale⌋ until k < n. The same words and the same results as GSL; 1 ≤ n < 2³².
+    @inline(__always) mutating func uniformInt(below n: UInt32) -> Int {
+        let scale = 0xFFFF_FFFF / n
+        while true {
+            let k = next() / scale
+            if k < n { return Int(k) }
+        }
+    }
+
     /// `gsl_rng_uniform_pos` for taus2: k/2³² redrawn while 0.
     @inline(__always) mutating func uniformPositive() -> Double {
         while true {
