@@ -24,7 +24,7 @@ let package = Package(
         // gives the same bits.
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-fast-math"])]
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-fast-math", "-Wno-psabi"])]
         ),
         .target(
             name: "Diffusion",
