@@ -9,6 +9,10 @@ public struct Landscape: Sendable {
     /// The potential as an expression; `nil` for finite sums.
     public let potential: Expression?
     public let finiteSum: (any FiniteSum)?
+    /// The finite sum when it computes batch gradients in one pass, and when it computes a
+    /// block's gradients with the chains in lanes (cast once here, not per block step).
+    let batchedSum: (any BatchedFiniteSum)?
+    let laneSum: (any LaneBatchedFiniteSum)?
     /// Critical points known in closed form (built-ins); empty when not known.
     public let criticalPoints: [CriticalPoint]
     /// Human-readable description, e.g. the expression text or the built-in and parameters.
@@ -48,6 +52,8 @@ public struct Landscape: Sendable {
         self.variables = names
         self.potential = expression
         self.finiteSum = nil
+        batchedSum = nil
+        laneSum = nil
         self.criticalPoints = criticalPoints
         self.summary = summary ?? text
         let gradient = (0..<d).map { expression.derivative(withRespectTo: $0) }
@@ -66,6 +72,8 @@ public struct Landscape: Sendable {
         self.potential = nil
         self.constants = [:]
         self.finiteSum = finiteSum
+        batchedSum = finiteSum as? any BatchedFiniteSum
+        laneSum = finiteSum as? any LaneBatchedFiniteSum
         self.criticalPoints = criticalPoints
         self.summary = summary
         valueProgram = nil
@@ -135,14 +143,14 @@ public struct Landscape: Sendable {
         }
         let sum = finiteSum!
         let n = sum.sampleCount
-        if let lanes = sum as? any LaneBatchedFiniteSum, lanes.servesLanes(width: stride) {
+        if let lanes = laneSum, lanes.servesLanes(width: stride) {
             // a network: the whole block's full gradients with the chains in SIMD lanes
             for j in 0..<dimension { for i in 0..<count { outputs[j * stride + i] = 0 } }
             lanes.addLaneGradients(indices: nil, first: 0, weights: nil, batch: n, count: count, stride: stride,
                                    theta: inputs, scale: 1 / Double(n), into: outputs)
             return
         }
-        if let batched = sum as? any BatchedFiniteSum {
+        if let batched = batchedSum {
             // a network, chain by chain: all n samples in blocks of matrix products
             Landscape.pointwise(count: count, stride: stride, dimension: dimension, outputsPerPoint: dimension,
                                 inputs: inputs, outputs: outputs, scratch: scratch) { p, o in
