@@ -10,9 +10,9 @@ import CGSL
 /// per-sample backpropagation of `MLP` and plain loops.
 @Suite struct MLPLanesTests {
     /// A 4–6–5–3 network on n = 30 fixed samples.
-    static func network(loss: MLP.Loss, activation: MLP.Activation, bias: Bool) -> MLP {
+    static func network(loss: MLP.Loss, activation: MLP.Activation, bias: Bool, samples n: Int = 30) -> MLP {
         var rng = SplitMix64(seed: 5)
-        let n = 30, p = 4, outputs = 3
+        let p = 4, outputs = 3
         let x = (0..<(n * p)).map { _ in rng.uniform(-1.5, 1.5) }
         let y = loss == .square ? (0..<(n * outputs)).map { _ in rng.uniform(-1, 1) } : (0..<n).map { Double($0 % outputs) }
         return MLP(inputs: x, sampleCount: n, targets: y, hiddenWidths: [6, 5], outputs: outputs,
@@ -121,13 +121,14 @@ import CGSL
     /// same draws in the same order (two steps of every lane, lane by lane: the streams end in
     /// the same state) and the same end points to rounding (1e-12 relative). sgd with and
     /// without replacement (exiting at `loss_above`: the same outcomes and loss row), and
-    /// sgd-sde by the sample-space route.
-    @Test(arguments: 0..<3)
+    /// sgd-sde by the sample-space route, with n = 30 samples (one call, in place) and n = 300
+    /// (two chunks of the lanes kernel summed, then added).
+    @Test(arguments: 0..<4)
     func laneStepEqualsLaneByLaneStep(_ c: Int) throws {
-        let mlp = Self.network(loss: .crossEntropy, activation: .tanh, bias: true)
+        let mlp = Self.network(loss: .crossEntropy, activation: .tanh, bias: true, samples: c == 3 ? 300 : 30)
         let d = mlp.dimension, lanes = 21
         let landscape = Landscape(finiteSum: mlp, summary: "network")
-        let dynamics: Dynamics = c == 2 ? .sgdSDE(learningRate: 0.3, batchSize: 4, noise: .finiteSum, withReplacement: false)
+        let dynamics: Dynamics = c >= 2 ? .sgdSDE(learningRate: 0.3, batchSize: 4, noise: .finiteSum, withReplacement: false)
                                         : .sgd(learningRate: 0.3, batchSize: 5, noise: .finiteSum, withReplacement: c == 0)
         let start = mlp.initialParameters(seed: 4)
         // sgd without replacement exits at `loss_above` the start's loss (the lanes loss

@@ -174,7 +174,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         var batch = 0
         if case .minibatch(let b, _) = increment { batch = b }
         let batched = samples?.batched
-        let lanes = samples?.lanes.flatMap { $0.servesLanes(width: w) ? $0 : nil }
+        let lanes = landscape.laneSum.flatMap { $0.servesLanes(width: w) ? $0 : nil }
         laneSum = lanes
         let indexCount = lanes != nil ? batch * w : batched == nil ? 0 : batch
         batchIndices = .allocate(capacity: max(indexCount, 1))
@@ -494,17 +494,10 @@ final class EulerMaruyamaStepper: BlockStepper {
                 for i in 0..<n { means[i] = 0 }
                 for k in 0..<m { let zr = z + k * w; for i in 0..<n { means[i] += zr[i] } }
                 for i in 0..<n { means[i] *= inverse }
-                if m <= EulerMaruyamaStepper.laneSamples {
-                    // one call: x ← x − (−1)·Σₖ wₖgₖ = x + Σₖ wₖgₖ, in place
-                    for k in 0..<m {
-                        let zr = z + k * w, wr = batchWeights + k * w
-                        for i in 0..<n { wr[i] = scale * (zr[i] - means[i]) - h * inverse }
-                    }
-                    lanes.stepLanes(indices: nil, first: 0, weights: batchWeights, batch: m, count: n, stride: w,
-                                    theta: x, scale: 1, step: -1)
-                    break
-                }
-                for j in 0..<d { let gr = grad + j * w; for i in 0..<n { gr[i] = 0 } }
+                // one chunk: applied in place, x ← x − (−1)·Σₖ wₖgₖ = x + Σₖ wₖgₖ; more: summed
+                // into `grad` chunk by chunk (each chunk reads the step's starting x), then added
+                let single = m <= EulerMaruyamaStepper.laneSamples
+                if !single { for j in 0..<d { let gr = grad + j * w; for i in 0..<n { gr[i] = 0 } } }
                 var first = 0
                 while first < m {
                     let chunk = min(EulerMaruyamaStepper.laneSamples, m - first)
@@ -512,13 +505,20 @@ final class EulerMaruyamaStepper: BlockStepper {
                         let zr = z + (first + k) * w, wr = batchWeights + k * w
                         for i in 0..<n { wr[i] = scale * (zr[i] - means[i]) - h * inverse }
                     }
-                    lanes.addLaneGradients(indices: nil, first: first, weights: batchWeights, batch: chunk, count: n,
-                                           stride: w, theta: x, scale: 1, into: grad)
+                    if single {
+                        lanes.stepLanes(indices: nil, first: 0, weights: batchWeights, batch: m, count: n, stride: w,
+                                        theta: x, scale: 1, step: -1)
+                    } else {
+                        lanes.addLaneGradients(indices: nil, first: first, weights: batchWeights, batch: chunk, count: n,
+                                               stride: w, theta: x, scale: 1, into: grad)
+                    }
                     first += chunk
                 }
-                for j in 0..<d {
-                    let xr = x + j * w, gr = grad + j * w
-                    for i in 0..<n { xr[i] = xr[i] + gr[i] }
+                if !single {
+                    for j in 0..<d {
+                        let xr = x + j * w, gr = grad + j * w
+                        for i in 0..<n { xr[i] = xr[i] + gr[i] }
+                    }
                 }
                 break
             }
@@ -768,11 +768,5 @@ final class FiniteSumReference: Sendable {
     let sum: any FiniteSum
     /// The same sum when it computes batch gradients in one pass (`BatchedFiniteSum`).
     let batched: (any BatchedFiniteSum)?
-    /// The same sum when it computes a block's gradients with the chains in lanes.
-    let lanes: (any LaneBatchedFiniteSum)?
-    init(_ sum: any FiniteSum) {
-        self.sum = sum
-        batched = sum as? any BatchedFiniteSum
-        lanes = sum as? any LaneBatchedFiniteSum
-    }
+    init(_ sum: any FiniteSum) { self.sum = sum; batched = sum as? any BatchedFiniteSum }
 }
