@@ -220,6 +220,8 @@ def main():
     parser.add_argument("--mlp-only", action="store_true", help="only the network ensemble benchmark")
     parser.add_argument("--grids-only", action="store_true", help="only the grid solves against SciPy")
     parser.add_argument("--noise-only", action="store_true", help="only the noise laws' costs per lane-step")
+    parser.add_argument("--engine-only", action="store_true",
+                        help="only the reference workload against NumPy (the RESULTS table)")
     parser.add_argument("--mlp-steps", type=int, default=200)
     parser.add_argument("--mlp-small-chains", type=int, default=1000)
     parser.add_argument("--mlp-large-chains", type=int, default=16)
@@ -239,9 +241,24 @@ def main():
                "--splitting-repeats", str(args.splitting_repeats)]
     if args.splitting_only:
         command.append("--splitting-only")
+    if args.engine_only:
+        command.append("--engine-only")
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
 
+    if not args.engine_only:
+        splitting_section(args, rows)
+    if args.splitting_only:
+        return
+    engine_section(args, rows)
+    if args.engine_only:
+        return
+    mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
+    grids_section(args.binary, args.repeats, not args.no_write)
+    noise_section(args.binary, args.repeats, not args.no_write)
+
+
+def splitting_section(args, rows):
     split_rows = [r for r in rows if r["name"] == "splitting"]
     numpy_loops = args.splitting_loops * args.numpy_runs // args.splitting_runs
     per_run = [ams_numpy.run(runs=args.numpy_runs, loops=numpy_loops, seed=r + 1) for r in range(args.numpy_repeats)]
@@ -257,8 +274,9 @@ def main():
     print("\n".join(split_lines))
     if not args.no_write:
         write_section("<!-- SPLITTING BEGIN -->", "<!-- SPLITTING END -->", split_header + "\n\n" + "\n".join(split_lines))
-    if args.splitting_only:
-        return
+
+
+def engine_section(args, rows):
     generator = next(r for r in rows if r["name"] == "gsl-ziggurat-normal")["per_second"]
     inline = next(r for r in rows if r["name"] == "inline-ziggurat-normal")["per_second"]
     lanes = next(r for r in rows if r["name"] == "lane-ziggurat-normal")["per_second"]
@@ -296,9 +314,6 @@ def main():
     print(table)
     if not args.no_write:
         write_section("<!-- RESULTS BEGIN -->", "<!-- RESULTS END -->", header + "\n\n" + table)
-    mlp_section(args.binary, args.mlp_steps, args.repeats, args.mlp_small_chains, args.mlp_large_chains, not args.no_write)
-    grids_section(args.binary, args.repeats, not args.no_write)
-    noise_section(args.binary, args.repeats, not args.no_write)
 
 
 if __name__ == "__main__":

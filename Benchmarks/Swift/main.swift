@@ -141,6 +141,11 @@ if arguments.contains("--finite-sum-noise") {
 }
 
 // 1. The generator alone: ziggurat normals into a buffer (GSL call, and the inlined fast path).
+// (`--step-only` and `--bridge-only` skip it and run only the one-thread engine measure with
+// that exit test: for profiling.)
+let bridgeOnly = arguments.contains("--bridge-only")
+let stepOnly = arguments.contains("--step-only") || bridgeOnly
+if !stepOnly {
 let stream = RandomStream(key: StreamKey(seed: 1))
 let count = 20_000_000
 let buffer = UnsafeMutablePointer<Double>.allocate(capacity: count)
@@ -161,10 +166,11 @@ checksum = 0
 for i in stride(from: 0, to: count, by: 997) { checksum += buffer[i] }
 print("{\"name\": \"lane-ziggurat-normal\", \"per_second\": \(Double(count) / best), \"checksum\": \(checksum)}")
 buffer.deallocate()
+}
 
 // 2. The engine on the reference workload.
 let landscape = try Landscape(expression: "x^4/4 - x^2/2")
-for (test, threads) in [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.bridge, 2)] {
+for (test, threads) in stepOnly ? [(bridgeOnly ? ExitTestKind.bridge : .step, 1)] : [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.bridge, 2)] {
     let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.1), dt: 1e-3, start: [-1],
                                   exit: .condition("x > 0"), maxSteps: 100_000_000)
     let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: test))
@@ -181,7 +187,7 @@ for (test, threads) in [(ExitTestKind.step, 1), (.bridge, 1), (.step, 2), (.brid
 }
 
 // `--engine-only`: stop here (sections 1 and 2, for profiling and paired A/B runs).
-if arguments.contains("--engine-only") { exit(0) }
+if arguments.contains("--engine-only") || stepOnly { exit(0) }
 
 if !arguments.contains("--no-grids") { try grids() }
 

@@ -57,25 +57,31 @@ static inline void sgd_taus2_get_state(const gsl_rng *r, unsigned long *s1, unsi
     *s1 = st->s1; *s2 = st->s2; *s3 = st->s3;
 }
 
-/* A probe generator: its first draw after arming returns a chosen 32-bit word, later draws
-   return 0x81 (in gsl_ran_gaussian_ziggurat: step 1, j = 0, accepted at once). Used to
-   read the ziggurat's tables out of GSL itself (see InlineZiggurat.swift). */
-typedef struct { unsigned long first; unsigned long calls; } sgd_probe_state_t;
+/* A probe generator: after arming, its draws return up to four chosen 32-bit words, then
+   0x81 (in gsl_ran_gaussian_ziggurat: step 1, j = 0, accepted at once). Used to read the
+   ziggurat's tables out of GSL itself and to check the inlined slow path against it, word
+   for word (see InlineZiggurat.swift). */
+typedef struct { unsigned long words[4]; unsigned long armed; unsigned long calls; } sgd_probe_state_t;
 static void sgd_probe_set(void *s, unsigned long seed) {
-    (void) seed; sgd_probe_state_t *p = (sgd_probe_state_t *) s; p->first = 0; p->calls = 0;
+    (void) seed; sgd_probe_state_t *p = (sgd_probe_state_t *) s; p->armed = 0; p->calls = 0;
 }
 static unsigned long sgd_probe_get(void *s) {
-    sgd_probe_state_t *p = (sgd_probe_state_t *) s; p->calls++;
-    return p->calls == 1 ? p->first : 0x81UL;
+    sgd_probe_state_t *p = (sgd_probe_state_t *) s;
+    unsigned long k = p->calls++;
+    return k < p->armed ? p->words[k] : 0x81UL;
 }
 static double sgd_probe_get_double(void *s) { return sgd_probe_get(s) / 4294967296.0; }
 static const gsl_rng_type sgd_probe_type = {
     "sgd-probe", 0xffffffffUL, 0, sizeof(sgd_probe_state_t), &sgd_probe_set, &sgd_probe_get, &sgd_probe_get_double
 };
 static inline const gsl_rng_type *sgd_gsl_rng_probe(void) { return &sgd_probe_type; }
-static inline void sgd_probe_arm(gsl_rng *r, unsigned long first) {
-    sgd_probe_state_t *p = (sgd_probe_state_t *) r->state; p->first = first; p->calls = 0;
+static inline void sgd_probe_arm4(gsl_rng *r, unsigned long count, unsigned long w0, unsigned long w1,
+                                  unsigned long w2, unsigned long w3) {
+    sgd_probe_state_t *p = (sgd_probe_state_t *) r->state;
+    p->words[0] = w0; p->words[1] = w1; p->words[2] = w2; p->words[3] = w3;
+    p->armed = count; p->calls = 0;
 }
+static inline void sgd_probe_arm(gsl_rng *r, unsigned long first) { sgd_probe_arm4(r, 1, first, 0, 0, 0); }
 static inline unsigned long sgd_probe_calls(const gsl_rng *r) { return ((const sgd_probe_state_t *) r->state)->calls; }
 
 static inline void sgd_gsl_disable_error_handler(void) { gsl_set_error_handler_off(); }

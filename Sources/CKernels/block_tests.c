@@ -75,7 +75,59 @@ void distance_body(const double *x, long stride, long rows, long count, const do
     }
 }
 
+/* The 1-D, one-term outcome: term 0 where the indicator is non-zero, running otherwise,
+   diverged where |x| > bound or NaN; returns whether any lane is not running. */
+static inline __attribute__((always_inline))
+long outcome1_body(const double *x, const double *indicator, long count, double bound, long *outcome,
+                   long running, long diverged) {
+    long finished = 0;
+    for (long i = 0; i < count; i++) {
+        const long code = indicator[i] != 0 ? 0 : running;
+        const long o = __builtin_fabs(x[i]) <= bound ? code : diverged;
+        outcome[i] = o;
+        finished |= o ^ running;
+    }
+    return finished != 0;
+}
+
+/* The bridge test's first pass for a level with a constant gradient norm (see the header). */
+static inline __attribute__((always_inline))
+long near_body(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
+               long *candidates) {
+    long near = 0;
+    long i0 = 0;
+    v8 v, c, inf, zero = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < 8; k++) { v[k] = inverse_norm; c[k] = cut; inf[k] = __builtin_inf(); }
+    for (; i0 + 8 <= count; i0 += 8) {
+        const v8 d1 = -ld(g + i0) * v, d0 = ld(dist + i0);
+        *(v8u *)(dist + i0) = d1;
+        const v8l lt = d0 < d1;
+        const v8 m = (v8)(((v8l)d0 & lt) | ((v8l)d1 & ~lt));  /* d0 < d1 ? d0 : d1 */
+        const v8l positive = m > zero;
+        const v8 p = (v8)(((v8l)(d0 * d1) & positive) | ((v8l)inf & ~positive));
+        *(v8u *)(product + i0) = p;
+        const v8l below = p < c;
+        long any = 0;
+        for (int k = 0; k < 8; k++) any |= below[k];
+        if (__builtin_expect(any != 0, 0))  /* rare: few lanes are near a boundary */
+            for (int k = 0; k < 8; k++)
+                if (below[k]) candidates[near++] = i0 + k;
+    }
+    for (long i = i0; i < count; i++) {
+        const double d1 = -g[i] * inverse_norm, d0 = dist[i];
+        dist[i] = d1;
+        const double p = (d0 < d1 ? d0 : d1) > 0 ? d0 * d1 : __builtin_inf();
+        product[i] = p;
+        if (p < cut) candidates[near++] = i;
+    }
+    return near;
+}
+
 #if defined(__x86_64__)
+__attribute__((target("avx512f"))) static long near512(const double *g, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, d, v, n, c, p, o); }
+__attribute__((target("avx2"))) static long near256(const double *g, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, d, v, n, c, p, o); }
+__attribute__((target("avx512f"))) static long outcome512(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
+__attribute__((target("avx2"))) static long outcome256(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
 __attribute__((target("avx512f"))) static void diverged512(const double *x, long s, long r, long c, double b, long *o, long code) { diverged_body(x, s, r, c, b, o, code); }
 __attribute__((target("avx2"))) static void diverged256(const double *x, long s, long r, long c, double b, long *o, long code) { diverged_body(x, s, r, c, b, o, code); }
 __attribute__((target("avx512f"))) static void distance512(const double *x, long s, long r, long c, const double *z, double *o) { distance_body(x, s, r, c, z, o); }
@@ -98,4 +150,22 @@ void sgd_block_squared_distance(const double *x, long stride, long rows, long co
     if (isa == 1) { distance256(x, stride, rows, count, center, out); return; }
 #endif
     distance_body(x, stride, rows, count, center, out);
+}
+
+long sgd_block_outcome_1d(const double *x, const double *indicator, long count, double bound, long *outcome,
+                          long running, long diverged, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) return outcome512(x, indicator, count, bound, outcome, running, diverged);
+    if (isa == 1) return outcome256(x, indicator, count, bound, outcome, running, diverged);
+#endif
+    return outcome1_body(x, indicator, count, bound, outcome, running, diverged);
+}
+
+long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
+                     long *candidates, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) return near512(g, dist, inverse_norm, count, cut, product, candidates);
+    if (isa == 1) return near256(g, dist, inverse_norm, count, cut, product, candidates);
+#endif
+    return near_body(g, dist, inverse_norm, count, cut, product, candidates);
 }

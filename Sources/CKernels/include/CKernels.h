@@ -1,2 +1,3 @@
 #include "mlp_lanes.h"
 #include "block_tests.h"
+#include "normal_lanes.h"

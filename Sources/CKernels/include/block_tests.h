@@ -17,4 +17,18 @@ void sgd_block_mark_diverged(const double *x, long stride, long rows, long count
 void sgd_block_squared_distance(const double *x, long stride, long rows, long count, const double *center,
                                 double *out, long isa);
 
+/* One coordinate, one exit term (x and indicator contiguous, count lanes): outcome[i] = 0
+   where indicator[i] ≠ 0, `running` otherwise, and `diverged` where |x[i]| > bound or x[i]
+   is NaN, whatever else holds. Returns 1 when some lane is not running, else 0. */
+long sgd_block_outcome_1d(const double *x, const double *indicator, long count, double bound, long *outcome,
+                          long running, long diverged, long isa);
+
+/* The bridge test's first pass over count lanes for a level boundary whose gradient norm is
+   constant (1/‖∇g‖ = inverse_norm): the new signed distances d₁ = (−g[i])·inverse_norm
+   replace dist[i] (d₀), product[i] = d₀d₁ where min(d₀, d₁) > 0 and +∞ otherwise, and the
+   lanes with product[i] < cut are listed in candidates in increasing order. Returns how
+   many. The same operations as the Swift loop it replaces (EulerMaruyamaStepper.bridgeTest). */
+long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
+                     long *candidates, long isa);
+
 #endif

@@ -61,7 +61,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     let outcome: UnsafeMutablePointer<Int>
     /// The standard normals of the last step of a Gaussian law, `normals[k*width + i]` for
     /// k < `noiseRows`: ξ ∈ ℝᵈ, except for `sgd-sde` on a finite sum by the sample-space
-    /// route, where row k holds ζ_k of sample k (ζ ∈ ℝⁿ, `FiniteSumNoiseRoot`).
+    /// route, where row k holds ζ_k of sample k (ζ ∈ ℝⁿ, `FiniteSumNoiseRoot`). Additive
+    /// noise from `LaneStreams` is drawn and used in one pass and never stored here.
     let normals: UnsafeMutablePointer<Double>
     /// Standard normals per lane per step: d, or n for the finite sum's sample-space route.
     let noiseRows: Int
@@ -253,6 +254,12 @@ final class EulerMaruyamaStepper: BlockStepper {
         let w = width, h = stepSize
         let x = self.x, grad = self.grad
         switch increment {
+        case .gaussian(let s) where lanes != nil && w % Taus2Lanes.count == 0 && InlineZiggurat.tables != nil:
+            // additive noise from the SIMD lane streams: each row's normals drawn and used in
+            // one pass (the same draws and bits as `drawNormals` then `advance`)
+            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            let lanes = lanes.unsafelyUnwrapped
+            for j in 0..<d { _ = lanes.eulerRow(x: x + j * w, gradient: grad + j * w, step: h, scale: s, count: n) }
         case .gaussian, .stateDependent, .finiteSumCovariance:
             drawNormals(count: n, stream: stream, state: &state, lanes: lanes)
             advance(count: n, normals: normals)
@@ -349,7 +356,7 @@ final class EulerMaruyamaStepper: BlockStepper {
                 var s = state  // a local copy stays in registers across the loop
                 for j in 0..<d {
                     let zr = z + j * w
-                    for i in 0..<n { zr[i] = InlineZiggurat.normal(&s, tables: tables, fallback: rng) }
+                    for i in 0..<n { zr[i] = InlineZiggurat.normal(&s, tables: tables) }
                 }
                 state = s
             } else {
@@ -366,7 +373,7 @@ final class EulerMaruyamaStepper: BlockStepper {
                 // lane by lane, GSL's bits through the inlined fast path
                 var s = state
                 for i in 0..<n {
-                    for k in 0..<rows { z[k * w + i] = InlineZiggurat.normal(&s, tables: tables, fallback: rng) }
+                    for k in 0..<rows { z[k * w + i] = InlineZiggurat.normal(&s, tables: tables) }
                 }
                 state = s
             } else {
@@ -594,11 +601,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         let bound = divergenceBound
         if terms == 1 && d == 1 {
             // one pass, branch-free (the 1-D workloads): term 0, then divergence
-            let row = indicator
-            for i in 0..<n {
-                let code = row[i] != 0 ? 0 : running
-                outcome[i] = abs(x[i]) <= bound ? code : diverged
-            }
+            _ = sgd_block_outcome_1d(x, indicator, n, bound, outcome, running, diverged, MLP.laneInstructionSet)
         } else {
             for i in 0..<n { outcome[i] = running }
             var t = terms
@@ -684,18 +687,8 @@ final class EulerMaruyamaStepper: BlockStepper {
             var near = active  // paths that may need a uniform; counted exactly on the fast path
             if let inverseNorm = exitTest.constantInverseNorms?[l] {
                 let cut = additiveVariance > 0 ? limit * additiveVariance : .infinity
-                for i in 0..<active {  // branch-free, so it vectorises
-                    let d1 = -g[i] * inverseNorm
-                    let d0 = dist[i]
-                    dist[i] = d1
-                    product[i] = Swift.min(d0, d1) > 0 ? d0 * d1 : .infinity
-                }
-                // the few lanes near the boundary, compacted branch-free
-                near = 0
-                for i in 0..<active {
-                    candidates[near] = i
-                    near &+= product[i] < cut ? 1 : 0
-                }
+                // new distances, products and the few lanes near the boundary, in one pass
+                near = sgd_bridge_near(g, dist, inverseNorm, active, cut, product, candidates, MLP.laneInstructionSet)
                 if near == 0 { continue }
                 if additiveVariance > 0 {
                     let scale = -2 / additiveVariance

@@ -1,4 +1,5 @@
 internal import CGSL
+internal import CKernels
 
 /// Eight taus2 generators advanced together, one per SIMD lane.
 ///
@@ -44,6 +45,20 @@ struct Taus2Lanes {
 
     init(s1: SIMD8<UInt32>, s2: SIMD8<UInt32>, s3: SIMD8<UInt32>) { self.s1 = s1; self.s2 = s2; self.s3 = s3 }
 
+    /// The three state vectors as word pointers (eight words each), for the C kernels.
+    @inline(__always)
+    mutating func withWords<R>(_ body: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<UInt32>,
+                                        UnsafeMutablePointer<UInt32>) -> R) -> R {
+        withUnsafeMutableBytes(of: &s1) { a in
+            withUnsafeMutableBytes(of: &s2) { b in
+                withUnsafeMutableBytes(of: &s3) { c in
+                    body(a.baseAddress!.assumingMemoryBound(to: UInt32.self), b.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                         c.baseAddress!.assumingMemoryBound(to: UInt32.self))
+                }
+            }
+        }
+    }
+
     /// Lane l's state as a scalar taus2 state.
     @inline(__always) subscript(lane l: Int) -> Taus2State {
         get { Taus2State(s1: s1[l], s2: s2[l], s3: s3[l]) }
@@ -60,10 +75,10 @@ struct Taus2Lanes {
 /// The ziggurat's fast path runs lane-wise: one word per lane (`Taus2Lanes.next`), step
 /// index i = word ∧ 0x7F, sign bit 0x80, j = (word ≫ 8) ∧ 0xFFFFFF; a lane whose j is below
 /// GSL's k[i] returns ±j·w[i] (the tables of `InlineZiggurat`, read out of GSL itself). The
-/// ≈ 1 % of lanes that leave the fast path (wedges and the tail) are handed to GSL one by one
-/// from that lane's state before its word, so GSL redoes the draw with its own code and the
-/// lane continues from GSL's state after it. Each lane therefore holds exactly GSL's own
-/// sequence whatever the other lanes do.
+/// ≈ 2.8 % of lanes that leave the fast path (wedges and the tail) finish their draw one by one
+/// with `InlineZiggurat.slow` (GSL's slow path, checked against GSL word for word) on that
+/// lane's own state. Each lane therefore holds exactly GSL's own sequence whatever the other
+/// lanes do.
 ///
 /// Slot i of a block (a `width`-lane structure-of-arrays row) draws from lane i mod 8, and a
 /// row of n slots consumes one word per lane per group of eight slots (⌈n/8⌉ groups, the
@@ -73,7 +88,8 @@ struct Taus2Lanes {
 /// Not `Sendable`: one per thread; `reset(key:)` reseeds it for the next chunk.
 final class LaneStreams {
     var lanes: Taus2Lanes
-    /// A taus2 `gsl_rng` that redoes the slow draws (its state is overwritten each time).
+    /// A taus2 `gsl_rng` for GSL's function on every draw, where the inline ziggurat is
+    /// unavailable (its state is overwritten each time).
     private let fallback: RandomStream
 
     init(key: StreamKey) {
@@ -99,7 +115,7 @@ final class LaneStreams {
     func fillNormals(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
         if let tables = InlineZiggurat.tables {
             var state = lanes
-            LaneStreams.fill(buffer, count: count, state: &state, tables: tables, fallback: fallback.pointer)
+            LaneStreams.fill(buffer, count: count, state: &state, tables: tables)
             lanes = state
         } else {
             // GSL's function for every draw, lane by lane (a GSL whose ziggurat differs)
@@ -117,69 +133,32 @@ final class LaneStreams {
         }
     }
 
-    /// The fast path over groups of eight slots. The states stay in local values (the
-    /// slow draws go through a function that takes them by value and returns the new ones),
-    /// so the loop keeps them in registers.
+    /// ⌈n/8⌉ groups of eight slots by the C kernel (`sgd_lane_normals`: the fast path in SIMD
+    /// lanes, GSL's slow path lane by lane on the lane's own state).
     @inline(__always)
     static func fill(_ z: UnsafeMutablePointer<Double>, count n: Int, state: inout Taus2Lanes,
-                     tables: InlineZiggurat.Tables, fallback rng: UnsafeMutablePointer<gsl_rng>) {
-        let k = tables.k, w = tables.w
-        var s = state
-        var g = 0
-        while g < n {
-            let t = s.advanced()
-            let word = t.word
-            // the rest lane by lane in scalar registers: eight independent chains, no stack
-            // round trips (building SIMD vectors lane by lane goes through memory)
-            var slow: UInt32 = 0
-            for l in 0..<8 {
-                let u = word[l]
-                let i = Int(u & 0x7F), j = (u >> 8) & 0xFF_FFFF
-                slow |= j >= k[i] ? 1 << UInt32(l) : 0
-                let x = Double(Int32(bitPattern: j)) * w[i]  // j < 2²⁴: exact
-                // GSL returns sign·x with sign = +1 when bit 7 is set: flip the sign bit branch-free
-                z[g + l] = Double(bitPattern: x.bitPattern ^ (UInt64(~u & 0x80) << 56))
-            }
-            s = slow != 0 ? slowDraws(before: s, after: t, slow: slow, into: z + g, fallback: rng) : t
-            g += 8
+                     tables: InlineZiggurat.Tables) {
+        state.withWords { s1, s2, s3 in
+            sgd_lane_normals(s1, s2, s3, tables.c, z, (n + 7) / 8, LaneStreams.instructionSet)
         }
-        state = s
     }
 
-    /// The lanes that left the fast path (bit l of `slow`), redone by GSL from their states
-    /// `before` the word (into `z[l]`); returns the lanes' states after the group: `after`
-    /// with each redone lane's state replaced by GSL's. Lanes are addressed by constant
-    /// indices and the new states blended in with lane masks, so nothing round-trips through
-    /// memory lane by lane (which stalls store forwarding).
-    @inline(never)
-    static func slowDraws(before: Taus2Lanes, after: Taus2Lanes, slow: UInt32,
-                          into z: UnsafeMutablePointer<Double>, fallback rng: UnsafeMutablePointer<gsl_rng>) -> Taus2Lanes {
-        var result = after
-        if slow & 0x01 != 0 { redo(lane: 0, before: before, into: &result, z, rng) }
-        if slow & 0x02 != 0 { redo(lane: 1, before: before, into: &result, z, rng) }
-        if slow & 0x04 != 0 { redo(lane: 2, before: before, into: &result, z, rng) }
-        if slow & 0x08 != 0 { redo(lane: 3, before: before, into: &result, z, rng) }
-        if slow & 0x10 != 0 { redo(lane: 4, before: before, into: &result, z, rng) }
-        if slow & 0x20 != 0 { redo(lane: 5, before: before, into: &result, z, rng) }
-        if slow & 0x40 != 0 { redo(lane: 6, before: before, into: &result, z, rng) }
-        if slow & 0x80 != 0 { redo(lane: 7, before: before, into: &result, z, rng) }
-        return result
-    }
-
+    /// One row of an Euler–Maruyama step with additive noise, its normals drawn as
+    /// `fillNormals` draws them and used at once: x[i] ← (x[i] − h·g[i]) + s·z_i for
+    /// i < count (`sgd_lane_euler_row`; the same draws and bits as `fillNormals` followed by
+    /// that loop). False, with nothing drawn, where the inline ziggurat is unavailable.
     @inline(__always)
-    private static func redo(lane l: Int, before: Taus2Lanes, into result: inout Taus2Lanes,
-                             _ z: UnsafeMutablePointer<Double>, _ rng: UnsafeMutablePointer<gsl_rng>) {
-        sgd_taus2_set_state(rng, UInt(before.s1[l]), UInt(before.s2[l]), UInt(before.s3[l]))
-        z[l] = gsl_ran_gaussian_ziggurat(rng, 1.0)
-        var s1: UInt = 0, s2: UInt = 0, s3: UInt = 0
-        sgd_taus2_get_state(rng, &s1, &s2, &s3)
-        // all ones in lane l, zero elsewhere: (i − l) is 0 only there
-        let offset = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &- UInt32(l)
-        let mask = ((offset | (0 &- offset)) &>> 31) &- 1
-        result.s1 = (result.s1 & ~mask) | (SIMD8(repeating: UInt32(truncatingIfNeeded: s1)) & mask)
-        result.s2 = (result.s2 & ~mask) | (SIMD8(repeating: UInt32(truncatingIfNeeded: s2)) & mask)
-        result.s3 = (result.s3 & ~mask) | (SIMD8(repeating: UInt32(truncatingIfNeeded: s3)) & mask)
+    func eulerRow(x: UnsafeMutablePointer<Double>, gradient g: UnsafePointer<Double>, step h: Double,
+                  scale s: Double, count n: Int) -> Bool {
+        guard let tables = InlineZiggurat.tables else { return false }
+        lanes.withWords { s1, s2, s3 in
+            sgd_lane_euler_row(s1, s2, s3, tables.c, x, g, h, s, n, LaneStreams.instructionSet)
+        }
+        return true
     }
+
+    /// The instruction set of the lanes kernel (as `MLP.laneInstructionSet`).
+    static let instructionSet = MLP.laneInstructionSet
 }
 
 extension RandomStream {
