@@ -36,7 +36,8 @@ private func sameBits(_ a: Double, _ b: Double) -> Bool {
 
 /// Runs `program.evaluate(count:stride:…)` on `points` (array of points) with the given stride,
 /// poisoning unused lanes and the workspace to catch out-of-range reads/writes.
-private func runCompiled(_ program: CompiledProgram, points: [[Double]], stride: Int) -> [[Double]] {
+private func runCompiled(_ program: CompiledProgram, points: [[Double]], stride: Int,
+                         instructionSet: Int = MLP.laneInstructionSet) -> [[Double]] {
     let count = points.count
     var inputs = [Double](repeating: .nan, count: Swift.max(program.dimension * stride, 1))
     for (i, p) in points.enumerated() { for j in 0..<program.dimension { inputs[j * stride + i] = p[j] } }
@@ -46,7 +47,7 @@ private func runCompiled(_ program: CompiledProgram, points: [[Double]], stride:
         outputs.withUnsafeMutableBufferPointer { out in
             workspace.withUnsafeMutableBufferPointer { ws in
                 program.evaluate(count: count, stride: stride, inputs: inp.baseAddress!, outputs: out.baseAddress!,
-                                 workspace: ws.baseAddress!)
+                                 workspace: ws.baseAddress!, instructionSet: instructionSet)
             }
         }
     }
@@ -309,27 +310,33 @@ extension ExpressionTests {
         "sqrt(x^2 + y^2 + z^2)", "x*x + -(-y)", "(x*-1)*(y*1)", "(2 + 3)*x + 1/(1 + y^2)", "7",
     ]
 
-    /// Points in [-3, 3]^3 plus signed zeros.
+    /// Points in [-3, 3]^3 plus signed zeros and, from the fifth on, every eighth point made of
+    /// special values (NaN, ±∞, ±0, subnormal, huge).
     static func points(_ n: Int, seed: UInt64) -> [[Double]] {
         var rng = SplitMix64(seed: seed)
+        let specials: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 5e-324, -1e308, 1e308, -1, 1]
         return (0..<n).map { i in
             if i == 3 { return [0, -0.0, 0] }
+            if i >= 4 && i % 8 == 4 { return (0..<3).map { k in specials[(i / 8 + 3 * k) % specials.count] } }
             return (0..<3).map { _ in rng.uniform(-3, 3) }
         }
     }
 
     @Test func matchesReferenceEvaluatorBitForBit() throws {
-        // Both evaluators share ExpressionMath and the compiler only applies IEEE-exact rewrites,
-        // so results are identical, not merely close.
+        // The C block evaluator performs ExpressionMath's operations one for one and the compiler
+        // only applies IEEE-exact rewrites, so results are identical, not merely close: on every
+        // instruction set, at special values too.
         for text in Self.expressions {
             let e = try parse(text)
             let program = CompiledProgram(outputs: [e], dimension: 3)
             for (count, stride) in [(1, 1), (1, 4), (7, 7), (7, 11), (64, 64), (64, 70)] {
                 let pts = Self.points(count, seed: UInt64(count * 1000 + stride))
-                let got = runCompiled(program, points: pts, stride: stride)
-                for (p, out) in zip(pts, got) {
-                    let ref = e.evaluate(at: p)
-                    #expect(sameBits(out[0], ref), "\(text) at \(p): compiled \(out[0]) vs reference \(ref)")
+                for isa in 0...MLP.bestLaneInstructionSet {
+                    let got = runCompiled(program, points: pts, stride: stride, instructionSet: isa)
+                    for (p, out) in zip(pts, got) {
+                        let ref = e.evaluate(at: p)
+                        #expect(sameBits(out[0], ref), "\(text) at \(p), isa \(isa): compiled \(out[0]) vs reference \(ref)")
+                    }
                 }
             }
         }

@@ -1,3 +1,4 @@
 #include "mlp_lanes.h"
 #include "block_tests.h"
 #include "normal_lanes.h"
+#include "program_eval.h"

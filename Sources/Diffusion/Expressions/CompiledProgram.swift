@@ -1,4 +1,5 @@
 import Foundation
+internal import CKernels
 
 /// Where an instruction reads or writes a row of `count` doubles (rows are `stride` apart).
 public enum Slot: Sendable, Hashable, CustomStringConvertible {
@@ -76,8 +77,10 @@ public enum Instruction: Sendable, Hashable {
 /// `x*1 → x`, `x-0 → x`, `--x → x`, `x - c → x + (-c)`, `c*x → mulConst`, `x/c → mulConst(1/c)` only when
 /// `c` is a power of two (otherwise a true division), integer powers `|n| <= 16` expanded into the exact
 /// square/multiply sequence `ExpressionMath.powi` performs, and hash-consed common subexpressions. It does
-/// not call `simplified()` (whose rules, e.g. `x*0 → 0`, are not IEEE-exact). Swift does not contract
-/// `a*b + c` into FMAs, so compiled results equal the reference evaluator exactly.
+/// not call `simplified()` (whose rules, e.g. `x*0 → 0`, are not IEEE-exact). The block evaluator is C
+/// (`sgd_program_evaluate`, compiled with −ffp-contract=off: no `a*b + c` is contracted into an
+/// FMA; AVX2 where the CPU has it, the same bits on every instruction set), so compiled results
+/// equal the reference evaluator exactly.
 ///
 /// The program is an immutable value; evaluate it concurrently from any number of threads, each with
 /// its own workspace. `inputs`, `outputs` and `workspace` must not overlap.
@@ -88,6 +91,8 @@ public struct CompiledProgram: Sendable {
     public let registerCount: Int
     /// The flat instruction list (first slot = destination).
     public let instructions: [Instruction]
+    /// The same, encoded for the C block evaluator.
+    let encoded: EncodedProgram
 
     /// Compiles several outputs into one register program with common-subexpression elimination.
     /// Every variable index used must be `< dimension`.
@@ -100,6 +105,7 @@ public struct CompiledProgram: Sendable {
         self.outputCount = outputs.count
         self.registerCount = lowered.registerCount
         self.instructions = lowered.instructions
+        self.encoded = EncodedProgram(lowered.instructions)
     }
 
     /// Human-readable listing, one instruction per line.
@@ -112,12 +118,17 @@ public struct CompiledProgram: Sendable {
     /// `workspace` must hold `registerCount*stride` doubles. Does not allocate.
     public func evaluate(count: Int, stride: Int, inputs: UnsafePointer<Double>,
                          outputs: UnsafeMutablePointer<Double>, workspace: UnsafeMutablePointer<Double>) {
+        evaluate(count: count, stride: stride, inputs: inputs, outputs: outputs, workspace: workspace,
+                 instructionSet: MLP.laneInstructionSet)
+    }
+
+    /// As `evaluate(count:…)`, on a chosen instruction set (≤ `MLP.bestLaneInstructionSet`;
+    /// the tests compare them).
+    func evaluate(count: Int, stride: Int, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>,
+                  workspace: UnsafeMutablePointer<Double>, instructionSet: Int) {
         precondition(stride >= count, "stride must be >= count")
         guard count > 0 else { return }
-        let frame = Frame(count: count, stride: stride, inputs: inputs, outputs: outputs, workspace: workspace)
-        instructions.withUnsafeBufferPointer { code in
-            for instruction in code { frame.execute(instruction) }
-        }
+        sgd_program_evaluate(encoded.code, encoded.count, count, stride, inputs, outputs, workspace, instructionSet)
     }
 
     /// Convenience for one point (allocates; not for hot loops).
@@ -144,81 +155,72 @@ public struct CompiledProgram: Sendable {
 
 // MARK: - Execution
 
-private struct Frame {
+/// The instructions encoded for the C block evaluator (`sgd_program_evaluate`,
+/// CKernels/program_eval.c), allocated once per program.
+final class EncodedProgram: @unchecked Sendable {
+    let code: UnsafeMutablePointer<sgd_program_instruction>
     let count: Int
-    let stride: Int
-    let inputs: UnsafePointer<Double>
-    let outputs: UnsafeMutablePointer<Double>
-    let workspace: UnsafeMutablePointer<Double>
 
-    @inline(__always) func read(_ s: Slot) -> UnsafePointer<Double> {
+    init(_ instructions: [Instruction]) {
+        count = instructions.count
+        code = .allocate(capacity: Swift.max(count, 1))
+        for (k, instruction) in instructions.enumerated() { (code + k).initialize(to: EncodedProgram.encode(instruction)) }
+    }
+
+    deinit { code.deallocate() }
+
+    /// kind·2³² + row: kind 0 inputs, 1 workspace, 2 outputs (program_eval.h); −1 unused.
+    static func slot(_ s: Slot?) -> Int64 {
         switch s {
-        case .input(let j): return inputs + j &* stride
-        case .register(let r): return UnsafePointer(workspace + r &* stride)
-        case .output(let k): return UnsafePointer(outputs + k &* stride)
+        case .input(let j): return Int64(j)
+        case .register(let r): return 1 << 32 | Int64(r)
+        case .output(let k): return 2 << 32 | Int64(k)
+        case nil: return -1
         }
     }
 
-    @inline(__always) func write(_ s: Slot) -> UnsafeMutablePointer<Double> {
-        switch s {
-        case .register(let r): return workspace + r &* stride
-        case .output(let k): return outputs + k &* stride
-        case .input: preconditionFailure("inputs are read-only")
+    static func encode(_ instruction: Instruction) -> sgd_program_instruction {
+        func op(_ code: Int, _ d: Slot, _ a: Slot? = nil, _ b: Slot? = nil, _ c: Slot? = nil,
+                immediate: Double = 0, n: Int = 0) -> sgd_program_instruction {
+            sgd_program_instruction(op: Int64(code), n: Int64(n), d: slot(d), a: slot(a), b: slot(b), c: slot(c), imm: immediate)
         }
-    }
-
-    @inline(__always) func map1(_ d: Slot, _ a: Slot, _ f: (Double) -> Double) {
-        let dp = write(d), ap = read(a), n = count
-        for i in 0..<n { dp[i] = f(ap[i]) }
-    }
-
-    @inline(__always) func map2(_ d: Slot, _ a: Slot, _ b: Slot, _ f: (Double, Double) -> Double) {
-        let dp = write(d), ap = read(a), bp = read(b), n = count
-        for i in 0..<n { dp[i] = f(ap[i], bp[i]) }
-    }
-
-    @inline(__always) func execute(_ instruction: Instruction) {
         switch instruction {
-        case .loadConst(let d, let c):
-            let dp = write(d), n = count
-            for i in 0..<n { dp[i] = c }
-        case .copy(let d, let a): map1(d, a) { $0 }
-        case .add(let d, let a, let b): map2(d, a, b) { $0 + $1 }
-        case .sub(let d, let a, let b): map2(d, a, b) { $0 - $1 }
-        case .mul(let d, let a, let b): map2(d, a, b) { $0 * $1 }
-        case .div(let d, let a, let b): map2(d, a, b) { $0 / $1 }
-        case .neg(let d, let a): map1(d, a) { -$0 }
-        case .mulConst(let d, let a, let c): map1(d, a) { $0 * c }
-        case .addConst(let d, let a, let c): map1(d, a) { $0 + c }
-        case .constSubtract(let d, let c, let a): map1(d, a) { c - $0 }
-        case .divConstBy(let d, let c, let a): map1(d, a) { c / $0 }
-        case .divByConst(let d, let a, let c): map1(d, a) { $0 / c }
-        case .square(let d, let a): map1(d, a) { ExpressionMath.square($0) }
-        case .cube(let d, let a): map1(d, a) { ExpressionMath.cube($0) }
-        case .powInt(let d, let a, let n): map1(d, a) { ExpressionMath.powi($0, n) }
-        case .powReal(let d, let a, let b): map2(d, a, b) { ExpressionMath.pow($0, $1) }
-        case .exp(let d, let a): map1(d, a) { Foundation.exp($0) }
-        case .log(let d, let a): map1(d, a) { Foundation.log($0) }
-        case .sqrt(let d, let a): map1(d, a) { $0.squareRoot() }
-        case .sin(let d, let a): map1(d, a) { Foundation.sin($0) }
-        case .cos(let d, let a): map1(d, a) { Foundation.cos($0) }
-        case .tanh(let d, let a): map1(d, a) { Foundation.tanh($0) }
-        case .abs(let d, let a): map1(d, a) { Swift.abs($0) }
-        case .sign(let d, let a): map1(d, a) { ExpressionMath.sign($0) }
-        case .min(let d, let a, let b): map2(d, a, b) { ExpressionMath.min($0, $1) }
-        case .max(let d, let a, let b): map2(d, a, b) { ExpressionMath.max($0, $1) }
-        case .select(let d, let c, let a, let b):
-            let dp = write(d), cp = read(c), ap = read(a), bp = read(b), n = count
-            for i in 0..<n { dp[i] = ExpressionMath.select(cp[i], ap[i], bp[i]) }
-        case .lt(let d, let a, let b): map2(d, a, b) { ExpressionMath.bool($0 < $1) }
-        case .le(let d, let a, let b): map2(d, a, b) { ExpressionMath.bool($0 <= $1) }
-        case .gt(let d, let a, let b): map2(d, a, b) { ExpressionMath.bool($0 > $1) }
-        case .ge(let d, let a, let b): map2(d, a, b) { ExpressionMath.bool($0 >= $1) }
-        case .eq(let d, let a, let b): map2(d, a, b) { ExpressionMath.bool($0 == $1) }
-        case .ne(let d, let a, let b): map2(d, a, b) { ExpressionMath.bool($0 != $1) }
-        case .and(let d, let a, let b): map2(d, a, b) { ExpressionMath.and($0, $1) }
-        case .or(let d, let a, let b): map2(d, a, b) { ExpressionMath.or($0, $1) }
-        case .not(let d, let a): map1(d, a) { ExpressionMath.not($0) }
+        case .loadConst(let d, let c): return op(SGD_OP_LOAD_CONST, d, immediate: c)
+        case .copy(let d, let a): return op(SGD_OP_COPY, d, a)
+        case .add(let d, let a, let b): return op(SGD_OP_ADD, d, a, b)
+        case .sub(let d, let a, let b): return op(SGD_OP_SUB, d, a, b)
+        case .mul(let d, let a, let b): return op(SGD_OP_MUL, d, a, b)
+        case .div(let d, let a, let b): return op(SGD_OP_DIV, d, a, b)
+        case .neg(let d, let a): return op(SGD_OP_NEG, d, a)
+        case .mulConst(let d, let a, let c): return op(SGD_OP_MUL_CONST, d, a, immediate: c)
+        case .addConst(let d, let a, let c): return op(SGD_OP_ADD_CONST, d, a, immediate: c)
+        case .constSubtract(let d, let c, let a): return op(SGD_OP_CONST_SUBTRACT, d, a, immediate: c)
+        case .divConstBy(let d, let c, let a): return op(SGD_OP_DIV_CONST_BY, d, a, immediate: c)
+        case .divByConst(let d, let a, let c): return op(SGD_OP_DIV_BY_CONST, d, a, immediate: c)
+        case .square(let d, let a): return op(SGD_OP_SQUARE, d, a)
+        case .cube(let d, let a): return op(SGD_OP_CUBE, d, a)
+        case .powInt(let d, let a, let n): return op(SGD_OP_POW_INT, d, a, n: n)
+        case .powReal(let d, let a, let b): return op(SGD_OP_POW_REAL, d, a, b)
+        case .exp(let d, let a): return op(SGD_OP_EXP, d, a)
+        case .log(let d, let a): return op(SGD_OP_LOG, d, a)
+        case .sqrt(let d, let a): return op(SGD_OP_SQRT, d, a)
+        case .sin(let d, let a): return op(SGD_OP_SIN, d, a)
+        case .cos(let d, let a): return op(SGD_OP_COS, d, a)
+        case .tanh(let d, let a): return op(SGD_OP_TANH, d, a)
+        case .abs(let d, let a): return op(SGD_OP_ABS, d, a)
+        case .sign(let d, let a): return op(SGD_OP_SIGN, d, a)
+        case .min(let d, let a, let b): return op(SGD_OP_MIN, d, a, b)
+        case .max(let d, let a, let b): return op(SGD_OP_MAX, d, a, b)
+        case .select(let d, let c, let a, let b): return op(SGD_OP_SELECT, d, c, a, b)
+        case .lt(let d, let a, let b): return op(SGD_OP_LT, d, a, b)
+        case .le(let d, let a, let b): return op(SGD_OP_LE, d, a, b)
+        case .gt(let d, let a, let b): return op(SGD_OP_GT, d, a, b)
+        case .ge(let d, let a, let b): return op(SGD_OP_GE, d, a, b)
+        case .eq(let d, let a, let b): return op(SGD_OP_EQ, d, a, b)
+        case .ne(let d, let a, let b): return op(SGD_OP_NE, d, a, b)
+        case .and(let d, let a, let b): return op(SGD_OP_AND, d, a, b)
+        case .or(let d, let a, let b): return op(SGD_OP_OR, d, a, b)
+        case .not(let d, let a): return op(SGD_OP_NOT, d, a)
         }
     }
 }

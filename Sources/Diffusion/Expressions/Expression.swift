@@ -242,8 +242,11 @@ public indirect enum Expression: Sendable, Hashable, CustomStringConvertible {
 
 // MARK: - Shared scalar semantics
 
-/// The single definition of every operation's floating-point semantics. Both the reference evaluator
-/// and the compiled program call these, which is what makes them agree bit for bit.
+/// The definition of every operation's floating-point semantics, used by the reference evaluator
+/// and by the compiler's constant folding. The compiled program's block evaluator
+/// (`sgd_program_evaluate`, CKernels/program_eval.c: four lanes per AVX2 vector) performs the
+/// same operations in C, one for one (−ffp-contract=off; the same C library for exp, log, sin,
+/// cos, tanh and pow); the expression tests compare the two bit for bit, special values included.
 enum ExpressionMath {
     @inline(__always) static func bool(_ b: Bool) -> Double { b ? 1.0 : 0.0 }
     @inline(__always) static func not(_ x: Double) -> Double { x == 0 ? 1.0 : 0.0 }
