@@ -131,6 +131,12 @@ public struct CompiledProgram: Sendable {
         sgd_program_evaluate(encoded.code, encoded.count, count, stride, inputs, outputs, workspace, instructionSet)
     }
 
+    /// The block evaluator as a view that calling retains nothing (for hot loops whose owner
+    /// holds this program).
+    var kernel: ProgramKernel {
+        ProgramKernel(code: UnsafePointer(encoded.code), length: encoded.count, instructionSet: MLP.laneInstructionSet)
+    }
+
     /// Convenience for one point (allocates; not for hot loops).
     public func evaluate(at point: [Double]) -> [Double] {
         precondition(point.count >= dimension, "point has fewer coordinates than the program's dimension")
@@ -154,6 +160,23 @@ public struct CompiledProgram: Sendable {
 }
 
 // MARK: - Execution
+
+/// A compiled program's block evaluator as a trivially copyable view (the encoded code and
+/// the instruction set), for hot loops: calling it retains nothing. Valid while the program
+/// it came from (`CompiledProgram.kernel`) lives; its owner keeps that program.
+struct ProgramKernel {
+    let code: UnsafePointer<sgd_program_instruction>
+    let length: Int
+    let instructionSet: Int
+
+    /// `CompiledProgram.evaluate(count:stride:inputs:outputs:workspace:)`.
+    @inline(__always)
+    func evaluate(count: Int, stride: Int, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>,
+                  workspace: UnsafeMutablePointer<Double>) {
+        guard count > 0 else { return }
+        sgd_program_evaluate(code, length, count, stride, inputs, outputs, workspace, instructionSet)
+    }
+}
 
 /// The instructions encoded for the C block evaluator (`sgd_program_evaluate`,
 /// CKernels/program_eval.c), allocated once per program.

@@ -99,6 +99,11 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let laneSum: (any LaneBatchedFiniteSum)?
     /// S with S Sᵀ = Σ₁ for a constant covariance law, taken once (row-major d×d).
     private let constantFactor: UnsafeMutablePointer<Double>?
+    /// The landscape's gradient program, and the exit test's indicator and level programs, as
+    /// kernels that calling retains nothing (the stepper holds the programs).
+    private let gradientKernel: ProgramKernel?
+    private let indicatorKernel: ProgramKernel
+    private let levelKernel: ProgramKernel?
     /// Samples per call of the lanes kernel in a sample-space SDE step.
     static let laneSamples = 256
 
@@ -114,6 +119,9 @@ final class EulerMaruyamaStepper: BlockStepper {
         self.exitTest = exitTest
         self.bridge = bridge
         self.width = width
+        gradientKernel = landscape.gradientProgram?.kernel
+        indicatorKernel = exitTest.indicators.kernel
+        levelKernel = exitTest.levels?.kernel
         d = landscape.dimension
         terms = exitTest.indicators.outputCount
         let w = width
@@ -216,7 +224,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         let w = width
         for j in 0..<d { x[j * w + i] = point[j] }
         outcome[i] = EulerMaruyamaStepper.running
-        guard bridge, let levels = exitTest.levels else { return }
+        guard bridge, let levels = levelKernel else { return }
         // one lane: the block layout with its base shifted to lane i
         levels.evaluate(count: 1, stride: w, inputs: x + i, outputs: levelOut + i, workspace: workspace + i)
         for l in exitTest.levelTerms.indices {
@@ -238,6 +246,17 @@ final class EulerMaruyamaStepper: BlockStepper {
 
     // MARK: - Steps
 
+    /// ∇V of lanes `0..<count` into `grad`: the compiled gradient program through its kernel
+    /// (no retains in the step loop), else the landscape's own route (finite sums).
+    @inline(__always)
+    private func blockGradient(count n: Int) {
+        if let kernel = gradientKernel {
+            kernel.evaluate(count: n, stride: width, inputs: x, outputs: grad, workspace: workspace)
+        } else {
+            landscape.gradient(count: n, stride: width, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+        }
+    }
+
     /// One step of lanes `0..<count` with the stream's draws, then the exit test.
     func step(count: Int, stream: RandomStream) {
         var state = stream.taus2State
@@ -257,14 +276,14 @@ final class EulerMaruyamaStepper: BlockStepper {
         case .gaussian(let s) where lanes != nil && w % Taus2Lanes.count == 0 && InlineZiggurat.tables != nil:
             // additive noise from the SIMD lane streams: each row's normals drawn and used in
             // one pass (the same draws and bits as `drawNormals` then `advance`)
-            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            blockGradient(count: n)
             let lanes = lanes.unsafelyUnwrapped
             for j in 0..<d { _ = lanes.eulerRow(x: x + j * w, gradient: grad + j * w, step: h, scale: s, count: n) }
         case .gaussian, .stateDependent, .finiteSumCovariance:
             drawNormals(count: n, stream: stream, state: &state, lanes: lanes)
             advance(count: n, normals: normals)
         case .alphaStable(let alpha, let s):
-            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            blockGradient(count: n)
             stream.store(state)
             for j in 0..<d {
                 let xr = x + j * w, gr = grad + j * w
@@ -272,7 +291,7 @@ final class EulerMaruyamaStepper: BlockStepper {
             }
             state = stream.taus2State
         case .studentTMean(let nu, let s, let batch):
-            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            blockGradient(count: n)
             stream.store(state)
             let inverse = 1.0 / Double(batch)
             for j in 0..<d {
@@ -400,14 +419,14 @@ final class EulerMaruyamaStepper: BlockStepper {
         switch increment {
         case .gaussian(let s):
             // vectorisable: the noise is drawn already
-            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            blockGradient(count: n)
             for j in 0..<d {
                 let xr = x + j * w, gr = grad + j * w, zr = z + j * w
                 for i in 0..<n { xr[i] = xr[i] - h * gr[i] + s * zr[i] }
             }
         case .stateDependent(let law, let variance):
             let eigen = self.eigen!
-            landscape.gradient(count: n, stride: w, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
+            blockGradient(count: n)
             // per lane: the matrix M with Σ₁ = m_i·M (m_i the lane's scalar factor), and its root's spectrum
             var c = 1.0, loss = false, hStar: Double? = nil
             var spectrum = SymmetricSquareRoot.Spectrum.positivePart
@@ -594,7 +613,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         // branch-free selects over the block
         if exitTest.readsLoss { fillLoss(count: n) }
         if terms > 0 {
-            exitTest.indicators.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
+            indicatorKernel.evaluate(count: n, stride: w, inputs: x, outputs: indicator, workspace: workspace)
             if !exitTest.distanceTerms.isEmpty { exitTest.fillDistances(count: n, stride: w, x: x, indicators: indicator) }
         }
         let running = EulerMaruyamaStepper.running, diverged = EulerMaruyamaStepper.diverged
@@ -614,7 +633,7 @@ final class EulerMaruyamaStepper: BlockStepper {
             // lanes or rows per vector)
             sgd_block_mark_diverged(x, w, d, n, bound, outcome, diverged, MLP.laneInstructionSet)
         }
-        if bridge, let levels = exitTest.levels { bridgeTest(levels, count: n, state: &state) }
+        if bridge, let levels = levelKernel { bridgeTest(levels, count: n, state: &state) }
     }
 
     /// Row d of `x`: L(θ) of lanes `0..<count`, for exit terms that read the loss. A finite
@@ -669,7 +688,7 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// a uniform on (0, 1) drawn as `gsl_rng_uniform_pos` does (smallest value 2⁻³² for
     /// taus2's 32-bit output) is never below p, so skipping the draw changes no outcome.
     @inline(__always)
-    private func bridgeTest(_ levels: CompiledProgram, count active: Int, state: inout Taus2State) {
+    private func bridgeTest(_ levels: ProgramKernel, count active: Int, state: inout Taus2State) {
         let w = width, status = outcome
         var state0 = state  // register-held for the loops below
         defer { state = state0 }
