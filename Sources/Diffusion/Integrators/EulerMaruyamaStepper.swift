@@ -102,6 +102,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// The landscape's gradient program, and the exit test's indicator and level programs, as
     /// kernels that calling retains nothing (the stepper holds the programs).
     private let gradientKernel: ProgramKernel?
+    /// The landscape's Hessian program (state-dependent noise), likewise.
+    private let hessianKernel: ProgramKernel?
     private let indicatorKernel: ProgramKernel
     private let levelKernel: ProgramKernel?
     /// Samples per call of the lanes kernel in a sample-space SDE step.
@@ -120,6 +122,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         self.bridge = bridge
         self.width = width
         gradientKernel = landscape.gradientProgram?.kernel
+        hessianKernel = landscape.hessianProgram?.kernel
         indicatorKernel = exitTest.indicators.kernel
         levelKernel = exitTest.levels?.kernel
         d = landscape.dimension
@@ -245,6 +248,16 @@ final class EulerMaruyamaStepper: BlockStepper {
     }
 
     // MARK: - Steps
+
+    /// The Hessian of lanes `0..<count` into `hess` (row-major d×d rows), as `blockGradient`.
+    @inline(__always)
+    private func blockHessian(count n: Int) {
+        if let kernel = hessianKernel {
+            kernel.evaluate(count: n, stride: width, inputs: x, outputs: hess, workspace: workspace)
+        } else {
+            landscape.hessian(count: n, stride: width, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
+        }
+    }
 
     /// ∇V of lanes `0..<count` into `grad`: the compiled gradient program through its kernel
     /// (no retains in the step loop), else the landscape's own route (finite sums).
@@ -434,12 +447,12 @@ final class EulerMaruyamaStepper: BlockStepper {
             case .hessian(let scale, let curvature):
                 c = scale
                 if curvature == .absolute { spectrum = .absolute }
-                landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
+                blockHessian(count: n)
             case .lossProportional(let scale, let fixed):
                 c = scale; loss = true; hStar = fixed
                 landscape.value(count: n, stride: w, inputs: x, outputs: values, workspace: workspace, scratch: scratch)
                 if fixed == nil {
-                    landscape.hessian(count: n, stride: w, inputs: x, outputs: hess, workspace: workspace, scratch: scratch)
+                    blockHessian(count: n)
                 }
             case .covariance(let matrix):
                 if let s = constantFactor {
