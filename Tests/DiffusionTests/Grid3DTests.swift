@@ -101,7 +101,7 @@ import Testing
         #expect(error?.message.contains("\n") == false)
     }
 
-    /// An artificial 1 MB bound (nothing is allocated): 33³ nodes are estimated at ≈ 0.15 GB.
+    /// An artificial 1 MB bound (nothing is allocated): 33³ nodes are estimated at ≈ 0.23 GB.
     @Test func memoryRefusalNamesNodesEstimateAndWhatFits() throws {
         let p = Grid3D.Problem(landscape: Self.separable, d11: 0.1, d22: 0.1, d33: 0.1, advection: .hybrid,
                                box: Self.box, nx: 33, ny: 33, nz: 33)
@@ -111,8 +111,8 @@ import Testing
         #expect(Grid3D.estimatedFactorBytes(nodes: fits) <= bound && Grid3D.estimatedFactorBytes(nodes: fits + 1) > bound)
         let message = error?.message ?? ""
         #expect(message.contains("35937 nodes") && message.contains("at most \(fits) nodes") && !message.contains("\n"), "\(message)")
-        // the default bound: half the physical memory, capped by UMFPACK's 32-bit block
-        #expect(Grid3D.memoryBound == min(Grid3D.physicalMemory / 2, Grid3D.umfpackLimit) && Grid3D.memoryBound > 0)
+        // the default bound: half the physical memory
+        #expect(Grid3D.memoryBound == Grid3D.physicalMemory / 2 && Grid3D.memoryBound > 0)
     }
 
     @Test func wrongDimensionAndTooFewNodesAreRefused() throws {

@@ -52,7 +52,7 @@ import Testing
     @Test func nodesOutsideTheRangeOrTheMemoryAreRefused() throws {
         let domain = "domain = { lower = [-2.5, -2.0, -2.0], upper = [0.0, 2.0, 2.0] }"
         #expect(throws: SpecError.self) { try JobSpec.parse(Self.spec(domain: domain, nodes: "nodes = 513")) }
-        // 129³ = 2.1e6 nodes: estimated ≈ 58 GB, refused before any cell runs, naming the limit
+        // 129³ = 2.1e6 nodes: estimated ≈ 80 GB, refused before any cell runs, naming the limit
         do {
             let spec = try JobSpec.parse(Self.spec(domain: domain, nodes: "nodes = 129"))
             _ = try JobRunner(spec: spec, threads: 1).runCell(experiment: 0, cell: 0)

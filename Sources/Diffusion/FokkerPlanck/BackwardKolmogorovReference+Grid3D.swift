@@ -6,7 +6,7 @@ extension BackwardKolmogorovReference {
     /// reflecting `domain`, the exit region absorbing, Richardson-extrapolated over the nested
     /// grids m, (m+1)/2, ((m+1)/2+1)/2 with `Richardson.extrapolate`'s error estimate, as in 2-D.
     /// Affordable: a sparse LU of a 3-D grid costs ∝ N² (nested dissection; `Grid3D`'s measured
-    /// 1.2 s at 33³, 5.5 s at 49³), so the two coarser levels add 1/64 and 1/4096 of the finest
+    /// 0.8 s at 33³, 6 s at 49³, 27 s at 65³), so the two coarser levels add 1/64 and 1/4096 of the finest
     /// solve. Advection is `.hybrid` (central where the cell Péclet number is ≤ 1). Throws the
     /// `Grid3D` memory refusal before assembling when the finest grid does not fit.
     public init(problem: ExitProblem, form: FokkerPlanckForm, domain: Grid3D.Box, nodes: Int = 33) throws {

@@ -27,7 +27,8 @@ import Glibc
 /// ghost nodes (`f₋₁ = f₁`), except where absorbing.
 ///
 /// **Solver.** `−𝓛_h` on the non-absorbing nodes in compressed rows (≤ 7 entries a row),
-/// factorised by UMFPACK (`SparseLU`) and solved with `GridSystem.solve`'s difference-form
+/// factorised by UMFPACK's 64-bit-index family (`SparseLU.IndexWidth.int64`: the 32-bit one
+/// allocates below 2³¹ bytes at once, and 65³ failed there) and solved with `GridSystem.solve`'s difference-form
 /// iterative refinement (the rounding estimate is `Grid3DSolution.roundingError`; a solve that
 /// does not refine below √ε_mach throws).
 ///
@@ -35,8 +36,7 @@ import Glibc
 /// separators are planes of N^(2/3) nodes: fill ∝ N^(4/3), work ∝ N²; George & Liu 1981).
 /// The factorisation therefore uses METIS nested-dissection ordering (half AMD's memory and time
 /// here). Before assembling, `estimatedFactorBytes` (a fit of UMFPACK's measured peak memory) is
-/// compared with `memoryBound` — half the physical memory, capped by the 2³¹-byte block of
-/// UMFPACK's 32-bit interface — and the solve refuses with a `GridError` naming the node count,
+/// compared with `memoryBound`, half the physical memory, and the solve refuses with a `GridError` naming the node count,
 /// the estimate and the largest grid that fits, rather than fail or be killed for memory.
 public enum Grid3D {
     /// The box `[x0, x1] × [y0, y1] × [z0, z1]`.
@@ -104,33 +104,30 @@ public enum Grid3D {
     /// Physical memory in bytes (`sysconf(_SC_PHYS_PAGES) · sysconf(_SC_PAGESIZE)`).
     public static let physicalMemory: Double = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
 
-    /// UMFPACK's 32-bit interface (`umfpack_di_*`, what `SparseLU` opens) allocates its numeric
-    /// workspace in one block of fewer than 2³¹ bytes: measured, 65³ nodes failed with "out of
-    /// memory" at 2.2 GB resident on a 23 GB machine while 57³ (peak 1.54 GB) factorised.
-    public static let umfpackLimit = 2_147_483_648.0
-
     /// The most bytes a factorisation may be estimated to take: half the physical memory (the
-    /// rest is the process's other data, other cells' threads and the system), and at most
-    /// `umfpackLimit`.
-    public static var memoryBound: Double { min(physicalMemory / 2, umfpackLimit) }
+    /// rest is the process's other data, other cells' threads and the system).
+    public static var memoryBound: Double { physicalMemory / 2 }
 
-    /// UMFPACK's peak memory (symbolic + numeric, `SparseLU.peakBytes`) for a grid of `nodes`
-    /// nodes with METIS nested-dissection ordering, fitted to measurements on cubic grids of the
-    /// 7-point operator (separable double well, isotropic D = 0.1, `.hybrid`; UMFPACK 5.7):
-    /// 33³: 0.132 GB, 41³: 0.341 GB, 49³: 0.742 GB, 57³: 1.54 GB; least squares in log–log,
-    /// peak ≈ 20.7·N^1.49 bytes (every point within 3 %; nested dissection's N^(4/3) fill plus
-    /// the fronts' N^(2/3)·N^(2/3) blocks). The estimate adds 10 % to the fit. Factorisation time
-    /// (one core of the shared 2-core Xeon, release): 1.2 s at 33³, 5.5 s at 49³, 13.7 s at 57³.
-    /// AMD, UMFPACK's default and `Grid2D`'s ordering, took about twice the memory and time in 3-D
-    /// (0.223 GB and 0.82 s at 33³ — METIS's analysis costs more there — 1.38 GB and 12.3 s at 49³).
+    /// Bytes the process grows by to factorise a grid of `nodes` nodes, from measurements on
+    /// cubic grids of the 7-point operator (separable double well, isotropic D = 0.1, `.hybrid`;
+    /// UMFPACK 5.7, 64-bit indices, METIS ordering). UMFPACK's own peak (symbolic + numeric,
+    /// `SparseLU.peakBytes`): 33³: 0.146 GB, 41³: 0.373 GB, 49³: 0.784 GB, 57³: 1.56 GB,
+    /// 65³: 2.62 GB; least squares in log–log, peak ≈ 46.1·N^1.427 bytes, every point within 3 %
+    /// (nested dissection's fill ∝ N^(4/3) plus fronts of N^(2/3)·N^(2/3)). The resident set grew
+    /// by 1.33×, 1.50× and 1.50× the fit at 49³, 57³ and 65³ (METIS's and the assembly's memory,
+    /// which UMFPACK does not count), so the estimate is 1.6 × the fit. Checked beyond the fit at
+    /// 73³ (3.9·10⁵ nodes): peak 4.00 GB against the fit's 4.38 GB, resident growth 6.63 GB
+    /// against the estimate's 7.0 GB. Time (one core of the shared 2-core Xeon, release): 0.8 s at
+    /// 33³, 6–7 s at 49³, 13.5 s at 57³, 27 s at 65³, 80 s at 73³.
+    /// AMD (UMFPACK's default, `Grid2D`'s ordering) took 1.8× the memory and 2× the time at 49³.
     public static func estimatedFactorBytes(nodes: Int) -> Double {
-        1.1 * factorCoefficient * pow(Double(nodes), factorExponent)
+        residentFactor * factorCoefficient * pow(Double(nodes), factorExponent)
     }
-    static let factorCoefficient = 20.7, factorExponent = 1.49
+    static let factorCoefficient = 46.1, factorExponent = 1.427, residentFactor = 1.6
 
     /// The largest node count whose `estimatedFactorBytes` is within `bound`.
     public static func largestNodes(within bound: Double) -> Int {
-        Int(pow(bound / (1.1 * factorCoefficient), 1 / factorExponent).rounded(.down))
+        Int(pow(bound / (residentFactor * factorCoefficient), 1 / factorExponent).rounded(.down))
     }
 
     /// Throws when the factorisation of a grid of `nodes` nodes is estimated above `bound` bytes.
@@ -139,7 +136,7 @@ public enum Grid3D {
         guard estimate <= bound else {
             let largest = largestNodes(within: bound)
             let side = Int(pow(Double(largest), 1.0 / 3).rounded(.down))
-            let why = bound == umfpackLimit ? "UMFPACK's 32-bit interface allocates < 2³¹ bytes at once" : bound == physicalMemory / 2 ? "half the physical memory" : "the given bound"
+            let why = bound == memoryBound ? "half the physical memory" : "the given bound"
             throw GridError("Grid3D: \(nodes) nodes need an estimated \(gigabytes(estimate)) for the sparse LU, above the bound \(gigabytes(bound)) (\(why)); at most \(largest) nodes fit (a \(side)×\(side)×\(side) grid)")
         }
     }
@@ -309,7 +306,7 @@ public enum Grid3D {
         let lu: SparseLU
         // UMFPACK's own refinement would use the rounded diagonal: GridSystem.solve refines instead
         do { lu = try SparseLU(n: m, rowStarts: rowStarts, columns: columns, values: entries, refinementSteps: 0,
-                                     ordering: .metis) }
+                                     ordering: .metis, indexWidth: .int64) }
         catch { throw GridError("Grid3D: \(error.message)") }
         return GridSystem(lu: lu, rhs: rhs, unknown: unknown, boundary: [Double](repeating: 0, count: nodes), upwinded: upwinded,
                           absorbingCount: nodes - m, rowStarts: rowStarts, columns: columns, entries: entries, leak: leak)

@@ -30,7 +30,7 @@ public struct BackwardKolmogorovMethod: ExperimentMethod {
         self.form = FokkerPlanckForm(rawValue: form)!
         let twoD = landscape.dimension == 2
         if landscape.dimension == 3 {
-            // 33 per side: 1.2 s for the finest of the Richardson triple (Grid3D's measurements);
+            // 33 per side: 0.8 s for the finest of the Richardson triple (Grid3D's measurements);
             // the upper end is refused by Grid3D's memory estimate where it does not fit
             let nodes = try r.integer("nodes") ?? 33
             guard (11...129).contains(nodes) else { throw r.error("nodes", "must be in 11...129 for a 3-D grid (nodes per side, memory permitting), got \(nodes)") }
