@@ -28,16 +28,16 @@ import Glibc
 ///
 /// **Solver.** `−𝓛_h` on the non-absorbing nodes in compressed rows (≤ 7 entries a row),
 /// factorised by UMFPACK's 64-bit-index family (`SparseLU.IndexWidth.int64`: the 32-bit one
-/// allocates below 2³¹ bytes at once, and 65³ failed there) and solved with `GridSystem.solve`'s difference-form
-/// iterative refinement (the rounding estimate is `Grid3DSolution.roundingError`; a solve that
-/// does not refine below √ε_mach throws).
+/// allocates below 2³¹ bytes at once, and 65³ failed there) and solved with `GridSystem.solve`'s
+/// difference-form iterative refinement (the rounding estimate is
+/// `Grid3DSolution.roundingError`; a solve that does not refine below √ε_mach throws).
 ///
 /// **Memory.** A sparse LU of a 3-D grid fills in far more than a 2-D one (nested-dissection
 /// separators are planes of N^(2/3) nodes: fill ∝ N^(4/3), work ∝ N²; George & Liu 1981).
 /// The factorisation therefore uses METIS nested-dissection ordering (half AMD's memory and time
-/// here). Before assembling, `estimatedFactorBytes` (a fit of UMFPACK's measured peak memory) is
-/// compared with `memoryBound`, half the physical memory, and the solve refuses with a `GridError` naming the node count,
-/// the estimate and the largest grid that fits, rather than fail or be killed for memory.
+/// here). Before assembling, `estimatedFactorBytes` (a fit of the measured memory) is compared
+/// with `memoryBound`, half the physical memory, and the solve refuses with a `GridError` naming
+/// the node count, the estimate and the largest grid that fits, rather than be killed for memory.
 public enum Grid3D {
     /// The box `[x0, x1] × [y0, y1] × [z0, z1]`.
     public struct Box: Sendable, Equatable {

@@ -12,7 +12,8 @@ import Glibc
 /// Aᵀ and `solve` asks it for `Aᵀᵀx = b` (`UMFPACK_At`): no transposed copy is made. Default
 /// control: the automatic strategy (for the grid operators' symmetric pattern, AMD on A + Aᵀ
 /// with diagonal pivots preferred, threshold partial pivoting 0.1 otherwise), row scaling by
-/// the row sums, at most 2 steps of iterative refinement per solve.
+/// the row sums, at most 2 steps of iterative refinement per solve; `Grid3D` asks for METIS
+/// ordering and the 64-bit-index family (`IndexWidth`).
 ///
 /// Opened with `dlopen(…, RTLD_LOCAL)` like `OpenBLAS`: nothing is linked at build time, so
 /// the package builds without SuiteSparse, and UMFPACK's BLAS (Debian: OpenBLAS through
