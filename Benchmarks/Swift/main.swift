@@ -46,6 +46,14 @@ func grids() throws {
         }
         print("{\"name\": \"grid2d-mfpt-\(n)\", \"seconds\": \(best), \"value\": \(t)}")
     }
+    // 3-D (Grid3D): the separable well with a z²/2 valley, once — 49³ is what fits in ~10 s
+    // (sparse LU work ∝ N²: 65³ took 27 s and 2.6 GB; Grid3D.estimatedFactorBytes)
+    let space = try Landscape(expression: "x^4/4 - x^2/2 + y^2/2 + z^2/2", variables: ["x", "y", "z"])
+    let cube = Grid3D.Problem(landscape: space, d11: eps, d22: eps, d33: eps, advection: .hybrid,
+                              box: Grid3D.Box(x0: -2.5, x1: 0, y0: -2, y1: 2, z0: -2, z1: 2), nx: 49, ny: 49, nz: 49)
+    var t3 = 0.0
+    let s3 = seconds { t3 = try! Grid3D.meanExitTime(cube, exit: { x, _, _ in x >= 0 })(-1, 0, 0) }
+    print("{\"name\": \"grid3d-mfpt-49\", \"seconds\": \(s3), \"value\": \(t3)}")
 }
 if arguments.contains("--grids-only") {
     try grids()

@@ -32,7 +32,7 @@ import Foundation
 /// unknowns), assembled directly in compressed rows (≤ 9 entries a row, mirrored neighbours
 /// merged), factorised once by SuiteSparse UMFPACK (`SparseLU`: multifrontal LU, AMD ordering
 /// of A + Aᵀ, diagonal pivots preferred; Davis, ACM TOMS 30, 2004), then iterative refinement
-/// with residuals in the difference form `Σcᵢⱼ(fᵢ − fⱼ) + leakᵢfᵢ` (`System.solve`): metastable
+/// with residuals in the difference form `Σcᵢⱼ(fᵢ − fⱼ) + leakᵢfᵢ` (`GridSystem.solve`): metastable
 /// problems have condition ≈ (8D/h²)·T, and a plain solve's relative error ε_mach·(8D/h²)·T
 /// reached 3e-5 at 513² with T ≈ 10⁶ (the band LU this replaces: 26 % at T ≈ 10¹⁰, and a
 /// negative mean, −8.0e9, in the Ibayashi cell B = 20 at 513²); a solve whose
@@ -173,7 +173,7 @@ public enum Grid2D {
                     }
                 }
             }
-            guard rounding <= System.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
+            guard rounding <= GridSystem.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
             swap(&v, &w)
             let grown = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let next = 1 / grown
@@ -190,83 +190,6 @@ public enum Grid2D {
 
     // MARK: - Assembly
 
-    /// `−𝓛_h` on the unknowns (the non-absorbing nodes), factorised, with its right-hand side.
-    ///
-    /// The operator is also kept in its difference form, `(−𝓛_h f)_i = leakᵢ·fᵢ + Σⱼ cᵢⱼ(fᵢ − fⱼ)`
-    /// (cᵢⱼ ≥ 0 the stencil weights, leakᵢ = Σ c/θ over absorbing neighbours, zero away from the
-    /// exit), for the residuals of `solve`'s iterative refinement: the stored diagonal
-    /// `Σcᵢⱼ + leakᵢ` is rounded by ε_mach·Σcᵢⱼ ≈ ε_mach·8D/h², which acts as a spurious killing or
-    /// creation rate of that size everywhere; when the escape rate ~1/T is not much larger (the
-    /// relative error of a plain LU solve is ≈ ε_mach·(8D/h²)·T, the condition number of
-    /// metastable problems), the factorised solution is off in leading digits and can even be
-    /// negative. The difference form never forms that diagonal.
-    struct System {
-        let lu: SparseLU
-        let rhs: [Double]
-        /// Per node (j·nx + i): its unknown's index, or −1 where absorbing.
-        let unknown: [Int32]
-        /// Per node: the Dirichlet value where absorbing (0 elsewhere).
-        let boundary: [Double]
-        let upwinded: Int
-        let absorbingCount: Int
-        /// Compressed rows of −𝓛_h (the same arrays the factorisation read) and each row's leak.
-        let rowStarts: [Int32], columns: [Int32], entries: [Double], leak: [Double]
-
-        /// Largest number of refinement steps; each is one residual and one pair of triangular solves.
-        static let refinementSteps = 20
-        /// A solve is trusted when its refinement contracted to a last correction ≤ √ε_mach·‖x‖∞
-        /// (half the digits confirmed). Past ε_mach·cond(A) ≈ 1 the factorisation is no
-        /// contraction and the refinement stalls far above that — measured on the separable
-        /// double well at T ≈ 1e18: corrections of 5 % to 50 % of ‖x‖ around values near 0 —
-        /// so the solve throws `Grid2DError.illConditioned` rather than return a number.
-        static let acceptedRounding = Double.ulpOfOne.squareRoot()
-
-        /// x = A⁻¹b: the factorised solve, then iterative refinement with residuals in the
-        /// difference form while the corrections shrink (Higham, *Accuracy and Stability of
-        /// Numerical Algorithms*, 2nd ed., §12.1: refinement with a more accurate residual
-        /// converges while ε_mach·cond(A) < 1, to the accuracy of the residual). Returns the
-        /// relative size ‖δ‖∞/‖x‖∞ of the last correction computed — accepted or, when it did not
-        /// shrink, left out — as the estimate of x's remaining rounding error (∞ if not finite).
-        /// No allocation.
-        func solve(_ b: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>,
-                   work: UnsafeMutablePointer<Double>, correction: UnsafeMutablePointer<Double>) -> Double {
-            let m = lu.n
-            lu.solve(b, into: x)
-            var previous = Double.infinity, estimate = Double.infinity
-            for _ in 0..<System.refinementSteps {
-                rowStarts.withUnsafeBufferPointer { starts in
-                    columns.withUnsafeBufferPointer { cols in
-                        entries.withUnsafeBufferPointer { vals in
-                            leak.withUnsafeBufferPointer { leak in
-                                for i in 0..<m {
-                                    let xi = x[i]
-                                    var ax = leak[i] * xi
-                                    for k in Int(starts[i])..<Int(starts[i + 1]) {
-                                        let j = Int(cols[k])
-                                        if j != i { ax -= vals[k] * (xi - x[j]) }  // vals[k] = −cᵢⱼ
-                                    }
-                                    work[i] = b[i] - ax
-                                }
-                            }
-                        }
-                    }
-                }
-                lu.solve(UnsafePointer(work), into: correction)
-                var size = 0.0, scale = 0.0
-                for i in 0..<m {
-                    size = max(size, abs(correction[i]))
-                    scale = max(scale, abs(x[i]))
-                }
-                estimate = scale > 0 ? size / scale : (size == 0 ? 0 : .infinity)
-                guard size.isFinite, size < previous else { break }  // stagnated at rounding level, or diverging
-                for i in 0..<m { x[i] += correction[i] }
-                previous = size
-                if size <= 4 * Double.ulpOfOne * scale { break }
-            }
-            return estimate.isFinite ? estimate : .infinity
-        }
-    }
-
     static func solve(_ p: Problem, exit: (Double, Double) -> Bool, data: (Double, Double) throws -> Double,
                       source: Double) throws -> Grid2DSolution {
         let system = try assemble(p, exit: exit, data: data, source: source)
@@ -281,7 +204,7 @@ public enum Grid2D {
                 }
             }
         }
-        guard rounding <= System.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
+        guard rounding <= GridSystem.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
         var values = system.boundary
         for node in values.indices where system.unknown[node] >= 0 { values[node] = x[Int(system.unknown[node])] }
         // an M-matrix has a non-negative inverse: a non-finite value means the solve broke down
@@ -294,7 +217,7 @@ public enum Grid2D {
     }
 
     static func assemble(_ p: Problem, exit: (Double, Double) -> Bool, data: (Double, Double) throws -> Double,
-                         source: Double) throws -> System {
+                         source: Double) throws -> GridSystem {
         guard p.landscape.dimension == 2 else { throw Grid2DError.invalid("the landscape must be two-dimensional") }
         guard p.nx >= 3, p.ny >= 3, p.box.x1 > p.box.x0, p.box.y1 > p.box.y0 else {
             throw Grid2DError.invalid("need nx, ny ≥ 3 and a non-empty box")
@@ -385,52 +308,30 @@ public enum Grid2D {
                         let col = unknown[jj * nx + ii]
                         if col < 0 {
                             let xn = p.x(ii), yn = p.y(jj)
-                            let theta = boundaryFraction(from: (x, y), to: (xn, yn), exit: exit)
+                            let theta = GridSystem.boundaryFraction { t in exit(x + t * (xn - x), y + t * (yn - y)) }
                             // f_ghost = value/θ + f_c(1 − 1/θ)
                             diagonal -= c * (1 - 1 / theta)
                             rowLeak += c / theta
                             b += c * boundary[jj * nx + ii] / theta
-                        } else if let k = columns[rowStart...].firstIndex(of: col) {
-                            entries[k] -= c  // a mirrored neighbour met twice
                         } else {
-                            columns.append(col); entries.append(-c)
+                            GridSystem.add(-c, column: col, row: rowStart, columns: &columns, entries: &entries)
                         }
                     }
                 }
                 guard diagonal > 0, diagonal.isFinite else { throw Grid2DError.singular(x: x, y: y) }
                 columns.append(Int32(row)); entries.append(diagonal)
-                // UMFPACK wants each compressed line's indices ascending: insertion sort of ≤ 9
-                var k = rowStart + 1
-                while k < columns.count {
-                    let c = columns[k], v = entries[k]
-                    var q = k - 1
-                    while q >= rowStart && columns[q] > c { columns[q + 1] = columns[q]; entries[q + 1] = entries[q]; q -= 1 }
-                    columns[q + 1] = c; entries[q + 1] = v
-                    k += 1
-                }
+                GridSystem.sortRow(from: rowStart, columns: &columns, entries: &entries)
                 rhs[row] = b
                 leak[row] = rowLeak
                 rowStarts[row + 1] = Int32(columns.count)
             }
         }
         let lu: SparseLU
-        // UMFPACK's own refinement would use the rounded diagonal: System.solve refines instead
+        // UMFPACK's own refinement would use the rounded diagonal: GridSystem.solve refines instead
         do { lu = try SparseLU(n: m, rowStarts: rowStarts, columns: columns, values: entries, refinementSteps: 0) }
         catch { throw Grid2DError.solver(error.message) }
-        return System(lu: lu, rhs: rhs, unknown: unknown, boundary: boundary, upwinded: upwinded, absorbingCount: nodes - m,
+        return GridSystem(lu: lu, rhs: rhs, unknown: unknown, boundary: boundary, upwinded: upwinded, absorbingCount: nodes - m,
                       rowStarts: rowStarts, columns: columns, entries: entries, leak: leak)
-    }
-
-    /// Fraction θ ∈ (0, 1] of the segment from an interior point to an absorbing one at which
-    /// the exit predicate first holds (bisection, 2⁻⁴⁰ resolution; floored at 1e-9).
-    static func boundaryFraction(from a: (Double, Double), to b: (Double, Double),
-                                 exit: (Double, Double) -> Bool) -> Double {
-        var lo = 0.0, hi = 1.0
-        for _ in 0..<40 {
-            let mid = 0.5 * (lo + hi)
-            if exit(a.0 + mid * (b.0 - a.0), a.1 + mid * (b.1 - a.1)) { hi = mid } else { lo = mid }
-        }
-        return max(hi, 1e-9)
     }
 }
 
@@ -441,7 +342,7 @@ public struct Grid2DSolution: Sendable {
     public let upwindedNodes: Int
     public let absorbingNodes: Int
     /// Estimated relative rounding error of the values (‖·‖∞), from the last step of the
-    /// solve's iterative refinement (`Grid2D.System.solve`); ≤ √ε_mach or the solve throws.
+    /// solve's iterative refinement (`GridSystem.solve`); ≤ √ε_mach or the solve throws.
     public let roundingError: Double
 }
 

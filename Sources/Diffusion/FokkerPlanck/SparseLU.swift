@@ -12,7 +12,8 @@ import Glibc
 /// Aᵀ and `solve` asks it for `Aᵀᵀx = b` (`UMFPACK_At`): no transposed copy is made. Default
 /// control: the automatic strategy (for the grid operators' symmetric pattern, AMD on A + Aᵀ
 /// with diagonal pivots preferred, threshold partial pivoting 0.1 otherwise), row scaling by
-/// the row sums, at most 2 steps of iterative refinement per solve.
+/// the row sums, at most 2 steps of iterative refinement per solve; `Grid3D` asks for METIS
+/// ordering and the 64-bit-index family (`IndexWidth`).
 ///
 /// Opened with `dlopen(…, RTLD_LOCAL)` like `OpenBLAS`: nothing is linked at build time, so
 /// the package builds without SuiteSparse, and UMFPACK's BLAS (Debian: OpenBLAS through
@@ -33,17 +34,44 @@ final class SparseLU {
     typealias Free = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Void
     typealias Defaults = @convention(c) (UnsafeMutablePointer<Double>?) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
+    // umfpack_dl_*: the same with 64-bit indices (SuiteSparse_long)
+    typealias WideSymbolic = @convention(c) (Int, Int, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Double>?,
+                                             UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<Double>?,
+                                             UnsafeMutablePointer<Double>?) -> Int
+    typealias WideNumeric = @convention(c) (UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Double>?,
+                                            UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                            UnsafePointer<Double>?, UnsafeMutablePointer<Double>?) -> Int
+    typealias WideWSolve = @convention(c) (Int, UnsafePointer<Int>?, UnsafePointer<Int>?, UnsafePointer<Double>?,
+                                           UnsafeMutablePointer<Double>?, UnsafePointer<Double>?, UnsafeMutableRawPointer?,
+                                           UnsafePointer<Double>?, UnsafeMutablePointer<Double>?,
+                                           UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Double>?) -> Int
 
     struct Library: @unchecked Sendable {
         let symbolic: Symbolic, numeric: Numeric, wsolve: WSolve
         let freeSymbolic: Free, freeNumeric: Free, defaults: Defaults
+        /// The 64-bit-index family (nil where the library lacks it).
+        let wide: (symbolic: WideSymbolic, numeric: WideNumeric, wsolve: WideWSolve, freeSymbolic: Free, freeNumeric: Free)?
     }
+
+    /// Index width of the UMFPACK family used. `int32` (`umfpack_di_*`) allocates its numeric
+    /// workspace in one block below 2³¹ bytes — measured: a 65³ grid failed "out of memory" at
+    /// 2.2 GB resident; `int64` (`umfpack_dl_*`) has no such limit and costs a 64-bit copy of the
+    /// index arrays.
+    enum IndexWidth { case int32, int64 }
 
     // umfpack.h
     static let controlCount = 20, infoCount = 90
     static let systemTransposed: Int32 = 1  // UMFPACK_At: Aᵀx = b
     static let infoNumericSize = 40, infoPeakMemory = 41, infoLNZ = 43, infoUNZ = 44, infoSizeOfUnit = 3
-    static let irstep = 7
+    static let irstep = 7, orderingIndex = 10
+
+    /// The fill-reducing ordering (`Control[UMFPACK_ORDERING]`).
+    enum Ordering: Double {
+        /// AMD on A + Aᵀ (UMFPACK's default; best measured for the 2-D grids).
+        case amd = 1
+        /// METIS nested dissection (George, SIAM J. Numer. Anal. 10, 1973: fill ∝ N^(4/3) on 3-D grids).
+        case metis = 3
+    }
 
     /// The library, opened on first use, or why it could not be.
     static let loaded: Result<Library, SparseLUError> = load()
@@ -67,14 +95,24 @@ final class SparseLU {
         }
         // the BLAS UMFPACK loaded (searched in this handle's dependencies only)
         if let set = symbol("openblas_set_num_threads") { unsafeBitCast(set, to: SetThreads.self)(1) }
+        var wide: (symbolic: WideSymbolic, numeric: WideNumeric, wsolve: WideWSolve, freeSymbolic: Free, freeNumeric: Free)? = nil
+        if let s = symbol("umfpack_dl_symbolic"), let n = symbol("umfpack_dl_numeric"), let w = symbol("umfpack_dl_wsolve"),
+           let fs = symbol("umfpack_dl_free_symbolic"), let fn = symbol("umfpack_dl_free_numeric") {
+            wide = (unsafeBitCast(s, to: WideSymbolic.self), unsafeBitCast(n, to: WideNumeric.self), unsafeBitCast(w, to: WideWSolve.self),
+                    unsafeBitCast(fs, to: Free.self), unsafeBitCast(fn, to: Free.self))
+        }
         return .success(Library(symbolic: unsafeBitCast(s, to: Symbolic.self), numeric: unsafeBitCast(n, to: Numeric.self),
                                 wsolve: unsafeBitCast(w, to: WSolve.self), freeSymbolic: unsafeBitCast(fs, to: Free.self),
-                                freeNumeric: unsafeBitCast(fn, to: Free.self), defaults: unsafeBitCast(d, to: Defaults.self)))
+                                freeNumeric: unsafeBitCast(fn, to: Free.self), defaults: unsafeBitCast(d, to: Defaults.self),
+                                wide: wide))
     }
 
     let n: Int
     private let library: Library
     private let rowStarts: [Int32], columns: [Int32], values: [Double]
+    /// `IndexWidth.int64`: the index arrays in 64 bits (empty otherwise) and the solve's Wi.
+    private let wideRowStarts: [Int], wideColumns: [Int]
+    private let wideIntWork: UnsafeMutablePointer<Int>?
     private var numeric: UnsafeMutableRawPointer?
     private var control: [Double]
     /// Solve workspace (UMFPACK's Wi: n ints; W: 5n doubles with iterative refinement).
@@ -87,7 +125,8 @@ final class SparseLU {
 
     /// Factorises. Throws `SparseLUError` when UMFPACK is missing, runs out of memory, or the
     /// matrix is singular; `singularRow` then carries nothing more specific than the status.
-    init(n: Int, rowStarts: [Int32], columns: [Int32], values: [Double], refinementSteps: Int = 2) throws(SparseLUError) {
+    init(n: Int, rowStarts: [Int32], columns: [Int32], values: [Double], refinementSteps: Int = 2,
+         ordering: Ordering? = nil, indexWidth: IndexWidth = .int32) throws(SparseLUError) {
         precondition(n > 0 && rowStarts.count == n + 1 && columns.count == values.count && Int(rowStarts[n]) == values.count)
         guard n < Int(Int32.max) && values.count < Int(Int32.max) else {
             throw SparseLUError("sparse LU: \(n) unknowns with \(values.count) entries exceed UMFPACK's 32-bit indices")
@@ -97,6 +136,9 @@ final class SparseLU {
         case .success(let l): library = l
         case .failure(let e): throw e
         }
+        if indexWidth == .int64 && library.wide == nil {
+            throw SparseLUError("sparse LU: the UMFPACK library found lacks umfpack_dl_* (64-bit indices)")
+        }
         self.n = n
         self.library = library
         self.rowStarts = rowStarts
@@ -105,16 +147,28 @@ final class SparseLU {
         var control = [Double](repeating: 0, count: SparseLU.controlCount)
         library.defaults(&control)
         control[SparseLU.irstep] = Double(refinementSteps)
+        if let ordering { control[SparseLU.orderingIndex] = ordering.rawValue }
         self.control = control
         var info = [Double](repeating: 0, count: SparseLU.infoCount)
         var symbolic: UnsafeMutableRawPointer? = nil
         var numeric: UnsafeMutableRawPointer? = nil
-        let status1 = library.symbolic(Int32(n), Int32(n), rowStarts, columns, values, &symbolic, control, &info)
-        var status2: Int32 = 0
-        if status1 == 0 {
-            status2 = library.numeric(rowStarts, columns, values, symbolic, &numeric, control, &info)
+        var status1: Int32 = 0, status2: Int32 = 0
+        if indexWidth == .int64, let wide = library.wide {
+            let starts = rowStarts.map(Int.init), cols = columns.map(Int.init)
+            status1 = Int32(wide.symbolic(n, n, starts, cols, values, &symbolic, control, &info))
+            if status1 == 0 { status2 = Int32(wide.numeric(starts, cols, values, symbolic, &numeric, control, &info)) }
+            wide.freeSymbolic(&symbolic)
+            wideRowStarts = starts; wideColumns = cols
+            wideIntWork = .allocate(capacity: n)
+        } else {
+            status1 = library.symbolic(Int32(n), Int32(n), rowStarts, columns, values, &symbolic, control, &info)
+            if status1 == 0 {
+                status2 = library.numeric(rowStarts, columns, values, symbolic, &numeric, control, &info)
+            }
+            library.freeSymbolic(&symbolic)
+            wideRowStarts = []; wideColumns = []
+            wideIntWork = nil
         }
-        library.freeSymbolic(&symbolic)
         intWork = .allocate(capacity: n)
         work = .allocate(capacity: 5 * n)
         let unit = info[SparseLU.infoSizeOfUnit]
@@ -128,7 +182,10 @@ final class SparseLU {
     }
 
     deinit {
-        if numeric != nil { library.freeNumeric(&numeric) }
+        if numeric != nil {
+            if wideIntWork != nil, let wide = library.wide { wide.freeNumeric(&numeric) } else { library.freeNumeric(&numeric) }
+        }
+        wideIntWork?.deallocate()
         intWork.deallocate()
         work.deallocate()
     }
@@ -143,6 +200,20 @@ final class SparseLU {
 
     /// Solves A x = b; `x` and `b` hold n values and must not overlap. No allocation.
     func solve(_ b: UnsafePointer<Double>, into x: UnsafeMutablePointer<Double>) {
+        if let wideIntWork, let wide = library.wide {
+            let status = wideRowStarts.withUnsafeBufferPointer { p in
+                wideColumns.withUnsafeBufferPointer { i in
+                    values.withUnsafeBufferPointer { a in
+                        control.withUnsafeBufferPointer { c in
+                            wide.wsolve(Int(SparseLU.systemTransposed), p.baseAddress, i.baseAddress, a.baseAddress, x, b,
+                                        numeric, c.baseAddress, nil, wideIntWork, work)
+                        }
+                    }
+                }
+            }
+            precondition(status == 0, "UMFPACK solve failed with status \(status)")
+            return
+        }
         let status = rowStarts.withUnsafeBufferPointer { p in
             columns.withUnsafeBufferPointer { i in
                 values.withUnsafeBufferPointer { a in
