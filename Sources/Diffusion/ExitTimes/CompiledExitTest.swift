@@ -72,7 +72,7 @@ struct CompiledExitTest: Sendable {
         for (t, center, radius) in distanceTerms {
             let row = out + t * w
             center.withUnsafeBufferPointer { c in
-                sgd_block_squared_distance(x, w, c.count, n, c.baseAddress, row, MLP.laneInstructionSet)
+                sgd_block_squared_distance(x, w, c.count, n, c.baseAddress, row, KernelInstructionSet.blocks)
             }
             for i in 0..<n { row[i] = row[i].squareRoot() >= radius ? 1 : 0 }
         }

@@ -119,10 +119,10 @@ public struct CompiledProgram: Sendable {
     public func evaluate(count: Int, stride: Int, inputs: UnsafePointer<Double>,
                          outputs: UnsafeMutablePointer<Double>, workspace: UnsafeMutablePointer<Double>) {
         evaluate(count: count, stride: stride, inputs: inputs, outputs: outputs, workspace: workspace,
-                 instructionSet: MLP.laneInstructionSet)
+                 instructionSet: KernelInstructionSet.blocks)
     }
 
-    /// As `evaluate(count:…)`, on a chosen instruction set (≤ `MLP.bestLaneInstructionSet`;
+    /// As `evaluate(count:…)`, on a chosen instruction set (≤ `KernelInstructionSet.best`;
     /// the tests compare them).
     func evaluate(count: Int, stride: Int, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>,
                   workspace: UnsafeMutablePointer<Double>, instructionSet: Int) {
@@ -134,7 +134,7 @@ public struct CompiledProgram: Sendable {
     /// The block evaluator as a view that calling retains nothing (for hot loops whose owner
     /// holds this program).
     var kernel: ProgramKernel {
-        ProgramKernel(code: UnsafePointer(encoded.code), length: encoded.count, instructionSet: MLP.laneInstructionSet)
+        ProgramKernel(code: UnsafePointer(encoded.code), length: encoded.count, instructionSet: KernelInstructionSet.blocks)
     }
 
     /// Convenience for one point (allocates; not for hot loops).

@@ -633,7 +633,7 @@ final class EulerMaruyamaStepper: BlockStepper {
         let bound = divergenceBound
         if terms == 1 && d == 1 {
             // one pass, branch-free (the 1-D workloads): term 0, then divergence
-            _ = sgd_block_outcome_1d(x, indicator, n, bound, outcome, running, diverged, MLP.laneInstructionSet)
+            _ = sgd_block_outcome_1d(x, indicator, n, bound, outcome, running, diverged, KernelInstructionSet.blocks)
         } else {
             for i in 0..<n { outcome[i] = running }
             var t = terms
@@ -644,7 +644,7 @@ final class EulerMaruyamaStepper: BlockStepper {
             }
             // NaN or beyond the bound: diverged, whatever else holds (comparisons only, eight
             // lanes or rows per vector)
-            sgd_block_mark_diverged(x, w, d, n, bound, outcome, diverged, MLP.laneInstructionSet)
+            sgd_block_mark_diverged(x, w, d, n, bound, outcome, diverged, KernelInstructionSet.blocks)
         }
         if bridge, let levels = levelKernel { bridgeTest(levels, count: n, state: &state) }
     }
@@ -720,7 +720,7 @@ final class EulerMaruyamaStepper: BlockStepper {
             if let inverseNorm = exitTest.constantInverseNorms?[l] {
                 let cut = additiveVariance > 0 ? limit * additiveVariance : .infinity
                 // new distances, products and the few lanes near the boundary, in one pass
-                near = sgd_bridge_near(g, dist, inverseNorm, active, cut, product, candidates, MLP.laneInstructionSet)
+                near = sgd_bridge_near(g, dist, inverseNorm, active, cut, product, candidates, KernelInstructionSet.blocks)
                 if near == 0 { continue }
                 if additiveVariance > 0 {
                     let scale = -2 / additiveVariance

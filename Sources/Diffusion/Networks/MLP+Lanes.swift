@@ -42,13 +42,10 @@ extension MLP: LaneBatchedFiniteSum {
     public static let laneGroup = Int(SGD_MLP_LANE_GROUP)
 
     /// The best instruction set this CPU runs the kernels with: 2 AVX-512F, 1 AVX2, 0 generic.
-    public static let bestLaneInstructionSet = Int(sgd_mlp_lanes_best_isa())
+    public static var bestLaneInstructionSet: Int { KernelInstructionSet.best }
 
-    /// The instruction set the kernels run with: AVX2 where present. AVX-512F gives the same
-    /// bits but ran slower on the AMD EPYC (Zen 4, 512-bit operations in two halves) this
-    /// was measured on: 0.51 against 0.60 M replica-iterations/s on the small benchmark
-    /// network, alternating runs.
-    public static let laneInstructionSet = min(1, bestLaneInstructionSet)
+    /// The instruction set the network kernels run with (`KernelInstructionSet.networks`).
+    public static var laneInstructionSet: Int { KernelInstructionSet.networks }
 
     /// Blocks whose width is a multiple of 8 (every block of a network with d ≤ 1024: 64 lanes).
     public func servesLanes(width: Int) -> Bool { width >= MLP.laneGroup && width % MLP.laneGroup == 0 }

@@ -157,8 +157,8 @@ final class LaneStreams {
         return true
     }
 
-    /// The instruction set of the lanes kernel (as `MLP.laneInstructionSet`).
-    static let instructionSet = MLP.laneInstructionSet
+    /// The instruction set of the lanes kernel.
+    static var instructionSet: Int { KernelInstructionSet.blocks }
 }
 
 extension RandomStream {
