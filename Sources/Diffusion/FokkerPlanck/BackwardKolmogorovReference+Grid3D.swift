@@ -20,13 +20,7 @@ extension BackwardKolmogorovReference {
             let s = try Grid3D.solveDetailed(p, exit: exit)
             return (s.function(x0[0], x0[1], x0[2]), s.roundingError * s.function.values.reduce(0) { max($0, abs($1)) })
         }
-        let m = nodes | 1
-        let levels = try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve)
-        let (value, estimate) = Richardson.extrapolate(levels.map(\.value))
-        // plus the rounding of R(h) = (4T_h − T_2h)/3 (Grid3DSolution.roundingError, in ‖·‖∞)
-        var t = value, error = estimate + (4 * levels[0].rounding + levels[1].rounding) / 3
-        if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
-        time = t; timeError = error; self.nodes = m
+        (time, timeError, self.nodes) = try BackwardKolmogorovReference.extrapolated(nodes: nodes, dynamics: problem.dynamics, solve: solve)
         lower = domain.x0; upper = domain.x1
     }
 

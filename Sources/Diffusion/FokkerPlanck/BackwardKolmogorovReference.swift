@@ -47,14 +47,22 @@ public struct BackwardKolmogorovReference: Sendable {
             let value = s.function(x0[0], x0[1])
             return (value, s.roundingError * s.function.values.reduce(0) { max($0, abs($1)) })
         }
+        (time, timeError, self.nodes) = try BackwardKolmogorovReference.extrapolated(nodes: nodes, dynamics: problem.dynamics, solve: solve)
+        lower = domain.x0; upper = domain.x1
+    }
+
+    /// A 2-D or 3-D grid's result: the solves on m = `nodes` | 1, (m + 1)/2 and ((m + 1)/2 + 1)/2
+    /// nodes per side Richardson-extrapolated (`Richardson.extrapolate`), the error estimate
+    /// plus the rounding of R(h) = (4T_h − T_2h)/3 (each solve's `roundingError` in ‖·‖∞), and
+    /// for `sgd` both converted to iterations t/η. Returns (T, its error, m).
+    static func extrapolated(nodes: Int, dynamics: Dynamics,
+                             solve: (Int) throws -> (value: Double, rounding: Double)) throws -> (Double, Double, Int) {
         let m = nodes | 1
         let levels = try [m, (m + 1) / 2, ((m + 1) / 2 + 1) / 2].map(solve)
         let (value, estimate) = Richardson.extrapolate(levels.map(\.value))
-        // plus the rounding of R(h) = (4T_h − T_2h)/3 (Grid2DSolution.roundingError, in ‖·‖∞)
         var t = value, error = estimate + (4 * levels[0].rounding + levels[1].rounding) / 3
-        if case .sgd(let eta, _, _, _) = problem.dynamics { t /= eta; error /= eta }
-        time = t; timeError = error; self.nodes = m
-        lower = domain.x0; upper = domain.x1
+        if case .sgd(let eta, _, _, _) = dynamics { t /= eta; error /= eta }
+        return (t, error, m)
     }
 
     /// 2-D: the committor q(x) = P(reach the exit before the set `a`) of the diffusion on the

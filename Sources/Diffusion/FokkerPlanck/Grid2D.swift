@@ -193,20 +193,8 @@ public enum Grid2D {
     static func solve(_ p: Problem, exit: (Double, Double) -> Bool, data: (Double, Double) throws -> Double,
                       source: Double) throws -> Grid2DSolution {
         let system = try assemble(p, exit: exit, data: data, source: source)
-        let m = system.lu.n
-        var x = [Double](repeating: 0, count: m), work = x, correction = x
-        let rounding = system.rhs.withUnsafeBufferPointer { b in
-            x.withUnsafeMutableBufferPointer { x in
-                work.withUnsafeMutableBufferPointer { w in
-                    correction.withUnsafeMutableBufferPointer { c in
-                        system.solve(b.baseAddress!, into: x.baseAddress!, work: w.baseAddress!, correction: c.baseAddress!)
-                    }
-                }
-            }
-        }
+        let (values, rounding) = system.nodeValues()
         guard rounding <= GridSystem.acceptedRounding else { throw Grid2DError.illConditioned(correction: rounding) }
-        var values = system.boundary
-        for node in values.indices where system.unknown[node] >= 0 { values[node] = x[Int(system.unknown[node])] }
         // an M-matrix has a non-negative inverse: a non-finite value means the solve broke down
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw Grid2DError.notFinite(x: p.x(bad % p.nx), y: p.y(bad / p.nx), value: values[bad])

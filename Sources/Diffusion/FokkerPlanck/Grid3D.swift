@@ -155,22 +155,10 @@ public enum Grid3D {
     public static func solveDetailed(_ p: Problem, exit: Exit, memoryBound bound: Double = Grid3D.memoryBound) throws -> Grid3DSolution {
         try checkMemory(nodes: p.nx * p.ny * p.nz, bound: bound)
         let system = try assemble(p, exit: exit)
-        let m = system.lu.n
-        var x = [Double](repeating: 0, count: m), work = x, correction = x
-        let rounding = system.rhs.withUnsafeBufferPointer { b in
-            x.withUnsafeMutableBufferPointer { x in
-                work.withUnsafeMutableBufferPointer { w in
-                    correction.withUnsafeMutableBufferPointer { c in
-                        system.solve(b.baseAddress!, into: x.baseAddress!, work: w.baseAddress!, correction: c.baseAddress!)
-                    }
-                }
-            }
-        }
+        let (values, rounding) = system.nodeValues()
         guard rounding <= GridSystem.acceptedRounding else {
             throw GridError("Grid3D: iterative refinement did not converge (last relative correction \(rounding), more than √ε_mach): the exit time T is too long for double precision on this grid (a factorised solve's relative error is ≈ 1e-16·(12D/h²)·T); use a coarser grid, or method = \"splitting\"")
         }
-        var values = system.boundary
-        for node in values.indices where system.unknown[node] >= 0 { values[node] = x[Int(system.unknown[node])] }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             let (i, j, k) = (bad % p.nx, (bad / p.nx) % p.ny, bad / (p.nx * p.ny))
             throw GridError("Grid3D: the solve gave \(values[bad]) at the node (\(p.x(i)), \(p.y(j)), \(p.z(k))); the discrete operator is not an M-matrix or the factorisation broke down")

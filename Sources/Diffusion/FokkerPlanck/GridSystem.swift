@@ -31,6 +31,25 @@ struct GridSystem {
     /// so the solvers throw (`Grid2DError.illConditioned`, `Grid3D`'s `GridError`) rather than return a number.
     static let acceptedRounding = Double.ulpOfOne.squareRoot()
 
+    /// The refined solve of the assembled right-hand side (`solve`), as every node's value
+    /// (absorbing nodes their Dirichlet data), and its rounding estimate. Allocates its vectors.
+    func nodeValues() -> (values: [Double], rounding: Double) {
+        let m = lu.n
+        var x = [Double](repeating: 0, count: m), work = x, correction = x
+        let rounding = rhs.withUnsafeBufferPointer { b in
+            x.withUnsafeMutableBufferPointer { x in
+                work.withUnsafeMutableBufferPointer { w in
+                    correction.withUnsafeMutableBufferPointer { c in
+                        solve(b.baseAddress!, into: x.baseAddress!, work: w.baseAddress!, correction: c.baseAddress!)
+                    }
+                }
+            }
+        }
+        var values = boundary
+        for node in values.indices where unknown[node] >= 0 { values[node] = x[Int(unknown[node])] }
+        return (values, rounding)
+    }
+
     /// x = A⁻¹b: the factorised solve, then iterative refinement with residuals in the
     /// difference form while the corrections shrink (Higham, *Accuracy and Stability of
     /// Numerical Algorithms*, 2nd ed., §12.1: refinement with a more accurate residual
