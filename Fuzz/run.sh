@@ -17,12 +17,25 @@ expr=Sources/Diffusion/Expressions
 declare -A sources=(
   [toml]="Fuzz/TOMLSpecFuzz.swift $spec/TOMLParser.swift $spec/SpecValue.swift $expr/MessageText.swift"
   [json]="Fuzz/JSONSpecFuzz.swift $spec/JSONSpecParser.swift $spec/SpecValue.swift $expr/MessageText.swift"
-  [expr]="Fuzz/ExpressionFuzz.swift $expr/*.swift"
+  [expr]="Fuzz/ExpressionFuzz.swift $expr/*.swift Sources/Diffusion/KernelInstructionSet.swift"
 )
+# The expression compiler's block evaluator is C (Sources/CKernels): built here with the
+# toolchain's clang and the package's flags, and imported through a module map.
+clang="$(dirname "$(command -v swiftc)")/clang"
+[ -x "$clang" ] || clang=clang
+kernels=()
+for c in Sources/CKernels/*.c; do
+  o="$out/$(basename "$c" .c).o"
+  "$clang" -O3 -ffp-contract=off -fno-fast-math -Wno-psabi -I Sources/CKernels/include -c "$c" -o "$o"
+  kernels+=("$o")
+done
+printf 'module CKernels {\n  umbrella header "%s"\n  export *\n}\n' "$PWD/Sources/CKernels/include/CKernels.h" > "$out/CKernels.modulemap"
 status=0
 for target in toml json expr; do
   # shellcheck disable=SC2086
-  swiftc -O -sanitize=fuzzer -parse-as-library Fuzz/CheckMessage.swift ${sources[$target]} -o "$out/fuzz-$target"
+  extra=()
+  if [ "$target" = expr ]; then extra=(-Xcc -fmodule-map-file="$out/CKernels.modulemap" "${kernels[@]}"); fi
+  swiftc -O -sanitize=fuzzer -parse-as-library Fuzz/CheckMessage.swift ${sources[$target]} "${extra[@]}" -o "$out/fuzz-$target"
   corpus="$out/corpus-$target"
   rm -rf "$corpus"; mkdir -p "$corpus"
   cp Fuzz/corpus/$target/* "$corpus/"
