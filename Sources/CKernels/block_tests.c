@@ -92,14 +92,15 @@ long outcome1_body(const double *x, const double *indicator, long count, double 
 
 /* The bridge test's first pass for a level with a constant gradient norm (see the header). */
 static inline __attribute__((always_inline))
-long near_body(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
-               long *candidates) {
+long near_body(const double *g, double offset, long add_offset, double *dist, double inverse_norm, long count,
+               double cut, double *product, long *candidates) {
     long near = 0;
     long i0 = 0;
-    v8 v, c, inf, zero = (v8){0, 0, 0, 0, 0, 0, 0, 0};
-    for (int k = 0; k < 8; k++) { v[k] = inverse_norm; c[k] = cut; inf[k] = __builtin_inf(); }
+    v8 v, c, inf, off, zero = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < 8; k++) { v[k] = inverse_norm; c[k] = cut; inf[k] = __builtin_inf(); off[k] = offset; }
     for (; i0 + 8 <= count; i0 += 8) {
-        const v8 d1 = -ld(g + i0) * v, d0 = ld(dist + i0);
+        const v8 gv = add_offset ? ld(g + i0) + off : ld(g + i0);
+        const v8 d1 = -gv * v, d0 = ld(dist + i0);
         *(v8u *)(dist + i0) = d1;
         const v8l lt = d0 < d1;
         const v8 m = (v8)(((v8l)d0 & lt) | ((v8l)d1 & ~lt));  /* d0 < d1 ? d0 : d1 */
@@ -114,7 +115,8 @@ long near_body(const double *g, double *dist, double inverse_norm, long count, d
                 if (below[k]) candidates[near++] = i0 + k;
     }
     for (long i = i0; i < count; i++) {
-        const double d1 = -g[i] * inverse_norm, d0 = dist[i];
+        const double gi = add_offset ? g[i] + offset : g[i];
+        const double d1 = -gi * inverse_norm, d0 = dist[i];
         dist[i] = d1;
         const double p = (d0 < d1 ? d0 : d1) > 0 ? d0 * d1 : __builtin_inf();
         product[i] = p;
@@ -124,8 +126,8 @@ long near_body(const double *g, double *dist, double inverse_norm, long count, d
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static long near512(const double *g, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, d, v, n, c, p, o); }
-__attribute__((target("avx2"))) static long near256(const double *g, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, d, v, n, c, p, o); }
+__attribute__((target("avx512f"))) static long near512(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, f, a, d, v, n, c, p, o); }
+__attribute__((target("avx2"))) static long near256(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, f, a, d, v, n, c, p, o); }
 __attribute__((target("avx512f"))) static long outcome512(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
 __attribute__((target("avx2"))) static long outcome256(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
 __attribute__((target("avx512f"))) static void diverged512(const double *x, long s, long r, long c, double b, long *o, long code) { diverged_body(x, s, r, c, b, o, code); }
@@ -163,9 +165,14 @@ long sgd_block_outcome_1d(const double *x, const double *indicator, long count, 
 
 long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
                      long *candidates, long isa) {
+    return sgd_bridge_near_offset(g, 0, 0, dist, inverse_norm, count, cut, product, candidates, isa);
+}
+
+long sgd_bridge_near_offset(const double *g, double offset, long add_offset, double *dist, double inverse_norm,
+                            long count, double cut, double *product, long *candidates, long isa) {
 #if defined(__x86_64__)
-    if (isa == 2) return near512(g, dist, inverse_norm, count, cut, product, candidates);
-    if (isa == 1) return near256(g, dist, inverse_norm, count, cut, product, candidates);
+    if (isa == 2) return near512(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates);
+    if (isa == 1) return near256(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates);
 #endif
-    return near_body(g, dist, inverse_norm, count, cut, product, candidates);
+    return near_body(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates);
 }

@@ -209,4 +209,42 @@ import TestSupport
             #expect(calm == 0 && outcome[0] == running && outcome[1] == running)
         }
     }
+
+    /// The bridge pass with the level computed inside it (a coordinate-plane boundary) gives
+    /// the bits of the program's `addConst` row followed by the plain pass.
+    @Test func bridgeNearOffsetEqualsProgramRowThenPass() {
+        let source = RandomStream(key: StreamKey(seed: 9))
+        let n = 61, offset = -0.3, inverse = 1.0, cut = 2e-3
+        let x = (0..<n).map { _ in 0.3 + source.normal() * 0.05 }
+        let dist0 = (0..<n).map { _ in source.normal() * 0.05 }
+        let g = x.map { $0 + offset }
+        for isa in 0...KernelInstructionSet.best {
+            var d1 = dist0, d2 = dist0
+            var p1 = [Double](repeating: 0, count: n), p2 = p1
+            var c1 = [Int](repeating: -1, count: n), c2 = c1
+            let a = sgd_bridge_near(g, &d1, inverse, n, cut, &p1, &c1, isa)
+            let b = sgd_bridge_near_offset(x, offset, 1, &d2, inverse, n, cut, &p2, &c2, isa)
+            #expect(a == b && a > 0)
+            #expect(d1.map(\.bitPattern) == d2.map(\.bitPattern))
+            #expect(Array(c1[0..<a]) == Array(c2[0..<b]))
+            for k in 0..<a { #expect(p1[c1[k]].bitPattern == p2[c2[k]].bitPattern) }
+        }
+    }
+
+    /// The stepper's coordinate-plane bridge route (`x > 0`: the level computed in the pass)
+    /// against the program route on the same plane written so that every distance has the
+    /// same bits (`2*x > 0`: g = 2x, 1/‖∇g‖ = 1/2, −(2x)/2 = −x exactly): the same exits.
+    @Test func coordinatePlaneBridgeRouteEqualsProgramRoute() throws {
+        let landscape = try Landscape(expression: "x^4/4 - x^2/2")
+        func run(_ condition: String) throws -> ExitSamples {
+            let problem = try ExitProblem(landscape: landscape, dynamics: .langevin(epsilon: 0.15), dt: 1e-2, start: [-1],
+                                          exit: .condition(condition), maxSteps: 100_000)
+            let simulator = try EnsembleSimulator(problem: problem, integrator: Integrator(exitTest: .bridge))
+            #expect((simulator.exitTest.coordinateLevel != nil) == (condition == "x > 0"))
+            return simulator.run(paths: 300, seed: 4)
+        }
+        let plane = try run("x > 0"), program = try run("2*x > 0")
+        #expect(plane.steps == program.steps)
+        #expect(plane.steps.reduce(0, +) > 0)
+    }
 }

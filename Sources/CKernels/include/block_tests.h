@@ -31,4 +31,10 @@ long sgd_block_outcome_1d(const double *x, const double *indicator, long count, 
 long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
                      long *candidates, long isa);
 
+/* The same pass with the level computed on the way: g[i] + offset where add_offset ≠ 0 (the
+   operation of a program's `addConst`), else g[i] (a `copy`), g being a coordinate row: for
+   a level boundary that is a coordinate plane, without evaluating the level program. */
+long sgd_bridge_near_offset(const double *g, double offset, long add_offset, double *dist, double inverse_norm,
+                            long count, double cut, double *product, long *candidates, long isa);
+
 #endif

@@ -18,6 +18,11 @@ struct CompiledExitTest: Sendable {
     /// 1/‖∇g‖ per level when every level function is affine (constant gradient): then
     /// `levels` outputs only the g values, one per term.
     let constantInverseNorms: [Double]?
+    /// When the one level function is a coordinate plus a constant (g = x_j or x_j + c, as the
+    /// compiled level program computes it: one `copy` or `addConst`), its row and constant:
+    /// the bridge test then computes g inside its first pass (`sgd_bridge_near_offset`)
+    /// instead of evaluating the program. The same operations, so the same bits.
+    let coordinateLevel: (row: Int, offset: Double?)?
     /// Terms `‖x − c‖ ≥ r` tested natively (`fillDistances`); their `indicators` outputs are 0.
     let distanceTerms: [(term: Int, center: [Double], radius: Double)]
 
@@ -31,7 +36,7 @@ struct CompiledExitTest: Sendable {
         indicators = CompiledProgram(outputs: terms.indices.map { native.contains($0) ? .constant(0) : terms[$0].expression },
                                      dimension: readsLoss ? d + 1 : d)
         guard bridge else {
-            levels = nil; levelTerms = []; startDistances = []; constantInverseNorms = nil
+            levels = nil; levelTerms = []; startDistances = []; constantInverseNorms = nil; coordinateLevel = nil
             return
         }
         var outputs: [Expression] = []
@@ -53,7 +58,7 @@ struct CompiledExitTest: Sendable {
         }
         levelTerms = which
         if which.isEmpty {
-            levels = nil; startDistances = []; constantInverseNorms = nil
+            levels = nil; startDistances = []; constantInverseNorms = nil; coordinateLevel = nil
             return
         }
         let full = CompiledProgram(outputs: outputs, dimension: d).evaluate(at: start)
@@ -61,7 +66,13 @@ struct CompiledExitTest: Sendable {
             CompiledExitTest.distance(full, base: l * (1 + d), dimension: d)
         }
         constantInverseNorms = norms
-        levels = CompiledProgram(outputs: norms == nil ? outputs : values, dimension: d)
+        let program = CompiledProgram(outputs: norms == nil ? outputs : values, dimension: d)
+        levels = program
+        switch (norms?.count, program.instructions.first, program.instructions.count) {
+        case (1, .copy(.output(0), .input(let j)), 1): coordinateLevel = (j, nil)
+        case (1, .addConst(.output(0), .input(let j), let c), 1): coordinateLevel = (j, c)
+        default: coordinateLevel = nil
+        }
     }
 
     /// The indicator rows of `distanceTerms` for lanes `0..<count` (`x[j*stride + i]`):

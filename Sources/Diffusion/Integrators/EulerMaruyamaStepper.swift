@@ -106,6 +106,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let hessianKernel: ProgramKernel?
     private let indicatorKernel: ProgramKernel
     private let levelKernel: ProgramKernel?
+    /// The bridge's one level boundary when it is a coordinate plane (`CompiledExitTest.coordinateLevel`).
+    private let coordinatePlane: (row: Int, offset: Double, addsOffset: Bool, inverseNorm: Double, term: Int)?
     /// Samples per call of the lanes kernel in a sample-space SDE step.
     static let laneSamples = 256
 
@@ -125,6 +127,11 @@ final class EulerMaruyamaStepper: BlockStepper {
         hessianKernel = landscape.hessianProgram?.kernel
         indicatorKernel = exitTest.indicators.kernel
         levelKernel = exitTest.levels?.kernel
+        if let level = exitTest.coordinateLevel, let norms = exitTest.constantInverseNorms {
+            coordinatePlane = (level.row, level.offset ?? 0, level.offset != nil, norms[0], exitTest.levelTerms[0])
+        } else {
+            coordinatePlane = nil
+        }
         d = landscape.dimension
         terms = exitTest.indicators.outputCount
         let w = width
@@ -705,11 +712,27 @@ final class EulerMaruyamaStepper: BlockStepper {
         let w = width, status = outcome
         var state0 = state  // register-held for the loops below
         defer { state = state0 }
-        levels.evaluate(count: active, stride: w, inputs: x, outputs: levelOut, workspace: workspace)
         // exp(e) > 2⁻³³ ⇔ d₀d₁/v < 33·ln2/2
         let limit = 16.5 * M_LN2
         var additiveVariance = 0.0
         if case .gaussian(let s) = increment { additiveVariance = s * s }
+        if let plane = coordinatePlane, additiveVariance > 0 {
+            // one coordinate-plane boundary under additive noise: the level computed inside the
+            // first pass (the program's own operation), then the near paths' uniforms
+            let near = sgd_bridge_near_offset(x + plane.row * w, plane.offset, plane.addsOffset ? 1 : 0, distance,
+                                              plane.inverseNorm, active, limit * additiveVariance, values, candidates,
+                                              KernelInstructionSet.blocks)
+            let scale = -2 / additiveVariance
+            for k in 0..<near {
+                let i = candidates[k]
+                if status[i] == EulerMaruyamaStepper.running
+                    && EulerMaruyamaStepper.below(state0.uniformPositive(), expOf: scale * values[i]) {
+                    status[i] = plane.term
+                }
+            }
+            return
+        }
+        levels.evaluate(count: active, stride: w, inputs: x, outputs: levelOut, workspace: workspace)
         let product = values  // W scratch doubles: d₀d₁ where both ends are inside, else +∞
         for (l, term) in exitTest.levelTerms.enumerated() {
             let base = exitTest.constantInverseNorms == nil ? l * (1 + d) : l
