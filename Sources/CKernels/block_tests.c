@@ -93,7 +93,7 @@ long outcome1_body(const double *x, const double *indicator, long count, double 
 /* The bridge test's first pass for a level with a constant gradient norm (see the header). */
 static inline __attribute__((always_inline))
 long near_body(const double *g, double offset, long add_offset, double *dist, double inverse_norm, long count,
-               double cut, double *product, long *candidates) {
+               double cut, double *product, long *candidates, long all_products) {
     long near = 0;
     long i0 = 0;
     v8 v, c, inf, off, zero = (v8){0, 0, 0, 0, 0, 0, 0, 0};
@@ -106,13 +106,13 @@ long near_body(const double *g, double offset, long add_offset, double *dist, do
         const v8 m = (v8)(((v8l)d0 & lt) | ((v8l)d1 & ~lt));  /* d0 < d1 ? d0 : d1 */
         const v8l positive = m > zero;
         const v8 p = (v8)(((v8l)(d0 * d1) & positive) | ((v8l)inf & ~positive));
-        *(v8u *)(product + i0) = p;
+        if (all_products) *(v8u *)(product + i0) = p;
         const v8l below = p < c;
         long any = 0;
         for (int k = 0; k < 8; k++) any |= below[k];
         if (__builtin_expect(any != 0, 0))  /* rare: few lanes are near a boundary */
             for (int k = 0; k < 8; k++)
-                if (below[k]) candidates[near++] = i0 + k;
+                if (below[k]) { product[i0 + k] = p[k]; candidates[near++] = i0 + k; }
     }
     for (long i = i0; i < count; i++) {
         const double gi = add_offset ? g[i] + offset : g[i];
@@ -126,8 +126,8 @@ long near_body(const double *g, double offset, long add_offset, double *dist, do
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static long near512(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, f, a, d, v, n, c, p, o); }
-__attribute__((target("avx2"))) static long near256(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o) { return near_body(g, f, a, d, v, n, c, p, o); }
+__attribute__((target("avx512f"))) static long near512(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o, long all) { return near_body(g, f, a, d, v, n, c, p, o, all); }
+__attribute__((target("avx2"))) static long near256(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o, long all) { return near_body(g, f, a, d, v, n, c, p, o, all); }
 __attribute__((target("avx512f"))) static long outcome512(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
 __attribute__((target("avx2"))) static long outcome256(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
 __attribute__((target("avx512f"))) static void diverged512(const double *x, long s, long r, long c, double b, long *o, long code) { diverged_body(x, s, r, c, b, o, code); }
@@ -163,16 +163,21 @@ long sgd_block_outcome_1d(const double *x, const double *indicator, long count, 
     return outcome1_body(x, indicator, count, bound, outcome, running, diverged);
 }
 
+static long near(const double *g, double offset, long add_offset, double *dist, double inverse_norm, long count,
+                 double cut, double *product, long *candidates, long all_products, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) return near512(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates, all_products);
+    if (isa == 1) return near256(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates, all_products);
+#endif
+    return near_body(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates, all_products);
+}
+
 long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long count, double cut, double *product,
                      long *candidates, long isa) {
-    return sgd_bridge_near_offset(g, 0, 0, dist, inverse_norm, count, cut, product, candidates, isa);
+    return near(g, 0, 0, dist, inverse_norm, count, cut, product, candidates, 1, isa);
 }
 
 long sgd_bridge_near_offset(const double *g, double offset, long add_offset, double *dist, double inverse_norm,
                             long count, double cut, double *product, long *candidates, long isa) {
-#if defined(__x86_64__)
-    if (isa == 2) return near512(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates);
-    if (isa == 1) return near256(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates);
-#endif
-    return near_body(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates);
+    return near(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates, 0, isa);
 }

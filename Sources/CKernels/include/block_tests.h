@@ -33,7 +33,8 @@ long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long co
 
 /* The same pass with the level computed on the way: g[i] + offset where add_offset ≠ 0 (the
    operation of a program's `addConst`), else g[i] (a `copy`), g being a coordinate row: for
-   a level boundary that is a coordinate plane, without evaluating the level program. */
+   a level boundary that is a coordinate plane, without evaluating the level program. Only
+   the listed lanes' products are written (the others are not read by that route). */
 long sgd_bridge_near_offset(const double *g, double offset, long add_offset, double *dist, double inverse_norm,
                             long count, double cut, double *product, long *candidates, long isa);
 
