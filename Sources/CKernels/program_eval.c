@@ -87,12 +87,30 @@ void evaluate_body(const sgd_program_instruction *code, long length, long n, lon
                               d[i] = a[i] > b[i] ? a[i] : b[i]); break;
         case SGD_OP_SELECT: PASS(st(d + i, pick(ld(a + i) != zero, ld(b + i), ld(c + i))),
                                  d[i] = a[i] != 0 ? b[i] : c[i]); break;
-        case SGD_OP_LT: PASS(st(d + i, truth(ld(a + i) < ld(b + i))), d[i] = a[i] < b[i] ? 1.0 : 0.0); break;
-        case SGD_OP_LE: PASS(st(d + i, truth(ld(a + i) <= ld(b + i))), d[i] = a[i] <= b[i] ? 1.0 : 0.0); break;
-        case SGD_OP_GT: PASS(st(d + i, truth(ld(a + i) > ld(b + i))), d[i] = a[i] > b[i] ? 1.0 : 0.0); break;
-        case SGD_OP_GE: PASS(st(d + i, truth(ld(a + i) >= ld(b + i))), d[i] = a[i] >= b[i] ? 1.0 : 0.0); break;
-        case SGD_OP_EQ: PASS(st(d + i, truth(ld(a + i) == ld(b + i))), d[i] = a[i] == b[i] ? 1.0 : 0.0); break;
-        case SGD_OP_NE: PASS(st(d + i, truth(ld(a + i) != ld(b + i))), d[i] = a[i] != b[i] ? 1.0 : 0.0); break;
+        case SGD_OP_LT:
+            if (b) PASS(st(d + i, truth(ld(a + i) < ld(b + i))), d[i] = a[i] < b[i] ? 1.0 : 0.0);
+            else PASS(st(d + i, truth(ld(a + i) < mv)), d[i] = a[i] < m ? 1.0 : 0.0);
+            break;
+        case SGD_OP_LE:
+            if (b) PASS(st(d + i, truth(ld(a + i) <= ld(b + i))), d[i] = a[i] <= b[i] ? 1.0 : 0.0);
+            else PASS(st(d + i, truth(ld(a + i) <= mv)), d[i] = a[i] <= m ? 1.0 : 0.0);
+            break;
+        case SGD_OP_GT:
+            if (b) PASS(st(d + i, truth(ld(a + i) > ld(b + i))), d[i] = a[i] > b[i] ? 1.0 : 0.0);
+            else PASS(st(d + i, truth(ld(a + i) > mv)), d[i] = a[i] > m ? 1.0 : 0.0);
+            break;
+        case SGD_OP_GE:
+            if (b) PASS(st(d + i, truth(ld(a + i) >= ld(b + i))), d[i] = a[i] >= b[i] ? 1.0 : 0.0);
+            else PASS(st(d + i, truth(ld(a + i) >= mv)), d[i] = a[i] >= m ? 1.0 : 0.0);
+            break;
+        case SGD_OP_EQ:
+            if (b) PASS(st(d + i, truth(ld(a + i) == ld(b + i))), d[i] = a[i] == b[i] ? 1.0 : 0.0);
+            else PASS(st(d + i, truth(ld(a + i) == mv)), d[i] = a[i] == m ? 1.0 : 0.0);
+            break;
+        case SGD_OP_NE:
+            if (b) PASS(st(d + i, truth(ld(a + i) != ld(b + i))), d[i] = a[i] != b[i] ? 1.0 : 0.0);
+            else PASS(st(d + i, truth(ld(a + i) != mv)), d[i] = a[i] != m ? 1.0 : 0.0);
+            break;
         case SGD_OP_AND: PASS(st(d + i, truth((ld(a + i) != zero) & (ld(b + i) != zero))),
                               d[i] = (a[i] != 0) && (b[i] != 0) ? 1.0 : 0.0); break;
         case SGD_OP_OR: PASS(st(d + i, truth((ld(a + i) != zero) | (ld(b + i) != zero))),

@@ -308,6 +308,7 @@ extension ExpressionTests {
         "x^7 - y^20 + z^70", "x^y", "if(x > y, min(x, z), max(y, -z))", "(x < 0.5) + (y >= 0) - (x == x) + (z != 1)",
         "x > 0 && y < 1 || !(z > 0)", "abs(x) + sign(y)", "tanh(x)*sin(y)*cos(z)", "exp(-x^2)*log(abs(y) + 1)",
         "sqrt(x^2 + y^2 + z^2)", "x*x + -(-y)", "(x*-1)*(y*1)", "(2 + 3)*x + 1/(1 + y^2)", "7",
+        "(0.5 < x) + (1 >= y) - (0 == z) + (2 != x) + (x <= -1) + (y > 0)", "if(x > 0, x, 0) + (x > 0)*2 + (0.25 > x)",
     ]
 
     /// Points in [-3, 3]^3 plus signed zeros and, from the fifth on, every eighth point made of
@@ -340,6 +341,16 @@ extension ExpressionTests {
                 }
             }
         }
+    }
+
+    /// A comparison with a constant reads it as an immediate in the block evaluator (one pass,
+    /// not a loadConst pass and a compare pass), unless the constant's register is read again.
+    @Test func constantComparisonsFold() throws {
+        #expect(CompiledProgram(outputs: [try parse("x > 0")], dimension: 3).encoded.count == 1)
+        #expect(CompiledProgram(outputs: [try parse("0.5 <= x")], dimension: 3).encoded.count == 1)
+        // 0.5 is shared by both comparisons (one register, loaded once): nothing is dropped
+        let shared = CompiledProgram(outputs: [try parse("(x > 0.5) + (y > 0.5)")], dimension: 3)
+        #expect(shared.encoded.count == shared.instructions.count)
     }
 
     @Test func multiOutputGradientProgramsWithCSE() throws {

@@ -23,7 +23,8 @@ typedef struct {
     /* the integer exponent of SGD_OP_POW_INT */
     int64_t n;
     int64_t d, a, b, c;
-    /* the immediate of the *_CONST ops and LOAD_CONST */
+    /* the immediate of the *_CONST ops and LOAD_CONST, and of a comparison whose b is −1
+       (its right operand a constant: a < imm, a <= imm, ...) */
     double imm;
 } sgd_program_instruction;
 

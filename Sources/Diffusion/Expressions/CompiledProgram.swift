@@ -185,9 +185,51 @@ final class EncodedProgram: @unchecked Sendable {
     let count: Int
 
     init(_ instructions: [Instruction]) {
-        count = instructions.count
+        let encoded = EncodedProgram.foldConstantComparisons(instructions.map(EncodedProgram.encode))
+        count = encoded.count
         code = .allocate(capacity: Swift.max(count, 1))
-        for (k, instruction) in instructions.enumerated() { (code + k).initialize(to: EncodedProgram.encode(instruction)) }
+        for (k, instruction) in encoded.enumerated() { (code + k).initialize(to: instruction) }
+    }
+
+    /// A comparison with a constant operand reads the constant as an immediate: `loadConst r, c`
+    /// followed by a comparison of x with register r, where no later instruction reads r before
+    /// writing it, becomes the one comparison with b = −1 and imm = c (mirrored when the
+    /// constant is on the left: c < x is x > c, c ≤ x is x ≥ c, the same truth for every x,
+    /// NaN included). One pass over the block fewer (`x > 0` is one pass, not two); the same
+    /// results.
+    static func foldConstantComparisons(_ code: [sgd_program_instruction]) -> [sgd_program_instruction] {
+        let comparisons: Set<Int64> = [Int64(SGD_OP_LT), Int64(SGD_OP_LE), Int64(SGD_OP_GT), Int64(SGD_OP_GE),
+                                       Int64(SGD_OP_EQ), Int64(SGD_OP_NE)]
+        let mirrored: [Int64: Int64] = [Int64(SGD_OP_LT): Int64(SGD_OP_GT), Int64(SGD_OP_GT): Int64(SGD_OP_LT),
+                                        Int64(SGD_OP_LE): Int64(SGD_OP_GE), Int64(SGD_OP_GE): Int64(SGD_OP_LE),
+                                        Int64(SGD_OP_EQ): Int64(SGD_OP_EQ), Int64(SGD_OP_NE): Int64(SGD_OP_NE)]
+        func deadAfter(_ r: Int64, from k: Int) -> Bool {
+            for next in code[k...] {
+                if next.a == r || next.b == r || next.c == r { return false }
+                if next.d == r { return true }
+            }
+            return true
+        }
+        var out: [sgd_program_instruction] = []
+        var k = 0
+        while k < code.count {
+            let load = code[k]
+            if load.op == Int64(SGD_OP_LOAD_CONST), load.d >> 32 == 1, k + 1 < code.count,
+               comparisons.contains(code[k + 1].op), code[k + 1].a != code[k + 1].b, deadAfter(load.d, from: k + 2) {
+                var compare = code[k + 1]
+                if compare.b == load.d {
+                    compare.b = -1; compare.imm = load.imm
+                    out.append(compare); k += 2; continue
+                }
+                if compare.a == load.d {
+                    compare.a = compare.b; compare.b = -1; compare.imm = load.imm; compare.op = mirrored[compare.op]!
+                    out.append(compare); k += 2; continue
+                }
+            }
+            out.append(load)
+            k += 1
+        }
+        return out
     }
 
     deinit { code.deallocate() }
