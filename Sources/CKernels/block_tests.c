@@ -125,7 +125,59 @@ long near_body(const double *g, double offset, long add_offset, double *dist, do
     return near;
 }
 
+/* The 2-D Hessian-noise Euler–Maruyama update for the lanes whose c·H is positive definite
+   (see the header). */
+static inline __attribute__((always_inline))
+long hessian2_body(const double *H, long w, double c, const double *z, const double *g, double *x, double h,
+                   double root, double *factor, long count, long *others) {
+    long rest = 0, i0 = 0;
+    v8 cv, hv, rv, half, zero = (v8){0, 0, 0, 0, 0, 0, 0, 0}, one, two;
+    for (int k = 0; k < 8; k++) { cv[k] = c; hv[k] = h; rv[k] = root; half[k] = 0.5; one[k] = 1; two[k] = 2; }
+    for (; i0 + 8 <= count; i0 += 8) {
+        const v8 a11 = cv * ld(H + i0), a12 = cv * ld(H + w + i0), a21 = cv * ld(H + 2 * w + i0), a22 = cv * ld(H + 3 * w + i0);
+        const v8 b = half * (a12 + a21);
+        const v8 det = a11 * a22 - b * b, trace = a11 + a22;
+        const v8l pd = (det > zero) & (trace > zero);
+        v8 r, q;
+        for (int k = 0; k < 8; k++) r[k] = __builtin_sqrt(det[k] > 0 ? det[k] : 0);
+        const v8 sum = trace + two * r;
+        for (int k = 0; k < 8; k++) q[k] = __builtin_sqrt(sum[k] > 0 ? sum[k] : 1);
+        const v8 inverse = one / q;
+        const v8 s0 = (a11 + r) * inverse, s1 = b * inverse, s2 = b * inverse, s3 = (a22 + r) * inverse;
+        const v8 z0 = ld(z + i0), z1 = ld(z + w + i0);
+        const v8 n0 = (zero + s0 * z0) + s1 * z1, n1 = (zero + s2 * z0) + s3 * z1;
+        const v8 x0 = ld(x + i0), x1 = ld(x + w + i0);
+        const v8 y0 = (x0 - hv * ld(g + i0)) + rv * n0, y1 = (x1 - hv * ld(g + w + i0)) + rv * n1;
+        *(v8u *)(x + i0) = (v8)(((v8l)y0 & pd) | ((v8l)x0 & ~pd));
+        *(v8u *)(x + w + i0) = (v8)(((v8l)y1 & pd) | ((v8l)x1 & ~pd));
+        for (int k = 0; k < 8; k++) {
+            if (pd[k]) {
+                double *f = factor + 4 * (i0 + k);
+                f[0] = s0[k]; f[1] = s1[k]; f[2] = s2[k]; f[3] = s3[k];
+            } else {
+                others[rest++] = i0 + k;
+            }
+        }
+    }
+    for (long i = i0; i < count; i++) {
+        const double a11 = c * H[i], a12 = c * H[w + i], a21 = c * H[2 * w + i], a22 = c * H[3 * w + i];
+        const double b = 0.5 * (a12 + a21);
+        const double det = a11 * a22 - b * b, trace = a11 + a22;
+        if (!(det > 0 && trace > 0)) { others[rest++] = i; continue; }
+        const double r = __builtin_sqrt(det), inverse = 1 / __builtin_sqrt(trace + 2 * r);
+        const double s0 = (a11 + r) * inverse, s1 = b * inverse, s2 = b * inverse, s3 = (a22 + r) * inverse;
+        double *f = factor + 4 * i;
+        f[0] = s0; f[1] = s1; f[2] = s2; f[3] = s3;
+        const double n0 = (0.0 + s0 * z[i]) + s1 * z[w + i], n1 = (0.0 + s2 * z[i]) + s3 * z[w + i];
+        x[i] = (x[i] - h * g[i]) + root * n0;
+        x[w + i] = (x[w + i] - h * g[w + i]) + root * n1;
+    }
+    return rest;
+}
+
 #if defined(__x86_64__)
+__attribute__((target("avx512f"))) static long hessian512(const double *H, long w, double c, const double *z, const double *g, double *x, double h, double r, double *f, long n, long *o) { return hessian2_body(H, w, c, z, g, x, h, r, f, n, o); }
+__attribute__((target("avx2"))) static long hessian256(const double *H, long w, double c, const double *z, const double *g, double *x, double h, double r, double *f, long n, long *o) { return hessian2_body(H, w, c, z, g, x, h, r, f, n, o); }
 __attribute__((target("avx512f"))) static long near512(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o, long all) { return near_body(g, f, a, d, v, n, c, p, o, all); }
 __attribute__((target("avx2"))) static long near256(const double *g, double f, long a, double *d, double v, long n, double c, double *p, long *o, long all) { return near_body(g, f, a, d, v, n, c, p, o, all); }
 __attribute__((target("avx512f"))) static long outcome512(const double *x, const double *t, long n, double b, long *o, long r, long d) { return outcome1_body(x, t, n, b, o, r, d); }
@@ -180,4 +232,13 @@ long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long co
 long sgd_bridge_near_offset(const double *g, double offset, long add_offset, double *dist, double inverse_norm,
                             long count, double cut, double *product, long *candidates, long isa) {
     return near(g, offset, add_offset, dist, inverse_norm, count, cut, product, candidates, 0, isa);
+}
+
+long sgd_hessian2_step(const double *hess, long stride, double c, const double *z, const double *gradient, double *x,
+                       double h, double root, double *factor, long count, long *others, long isa) {
+#if defined(__x86_64__)
+    if (isa == 2) return hessian512(hess, stride, c, z, gradient, x, h, root, factor, count, others);
+    if (isa == 1) return hessian256(hess, stride, c, z, gradient, x, h, root, factor, count, others);
+#endif
+    return hessian2_body(hess, stride, c, z, gradient, x, h, root, factor, count, others);
 }

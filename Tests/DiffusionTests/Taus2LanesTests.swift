@@ -248,3 +248,60 @@ import TestSupport
         #expect(plane.steps.reduce(0, +) > 0)
     }
 }
+
+/// The 2-D Hessian-noise update kernel against the Swift loop it serves (root2 and the
+/// update, operation for operation): positive-definite lanes in C, the others left for the
+/// caller and listed; every instruction set, a partial group at the end.
+@Suite struct Hessian2KernelTests {
+    @Test(arguments: [64, 61])
+    func matchesRoot2Loop(count: Int) {
+        let w = 64, c = 0.7, h = 0.05, root = 0.3
+        let source = RandomStream(key: StreamKey(seed: 17))
+        var hess = [Double](repeating: 0, count: 4 * w)
+        for i in 0..<w {
+            // a mix of definite, indefinite, singular and non-finite matrices
+            let a = source.normal(), d = source.normal(), b = source.normal() * 0.5
+            let definite = i % 3 != 0
+            hess[i] = definite ? abs(a) + abs(b) + 0.1 : a
+            hess[3 * w + i] = definite ? abs(d) + abs(b) + 0.1 : d
+            hess[w + i] = b; hess[2 * w + i] = b + (i % 5 == 0 ? 1e-3 : 0)
+            if i == 7 { hess[0 * w + i] = 1; hess[3 * w + i] = 1; hess[w + i] = 1; hess[2 * w + i] = 1 }  // singular
+            if i == 11 { hess[i] = .nan }
+        }
+        let z = (0..<(2 * w)).map { _ in source.normal() }, g = (0..<(2 * w)).map { _ in source.normal() }
+        let x0 = (0..<(2 * w)).map { _ in source.normal() }
+        // the reference: the Swift loop for every lane
+        var expected = x0, expectedFactor = [Double](repeating: 0, count: 4 * w)
+        expectedFactor.withUnsafeMutableBufferPointer { f in
+            for i in 0..<count {
+                let s = f.baseAddress! + 4 * i
+                SymmetricSquareRoot.root2(c * hess[i], c * hess[w + i], c * hess[2 * w + i], c * hess[3 * w + i],
+                                          into: s, spectrum: .positivePart)
+                var n0 = 0.0, n1 = 0.0
+                n0 += s[0] * z[i]; n0 += s[1] * z[w + i]
+                n1 += s[2] * z[i]; n1 += s[3] * z[w + i]
+                expected[i] = expected[i] - h * g[i] + root * n0
+                expected[w + i] = expected[w + i] - h * g[w + i] + root * n1
+            }
+        }
+        for isa in 0...KernelInstructionSet.best {
+            var x = x0, factor = [Double](repeating: 0, count: 4 * w), others = [Int](repeating: -1, count: w)
+            let rest = sgd_hessian2_step(hess, w, c, z, g, &x, h, root, &factor, count, &others, isa)
+            let listed = Set(others[0..<rest])
+            #expect(listed.count == rest && rest > 0 && rest < count)
+            #expect(listed.contains(7) && listed.contains(11))
+            for i in 0..<count {
+                let a11 = c * hess[i], a22 = c * hess[3 * w + i], b = 0.5 * (c * hess[w + i] + c * hess[2 * w + i])
+                let definite = a11 * a22 - b * b > 0 && a11 + a22 > 0
+                #expect(listed.contains(i) == !definite)
+                if definite {
+                    #expect(x[i].bitPattern == expected[i].bitPattern && x[w + i].bitPattern == expected[w + i].bitPattern)
+                    for k in 0..<4 { #expect(factor[4 * i + k].bitPattern == expectedFactor[4 * i + k].bitPattern) }
+                } else {
+                    #expect(x[i].bitPattern == x0[i].bitPattern && x[w + i].bitPattern == x0[w + i].bitPattern)
+                }
+            }
+            for i in count..<w { #expect(x[i].bitPattern == x0[i].bitPattern) }
+        }
+    }
+}

@@ -38,4 +38,14 @@ long sgd_bridge_near(const double *g, double *dist, double inverse_norm, long co
 long sgd_bridge_near_offset(const double *g, double offset, long add_offset, double *dist, double inverse_norm,
                             long count, double cut, double *product, long *candidates, long isa);
 
+/* The 2-D Euler–Maruyama update with noise √v·S ξ, S the symmetric root of A = c·H (H the 2×2
+   rows hess[k·stride + i], k = 0…3 row-major), for the lanes where A is positive definite
+   (det > 0 and trace > 0): S = (A + √det·I)/√(tr + 2√det) with b = (a₁₂ + a₂₁)/2 off the
+   diagonal, S's four entries to factor[4i…], then n = (0 + S₁₁ξ₁) + S₁₂ξ₂ (likewise n₂) and
+   x_k ← (x_k − h·g_k) + root·n_k — SymmetricSquareRoot.root2's positive-definite branch
+   and EulerMaruyamaStepper's loop, operation for operation, eight lanes per vector. The other
+   lanes are untouched and listed in `others` (increasing); returns how many. */
+long sgd_hessian2_step(const double *hess, long stride, double c, const double *z, const double *gradient, double *x,
+                       double h, double root, double *factor, long count, long *others, long isa);
+
 #endif
