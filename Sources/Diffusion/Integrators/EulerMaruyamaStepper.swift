@@ -493,25 +493,9 @@ final class EulerMaruyamaStepper: BlockStepper {
                         noise += s * z[i]
                         x[i] = x[i] - h * grad[i] + root * noise
                     }
-                } else if !loss {
-                    // the positive-definite lanes in C, eight per vector (the same operations);
-                    // the rest (indefinite: one Jacobi rotation) below, lane by lane
-                    let rest = sgd_hessian2_step(hess, w, c, z, grad, x, h, root, factor, n, candidates,
-                                                 KernelInstructionSet.blocks)
-                    for k in 0..<rest {
-                        let i = candidates[k]
-                        let s = factor + 4 * i
-                        SymmetricSquareRoot.root2(c * hess[i], c * hess[w + i], c * hess[2 * w + i], c * hess[3 * w + i],
-                                                  into: s, spectrum: spectrum)
-                        var n0 = 0.0, n1 = 0.0
-                        n0 += s[0] * z[i]; n0 += s[1] * z[w + i]
-                        n1 += s[2] * z[i]; n1 += s[3] * z[w + i]
-                        x[i] = x[i] - h * grad[i] + root * n0
-                        x[w + i] = x[w + i] - h * grad[w + i] + root * n1
-                    }
                 } else {
-                    for i in 0..<n {
-                        let ci = loss ? 2 * c * max(values[i], 0) : c
+                    // lane i with scale ci: root2, then the update (the loop of every other d)
+                    @inline(__always) func lane(_ i: Int, _ ci: Double) {
                         let s = factor + 4 * i
                         SymmetricSquareRoot.root2(ci * hess[i], ci * hess[w + i], ci * hess[2 * w + i], ci * hess[3 * w + i],
                                                   into: s, spectrum: spectrum)
@@ -520,6 +504,15 @@ final class EulerMaruyamaStepper: BlockStepper {
                         n1 += s[2] * z[i]; n1 += s[3] * z[w + i]
                         x[i] = x[i] - h * grad[i] + root * n0
                         x[w + i] = x[w + i] - h * grad[w + i] + root * n1
+                    }
+                    if loss {
+                        for i in 0..<n { lane(i, 2 * c * max(values[i], 0)) }
+                    } else {
+                        // the positive-definite lanes in C, eight per vector (the same operations);
+                        // the rest (indefinite: one Jacobi rotation) here, lane by lane
+                        let rest = sgd_hessian2_step(hess, w, c, z, grad, x, h, root, factor, n, candidates,
+                                                     KernelInstructionSet.blocks)
+                        for k in 0..<rest { lane(candidates[k], c) }
                     }
                 }
                 return
