@@ -1,5 +1,6 @@
 /* See include/program_eval.h. Compiled with -ffp-contract=off -fno-fast-math (Package.swift). */
 #include "program_eval.h"
+#include "shared/expression_ops.h"
 #include <math.h>
 #include <string.h>
 
@@ -12,26 +13,6 @@ static inline __attribute__((always_inline)) void st(double *p, v4 v) { *(v4u *)
 static inline __attribute__((always_inline)) v4 splat(double x) { return (v4){x, x, x, x}; }
 static inline __attribute__((always_inline)) v4 pick(v4l m, v4 a, v4 b) { return (v4)(((v4l)a & m) | ((v4l)b & ~m)); }
 static inline __attribute__((always_inline)) v4 truth(v4l m) { return (v4)(m & (v4l)splat(1.0)); }
-
-/* ExpressionMath.powi: the product of x^(2^k) over the set bits of |n|, low bits first */
-static inline double powi(double x, long n) {
-    unsigned long m = n < 0 ? -(unsigned long)n : (unsigned long)n;
-    double base = x, result = 1.0;
-    while (m > 0) {
-        if (m & 1) result *= base;
-        m >>= 1;
-        if (m > 0) base *= base;
-    }
-    return n < 0 ? 1.0 / result : result;
-}
-
-/* ExpressionMath.pow: powi for small integer exponents, else the C library's pow */
-static inline double pow_real(double a, double b) {
-    if (b == trunc(b) && fabs(b) <= (double)SGD_MAX_INTEGER_POWER) return powi(a, (long)b);
-    return pow(a, b);
-}
-
-static inline double sign_of(double x) { return (x > 0 ? 1.0 : 0.0) - (x < 0 ? 1.0 : 0.0); }
 
 /* one pass of `expr` over lanes, four at a time (whole rows never partially overlap, and
    each group is read before it is written, so a destination equal to an operand is fine),

@@ -2,3 +2,4 @@
 #include "block_tests.h"
 #include "normal_lanes.h"
 #include "program_eval.h"
+#include "fused_steps.h"

@@ -75,10 +75,21 @@ final class ChunkRunner {
             load(slot: active, path: firstPath + nextPath, clock: clock)
             active += 1; nextPath += 1
         }
+        stepper.beginChunk()
+        let compiled = stepper.runsCompiledSteps
         while active > 0 {
-            stepper.step(count: active, stream: stream, state: &state, lanes: lanes)
+            if compiled {
+                // steps until a lane stops, at most up to the first clock at which a lane
+                // could reach maxSteps (every active lane has taken fewer)
+                var earliest = Int.max
+                for i in 0..<active { earliest = min(earliest, loadedAt[i]) }
+                clock += stepper.steps(count: active, limit: earliest + maxSteps - clock, stream: stream,
+                                       state: &state, lanes: lanes)
+            } else {
+                stepper.step(count: active, stream: stream, state: &state, lanes: lanes)
+                clock += 1
+            }
             let running = ChunkRunner.running, censored = ChunkRunner.censored
-            clock += 1
             let capped = clock - maxSteps  // lanes loaded at or before this have taken maxSteps
             if capped >= 0 {  // (loadedAt ≥ 0: before maxSteps block steps no lane can be capped)
                 for i in 0..<active {  // censoring comes last: a crossing in the final step is an exit

@@ -42,6 +42,27 @@ public struct EnsembleSimulator: Sendable {
         return false
     }
     let exitTest: CompiledExitTest
+    /// Whether chunks may run through the problem's compiled step kernel (`CompiledStepKernel`;
+    /// the same bits either way). Off only to compare the two routes (tests).
+    var compiledSteps = true
+
+    /// The compiled step kernel's plan for this problem, nil where none applies.
+    var compiledStepPlan: CompiledStepKernel.Plan? {
+        guard compiledSteps, integrator.kind == .eulerMaruyama else { return nil }
+        return CompiledStepKernel.Plan(landscape: problem.landscape, increment: increment, exitTest: exitTest,
+                                       bridge: integrator.exitTest == .bridge,
+                                       width: EnsembleSimulator.blockWidth(dimension: problem.landscape.dimension))
+    }
+
+    /// Builds this problem's compiled step kernel now, waiting for it, so the next run uses it
+    /// from its first chunk (otherwise it is built in the background while the first chunks
+    /// run on the block kernels). True where a kernel applies and was built. Benchmarks call
+    /// it before timing; nothing else needs to.
+    @discardableResult
+    public func prepareCompiledSteps() -> Bool {
+        guard let plan = compiledStepPlan else { return false }
+        return CompiledStepKernel.kernel(for: plan, wait: true) != nil
+    }
 
     public init(problem: ExitProblem, integrator: Integrator) throws(DynamicsError) {
         self.problem = problem

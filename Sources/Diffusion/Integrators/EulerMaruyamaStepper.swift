@@ -110,10 +110,20 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let coordinatePlane: (row: Int, offset: Double, addsOffset: Bool, inverseNorm: Double, term: Int)?
     /// Samples per call of the lanes kernel in a sample-space SDE step.
     static let laneSamples = 256
+    /// The problem's compiled step kernel (`CompiledStepKernel`), where it applies, and the
+    /// kernel once built (looked up at each chunk's start: `beginChunk`).
+    private let compiledPlan: CompiledStepKernel.Plan?
+    private var compiledKernel: CompiledStepKernel?
+    private let compiledArguments: UnsafeMutablePointer<sgd_fused_args>
+    private let gradientImmediates: UnsafeMutablePointer<Double>
+    private let indicatorImmediates: UnsafeMutablePointer<Double>
+    private let hessianImmediates: UnsafeMutablePointer<Double>
+    /// The scalar stream's taus2 words while the kernel runs (the bridge's uniforms).
+    private let scalarWords: UnsafeMutablePointer<UInt32>
 
     init(landscape: Landscape, increment: Increment, stepSize: Double, divergenceBound: Double,
          exitTest: CompiledExitTest, bridge: Bool, width: Int = EnsembleSimulator.blockWidth,
-         finiteSumNoise: FiniteSumNoiseRoot? = nil) {
+         finiteSumNoise: FiniteSumNoiseRoot? = nil, compiledSteps: Bool = false) {
         precondition(width >= 1)
         precondition(!bridge || increment.isGaussian, "the bridge test needs Gaussian noise")
         self.landscape = landscape
@@ -200,6 +210,19 @@ final class EulerMaruyamaStepper: BlockStepper {
         batchIndices.initialize(repeating: 0, count: max(indexCount, 1))
         batchWeights = doubles(lanes != nil ? min(sampleCount, EulerMaruyamaStepper.laneSamples) * w
                                             : batched == nil ? 0 : sampleCount)
+        let plan = compiledSteps ? CompiledStepKernel.Plan(landscape: landscape, increment: increment, exitTest: exitTest,
+                                                           bridge: bridge, width: w) : nil
+        compiledPlan = plan
+        gradientImmediates = doubles(plan?.gradientImmediates.count ?? 0)
+        indicatorImmediates = doubles(plan?.indicatorImmediates.count ?? 0)
+        hessianImmediates = doubles(plan?.hessianImmediates.count ?? 0)
+        for (k, v) in (plan?.gradientImmediates ?? []).enumerated() { gradientImmediates[k] = v }
+        for (k, v) in (plan?.indicatorImmediates ?? []).enumerated() { indicatorImmediates[k] = v }
+        for (k, v) in (plan?.hessianImmediates ?? []).enumerated() { hessianImmediates[k] = v }
+        compiledArguments = .allocate(capacity: 1)
+        compiledArguments.initialize(to: sgd_fused_args())
+        scalarWords = .allocate(capacity: 3)
+        scalarWords.initialize(repeating: 0, count: 3)
     }
 
     /// The ensemble's stepper for `simulator`'s problem and integrator.
@@ -208,11 +231,13 @@ final class EulerMaruyamaStepper: BlockStepper {
         self.init(landscape: problem.landscape, increment: simulator.increment, stepSize: problem.stepSize,
                   divergenceBound: problem.divergenceBound, exitTest: simulator.exitTest,
                   bridge: simulator.integrator.exitTest == .bridge, width: width,
-                  finiteSumNoise: simulator.integrator.finiteSumNoise)
+                  finiteSumNoise: simulator.integrator.finiteSumNoise, compiledSteps: simulator.compiledSteps)
     }
 
     deinit {
-        for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch] { p.deallocate() }
+        for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch,
+                  gradientImmediates, indicatorImmediates, hessianImmediates] { p.deallocate() }
+        compiledArguments.deallocate(); scalarWords.deallocate()
         outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
         batchIndices.deallocate(); batchWeights.deallocate()
         constantFactor?.deallocate()
@@ -275,6 +300,77 @@ final class EulerMaruyamaStepper: BlockStepper {
         } else {
             landscape.gradient(count: n, stride: width, inputs: x, outputs: grad, workspace: workspace, scratch: scratch)
         }
+    }
+
+    /// Looks up the compiled step kernel (its first lookup starts the build in the background).
+    func beginChunk() {
+        if compiledKernel == nil, let plan = compiledPlan { compiledKernel = CompiledStepKernel.kernel(for: plan) }
+    }
+
+    /// Whether `steps(count:limit:…)` runs several steps per call (the compiled kernel is built).
+    var runsCompiledSteps: Bool { compiledKernel != nil }
+
+    /// Steps of lanes `0..<count`, each followed by the exit test, until some lane is not
+    /// running or `limit` steps are taken (limit ≥ 1); returns how many. The same draws and
+    /// bits as that many calls of `step(count:stream:state:lanes:)`: through the compiled
+    /// kernel where it is built (for additive noise, with `lanes` given), else one such call.
+    func steps(count n: Int, limit: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?) -> Int {
+        guard let kernel = compiledKernel, let tables = InlineZiggurat.tables else {
+            step(count: n, stream: stream, state: &state, lanes: lanes)
+            return 1
+        }
+        var s = 0.0
+        switch increment {
+        case .gaussian(let scale):
+            guard lanes != nil else { step(count: n, stream: stream, state: &state, lanes: lanes); return 1 }
+            s = scale
+        case .stateDependent(.hessian(let scale, _), let variance):
+            compiledArguments.pointee.c = scale
+            compiledArguments.pointee.root = variance.squareRoot()
+        default:
+            step(count: n, stream: stream, state: &state, lanes: lanes)
+            return 1
+        }
+        let a = compiledArguments
+        a.pointee.tables = UnsafePointer(tables.c)
+        a.pointee.x = x
+        a.pointee.width = width
+        a.pointee.count = n
+        a.pointee.gradient = grad
+        a.pointee.gradient_immediates = UnsafePointer(gradientImmediates)
+        a.pointee.indicator_immediates = UnsafePointer(indicatorImmediates)
+        a.pointee.hessian_immediates = UnsafePointer(hessianImmediates)
+        a.pointee.h = stepSize
+        a.pointee.s = s
+        a.pointee.bound = divergenceBound
+        a.pointee.outcome = outcome
+        a.pointee.running = EulerMaruyamaStepper.running
+        a.pointee.diverged = EulerMaruyamaStepper.diverged
+        a.pointee.max_steps = limit
+        if bridge, let plane = coordinatePlane {
+            // the bridge test's coordinate-plane route, its constants computed as there
+            let variance = s * s
+            a.pointee.distance = distance
+            a.pointee.offset = plane.offset
+            a.pointee.inverse_norm = plane.inverseNorm
+            a.pointee.cut = 16.5 * M_LN2 * variance
+            a.pointee.scale = -2 / variance
+            a.pointee.term = plane.term
+        }
+        let words = scalarWords
+        words[0] = state.s1; words[1] = state.s2; words[2] = state.s3
+        a.pointee.scalar = words
+        let taken: Int
+        if let lanes {
+            taken = lanes.lanes.withWords { s1, s2, s3 in
+                a.pointee.s1 = s1; a.pointee.s2 = s2; a.pointee.s3 = s3
+                return kernel.function(a)
+            }
+        } else {
+            taken = kernel.function(a)  // (the Hessian law: the scalar stream only)
+        }
+        state = Taus2State(s1: words[0], s2: words[1], s3: words[2])
+        return taken
     }
 
     /// One step of lanes `0..<count` with the stream's draws, then the exit test.

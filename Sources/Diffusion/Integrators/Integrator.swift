@@ -63,9 +63,23 @@ protocol BlockStepper: AnyObject {
     /// where given and the noise law is additive Gaussian, the normals from `lanes` (slot i
     /// from SIMD lane i mod 8; the exit ensembles' `ChunkRunner` passes them).
     func step(count: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?)
+    /// Called at each chunk's start (a stepper may look up a compiled kernel there).
+    func beginChunk()
+    /// Whether `steps(count:limit:…)` may take more than one step per call.
+    var runsCompiledSteps: Bool { get }
+    /// Steps of lanes `0..<count` until some lane is not running or `limit` (≥ 1) steps are
+    /// taken, with the same draws and bits as that many `step` calls; returns how many.
+    func steps(count: Int, limit: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?) -> Int
 }
 
 extension BlockStepper {
+    func beginChunk() {}
+    var runsCompiledSteps: Bool { false }
+    func steps(count: Int, limit: Int, stream: RandomStream, state: inout Taus2State, lanes: LaneStreams?) -> Int {
+        step(count: count, stream: stream, state: &state, lanes: lanes)
+        return 1
+    }
+
     /// One step of lanes `0..<count`, every draw from `stream` (state held by the caller).
     func step(count: Int, stream: RandomStream, state: inout Taus2State) {
         step(count: count, stream: stream, state: &state, lanes: nil)
