@@ -105,4 +105,28 @@ import TestSupport
                                          dt: 0.05, start: [0, 0], exit: .condition("x > 1"), maxSteps: 100)
         #expect(try EnsembleSimulator(problem: covariance, integrator: Integrator()).compiledStepPlan == nil)
     }
+
+    /// A kernel's source holds the program shapes only: cells that differ in ε, dt and the
+    /// landscape's and exit's constants share one build, their constants passed at call time.
+    @Test func sourcesNameNoConstants() throws {
+        func plan(_ expression: String, _ exit: String, _ epsilon: Double) throws -> CompiledStepKernel.Plan? {
+            let problem = try ExitProblem(landscape: try Landscape(expression: expression), dynamics: .langevin(epsilon: epsilon),
+                                          dt: 1e-3, start: [-1], exit: .condition(exit), maxSteps: 100)
+            return try EnsembleSimulator(problem: problem, integrator: Integrator()).compiledStepPlan
+        }
+        let a = try #require(try plan("0.3*x^4 - 0.7*x^2", "x > 0.1", 0.1))
+        let b = try #require(try plan("0.2*x^4 - 0.9*x^2", "x > 0.25", 0.05))
+        #expect(a.source == b.source)
+        #expect(a.gradientImmediates != b.gradientImmediates)
+        #expect(a.indicatorImmediates != b.indicatorImmediates)
+    }
+
+    /// A build that fails reports why (and the ensembles then run on the block kernels).
+    @Test func failedBuildReportsTheCompilersMessage() throws {
+        try #require(CompiledStepKernel.compiler() != nil, "no clang on the PATH")
+        switch CompiledStepKernel.build("#error deliberately broken\n") {
+        case .success: Issue.record("a broken source built")
+        case .failure(let failure): #expect(failure.reason.contains("deliberately broken"))
+        }
+    }
 }

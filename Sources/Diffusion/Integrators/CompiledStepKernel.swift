@@ -188,8 +188,9 @@ final class CompiledStepKernel: @unchecked Sendable {
 
     // MARK: - Builds
 
-    /// The kernel for `plan` if it is built; otherwise nil, and the build is started in the
-    /// background (once per source and process). With `wait`, blocks until the build ends.
+    /// The kernel for `plan` if it is built; otherwise nil, and the build is queued in the
+    /// background (once per source and process; one build runs at a time). With `wait`,
+    /// blocks until the build ends.
     static func kernel(for plan: Plan, wait: Bool = false) -> CompiledStepKernel? {
         cache.kernel(for: plan.source, wait: wait)
     }
@@ -202,6 +203,7 @@ final class CompiledStepKernel: @unchecked Sendable {
     private final class Cache: @unchecked Sendable {
         enum Entry { case building, ready(CompiledStepKernel), failed }
         private let condition = NSCondition()
+        private let builds = DispatchQueue(label: "sgd-escape.compiled-step-kernels")
         private var entries: [String: Entry] = [:]
         private(set) var lastFailure: String?
 
@@ -210,7 +212,9 @@ final class CompiledStepKernel: @unchecked Sendable {
             defer { condition.unlock() }
             if entries[source] == nil {
                 entries[source] = .building
-                let thread = Thread { [self] in
+                // one build at a time (a sweep over many landscapes must not start a compiler
+                // per cell at once); chunks run on the block kernels meanwhile
+                builds.async { [self] in
                     let result = CompiledStepKernel.build(source)
                     condition.lock()
                     switch result {
@@ -220,7 +224,6 @@ final class CompiledStepKernel: @unchecked Sendable {
                     condition.broadcast()
                     condition.unlock()
                 }
-                thread.start()
             }
             while true {
                 switch entries[source]! {
