@@ -1,6 +1,6 @@
 /* A compiled step kernel's body (include/fused_steps.h): Euler–Maruyama steps with additive
-   Gaussian noise and the exit test, with the landscape's gradient program and the exit
-   test's indicator program compiled in. Not compiled with the package: the engine writes a
+   Gaussian noise or the 1-D Hessian law, and the exit test, with the landscape's gradient
+   (and Hessian) program and the exit test's indicator program compiled in. Not compiled with the package: the engine writes a
    short C file per problem (Diffusion/Integrators/CompiledStepKernel.swift) that defines
 
      SGD_FUSED_D, SGD_FUSED_TERMS     the dimension d and the number of exit terms,
@@ -8,10 +8,10 @@
      SGD_FUSED_BRIDGE_ROW, _OFFSET    the plane's coordinate, and 1 where its level adds an offset,
      SGD_FUSED_HESSIAN                0 additive noise; 1 (d = 1) the Hessian law, with
      SGD_FUSED_ABSOLUTE               1 for |V″|, 0 for its positive part, and
-     SGD_FUSED_HESSIAN_CONSTANTS,     its program's length and fused_hessian(X, H, M),
-     SGD_FUSED_TARGET                 the instruction set's function attribute,
+     SGD_FUSED_HESSIAN_CONSTANTS      its program's length, and fused_hessian(X, H, M),
      SGD_FUSED_GRADIENT_CONSTANTS,    the programs' lengths (their immediates M[k], one per
      SGD_FUSED_INDICATOR_CONSTANTS    instruction, are passed at call time),
+     SGD_FUSED_TARGET                 the instruction set's function attribute,
      fused_gradient(X, G, M)          ∇V of one group: X[j], G[j] for j < d (eight lanes each),
      fused_indicators(X, I, M)        the exit terms' indicators I[t] of one group,
 
@@ -22,8 +22,11 @@
 
    One step is, in the stepper's order: ∇V at the step's start; row by row, each group's
    normals from the lane streams (slot i from lane i mod 8) and x ← (x − h·∇V) + s·ξ for the
-   lanes below count; the indicators and the divergence check at the new state; then (bridge)
-   the new distances to the plane and, in increasing lane order, a uniform from the scalar
+   lanes below count (the Hessian law: each live lane's normal from the scalar stream in
+   lane order, S = √max(c·V″, 0) or √|c·V″| (SymmetricSquareRoot.root1) and
+   x ← (x − h·V′) + root·(0 + S·ξ), EulerMaruyamaStepper.advance's d = 1 loop); the
+   indicators and the divergence check at the new state; then (bridge) the new distances to
+   the plane and, in increasing lane order, a uniform from the scalar
    stream for each running lane with d₀d₁ < cut (EulerMaruyamaStepper.bridgeTest's route for a
    coordinate plane). With d = 1 the three passes run group by group (each lane's values
    depend on that lane alone, and the draws keep their order). Steps repeat until some lane

@@ -14,8 +14,8 @@ internal import CKernels
 /// or fast math), the same lane streams in the same order, the same exit and bridge
 /// decisions — so a run gives the same bits with the kernel as without it. The tests compare
 /// whole ensembles both ways. Whether the kernel is used is therefore a speed choice only:
-/// it is built in the background the first time a problem's chunk starts, chunks use it once
-/// it is ready, and where no compiler is found, the package's sources are not at hand
+/// it is built in the background once the process has spent `buildAfter` seconds simulating
+/// the problem's program shape, chunks use it once it is ready, and where no compiler is found, the package's sources are not at hand
 /// (a moved binary), or `SGD_ESCAPE_COMPILED_STEPS=0` is set, every step runs through the
 /// block kernels as before.
 ///
@@ -23,7 +23,9 @@ internal import CKernels
 /// problem constants (they are passed at call time), so the cells of a sweep that differ
 /// in ε, dt, the step size, the start or the landscape's coefficients share one build.
 /// Nothing is cached on disk: each build writes to a fresh temporary folder, loads the
-/// library and removes the folder.
+/// library and removes the folder (and any such folder older than ten minutes, left by a
+/// process that exited during its build). The compiler runs as a child process of about
+/// 65–85 MB, once per process and program shape.
 final class CompiledStepKernel: @unchecked Sendable {
     let function: sgd_fused_steps_function
     private let library: UnsafeMutableRawPointer
@@ -188,12 +190,20 @@ final class CompiledStepKernel: @unchecked Sendable {
 
     // MARK: - Builds
 
-    /// The kernel for `plan` if it is built; otherwise nil, and the build is queued in the
-    /// background (once per source and process; one build runs at a time). With `wait`,
-    /// blocks until the build ends.
-    static func kernel(for plan: Plan, wait: Bool = false) -> CompiledStepKernel? {
-        cache.kernel(for: plan.source, wait: wait)
+    /// The kernel for `plan` if it is built; otherwise nil. `spent` seconds of simulation on
+    /// the block kernels are added to the plan's account, and once the process has spent
+    /// `buildAfter` seconds on plans with this source the build is queued in the background
+    /// (once per source and process; one build runs at a time): a short run never starts a
+    /// compiler it could not profit from. With `wait`, the build is queued at once and
+    /// awaited.
+    static func kernel(for plan: Plan, spent: Double = 0, wait: Bool = false) -> CompiledStepKernel? {
+        cache.kernel(for: plan.source, spent: spent, wait: wait)
     }
+
+    /// Seconds of simulation a program shape takes on the block kernels before its kernel is
+    /// built: about the build's own cost (≈ 0.3 s of clang, beside the simulation), so the
+    /// build pays for itself within about as much time again at the engine's ≈ 1.5× speed-up.
+    static let buildAfter = 0.3
 
     /// Why the last build that failed failed (tests: a failed build where a compiler exists is a defect).
     static var lastFailure: String? { cache.lastFailure }
@@ -201,16 +211,21 @@ final class CompiledStepKernel: @unchecked Sendable {
     private static let cache = Cache()
 
     private final class Cache: @unchecked Sendable {
-        enum Entry { case building, ready(CompiledStepKernel), failed }
+        enum Entry { case counting(Double), building, ready(CompiledStepKernel), failed }
         private let condition = NSCondition()
         private let builds = DispatchQueue(label: "sgd-escape.compiled-step-kernels")
         private var entries: [String: Entry] = [:]
         private(set) var lastFailure: String?
 
-        func kernel(for source: String, wait: Bool) -> CompiledStepKernel? {
+        func kernel(for source: String, spent: Double, wait: Bool) -> CompiledStepKernel? {
             condition.lock()
             defer { condition.unlock() }
-            if entries[source] == nil {
+            switch entries[source] ?? .counting(0) {
+            case .counting(let total):
+                if !wait && total + spent < CompiledStepKernel.buildAfter {
+                    entries[source] = .counting(total + spent)
+                    return nil
+                }
                 entries[source] = .building
                 // one build at a time (a sweep over many landscapes must not start a compiler
                 // per cell at once); chunks run on the block kernels meanwhile
@@ -224,14 +239,13 @@ final class CompiledStepKernel: @unchecked Sendable {
                     condition.broadcast()
                     condition.unlock()
                 }
+            default: break
             }
             while true {
                 switch entries[source]! {
                 case .ready(let kernel): return kernel
-                case .failed: return nil
-                case .building:
-                    if !wait { return nil }
-                    condition.wait()
+                case .building where wait: condition.wait()
+                default: return nil
                 }
             }
         }
@@ -258,6 +272,22 @@ final class CompiledStepKernel: @unchecked Sendable {
         return nil
     }
 
+    static let folderPrefix = "sgd-escape-kernel-"
+
+    /// Removes build folders older than ten minutes: a process that exits while its build runs
+    /// leaves its folder behind (a build takes well under a second, so none of these is live).
+    static func removeStaleFolders(in temporary: URL) {
+        let files = FileManager.default
+        guard let names = try? files.contentsOfDirectory(atPath: temporary.path) else { return }
+        let cutoff = Date().addingTimeInterval(-600)
+        for name in names where name.hasPrefix(folderPrefix) {
+            let url = temporary.appendingPathComponent(name)
+            if let modified = (try? files.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date, modified < cutoff {
+                try? files.removeItem(at: url)
+            }
+        }
+    }
+
     /// Writes, compiles and loads one kernel (flags as the package's CKernels target).
     static func build(_ source: String) -> Result<CompiledStepKernel, BuildFailure> {
         guard let cc = compiler() else { return .failure(BuildFailure(reason: "no C compiler (clang) on the PATH")) }
@@ -265,7 +295,9 @@ final class CompiledStepKernel: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: template) else {
             return .failure(BuildFailure(reason: "the kernel sources are not at \(kernelSources.path)"))
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sgd-escape-kernel-\(UUID().uuidString)")
+        let temporary = FileManager.default.temporaryDirectory
+        removeStaleFolders(in: temporary)
+        let folder = temporary.appendingPathComponent("\(folderPrefix)\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)

@@ -114,6 +114,8 @@ final class EulerMaruyamaStepper: BlockStepper {
     /// kernel once built (looked up at each chunk's start: `beginChunk`).
     private let compiledPlan: CompiledStepKernel.Plan?
     private var compiledKernel: CompiledStepKernel?
+    /// When this stepper's last chunk started (`beginChunk`), for the build's time account.
+    private var lastChunkStart: UInt64?
     private let compiledArguments: UnsafeMutablePointer<sgd_fused_args>
     private let gradientImmediates: UnsafeMutablePointer<Double>
     private let indicatorImmediates: UnsafeMutablePointer<Double>
@@ -302,9 +304,15 @@ final class EulerMaruyamaStepper: BlockStepper {
         }
     }
 
-    /// Looks up the compiled step kernel (its first lookup starts the build in the background).
+    /// Looks up the compiled step kernel, adding the last chunk's time to its account (the
+    /// build starts in the background once enough time is spent: `CompiledStepKernel.buildAfter`).
     func beginChunk() {
-        if compiledKernel == nil, let plan = compiledPlan { compiledKernel = CompiledStepKernel.kernel(for: plan) }
+        guard compiledKernel == nil, let plan = compiledPlan else { return }
+        // the time since this stepper's last chunk started: simulation on the block kernels
+        let now = DispatchTime.now().uptimeNanoseconds
+        let spent = lastChunkStart.map { Double(now - $0) * 1e-9 } ?? 0
+        lastChunkStart = now
+        compiledKernel = CompiledStepKernel.kernel(for: plan, spent: spent)
     }
 
     /// Whether `steps(count:limit:…)` runs several steps per call (the compiled kernel is built).
