@@ -83,7 +83,8 @@ final class ChunkRunner {
                 // could reach maxSteps (every active lane has taken fewer)
                 var earliest = Int.max
                 for i in 0..<active { earliest = min(earliest, loadedAt[i]) }
-                clock += stepper.steps(count: active, limit: earliest + maxSteps - clock, stream: stream,
+                // (written without earliest + maxSteps, which could overflow for a huge cap)
+                clock += stepper.steps(count: active, limit: maxSteps - (clock - earliest), stream: stream,
                                        state: &state, lanes: lanes)
             } else {
                 stepper.step(count: active, stream: stream, state: &state, lanes: lanes)

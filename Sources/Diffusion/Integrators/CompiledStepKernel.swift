@@ -1,12 +1,13 @@
 import Foundation
 internal import CKernels
 
-/// Euler–Maruyama steps with additive Gaussian noise compiled for one problem: the landscape's
-/// gradient program and the exit test's indicator program written out as C, built with the
-/// package's C flags by the toolchain's clang at run time, and loaded; the kernel then runs a
-/// block's steps one after another in SIMD registers (generator, update, exit test and, where
-/// asked, the bridge test on a coordinate plane) until some lane stops
-/// (`CKernels/shared/fused_steps_template.h`, `CKernels/include/fused_steps.h`).
+/// Euler–Maruyama steps compiled for one problem, for additive Gaussian noise and the 1-D
+/// Hessian law: the landscape's gradient (and Hessian) program and the exit test's indicator
+/// program written out as C, built with the package's C flags by the toolchain's clang at run
+/// time, and loaded; the kernel then runs a block's steps one after another in SIMD registers
+/// (generator, update, exit test and, where asked, the bridge test on a coordinate plane)
+/// until some lane stops (`CKernels/shared/fused_steps_template.h`,
+/// `CKernels/include/fused_steps.h`; docs/internals.md).
 ///
 /// Exactness: the kernel performs the stepper's operations in the stepper's order — each
 /// program instruction as the block evaluator performs it (the same scalar functions,
@@ -15,9 +16,9 @@ internal import CKernels
 /// decisions — so a run gives the same bits with the kernel as without it. The tests compare
 /// whole ensembles both ways. Whether the kernel is used is therefore a speed choice only:
 /// it is built in the background once the process has spent `buildAfter` seconds simulating
-/// the problem's program shape, chunks use it once it is ready, and where no compiler is found, the package's sources are not at hand
-/// (a moved binary), or `SGD_ESCAPE_COMPILED_STEPS=0` is set, every step runs through the
-/// block kernels as before.
+/// the problem's program shape, chunks use it once it is ready, and where no compiler is
+/// found, the package's sources are not at hand (a moved binary), or
+/// `SGD_ESCAPE_COMPILED_STEPS=0` is set, every step runs through the block kernels as before.
 ///
 /// Built kernels are kept for the process, keyed by their source: the source names no
 /// problem constants (they are passed at call time), so the cells of a sweep that differ
@@ -30,12 +31,11 @@ final class CompiledStepKernel: @unchecked Sendable {
     let function: sgd_fused_steps_function
     private let library: UnsafeMutableRawPointer
 
+    /// The loaded library; it stays loaded for the process (kernels are shared through the cache).
     private init(function: sgd_fused_steps_function, library: UnsafeMutableRawPointer) {
         self.function = function
         self.library = library
     }
-
-    // The library stays loaded for the process (kernels are shared through the cache).
 
     /// What one problem's kernel is built from and called with.
     struct Plan: Sendable {
@@ -50,8 +50,8 @@ final class CompiledStepKernel: @unchecked Sendable {
         /// the Hessian law, a landscape without a gradient program (finite sums), an exit test
         /// that reads the loss or a distance, a bridge test other than on one coordinate plane
         /// under additive noise, a block width that is not a multiple of 8 up to 64, programs
-        /// longer than `maxInstructions`, no inline ziggurat tables, or
-        /// `SGD_ESCAPE_COMPILED_STEPS=0`.
+        /// longer than `maxInstructions` or d above `maxDimension`, no inline ziggurat tables,
+        /// or `SGD_ESCAPE_COMPILED_STEPS=0`.
         init?(landscape: Landscape, increment: EulerMaruyamaStepper.Increment, exitTest: CompiledExitTest,
               bridge: Bool, width: Int) {
             guard CompiledStepKernel.enabled, InlineZiggurat.tables != nil, width % 8 == 0, width <= 64 else { return nil }
@@ -72,7 +72,7 @@ final class CompiledStepKernel: @unchecked Sendable {
             }
             let indicators = exitTest.indicators
             let length = gradient.encoded.count + indicators.encoded.count + (hessian?.encoded.count ?? 0)
-            guard d >= 1, length <= CompiledStepKernel.maxInstructions else { return nil }
+            guard d >= 1, d <= CompiledStepKernel.maxDimension, length <= CompiledStepKernel.maxInstructions else { return nil }
             let plane = bridge ? exitTest.coordinateLevel : nil
             let target: String
             switch KernelInstructionSet.blocks {
@@ -111,6 +111,9 @@ final class CompiledStepKernel: @unchecked Sendable {
     /// Programs longer than this (together) are left to the block evaluator: the build time
     /// grows with them, and the passes amortise their dispatch over long programs anyway.
     static let maxInstructions = 1024
+    /// Dimensions above this too: a kernel keeps a group's d coordinates and d gradient rows,
+    /// and every program constant in eight lanes, on its thread's stack (at most about 75 KB).
+    static let maxDimension = 64
 
     /// False where `SGD_ESCAPE_COMPILED_STEPS=0`.
     static let enabled: Bool = getenv("SGD_ESCAPE_COMPILED_STEPS").map { String(cString: $0) != "0" } ?? true
