@@ -38,6 +38,11 @@ import TestSupport
              exit: .condition("x > 0 && y < 1 || y^2 >= 1.5 || !(x > -2)"), bridge: false, maxSteps: 20_000),
         Case(name: "2-D, plane bridge", landscape: "(x^2 - 1)^2/4 + y^2", dynamics: .langevin(epsilon: 0.1), dt: 1e-3, start: [-1, 0],
              exit: .condition("x > 0.1"), bridge: true, maxSteps: 20_000),
+        // the bridge on several boundaries with constant norms: an interval, a 2-D box
+        Case(name: "interval, bridge", landscape: "x^4/4 - x^2/2", dynamics: .langevin(epsilon: 0.1), dt: 2e-3, start: [-1],
+             exit: .interval(lower: -1.5, upper: 0), bridge: true, maxSteps: 30_000),
+        Case(name: "box, bridge", landscape: "(x^2 - 1)^2/4 + y^2", dynamics: .langevin(epsilon: 0.12), dt: 2e-3, start: [-1, 0],
+             exit: .box(lower: [-1.8, -0.5], upper: [0, 0.45]), bridge: true, maxSteps: 20_000),
         // divergence: an unstable landscape crosses the bound; sqrt of a negative gives NaN
         Case(name: "divergence", landscape: "-x^4/4", dynamics: .langevin(epsilon: 0.5), dt: 1e-2, start: [1], exit: .condition("x < -5"),
              bridge: false, maxSteps: 2_000, bound: 50),
@@ -84,6 +89,7 @@ import TestSupport
         default: #expect(outcomes.contains(0))
         }
         if c.name == "double well, step" { #expect(outcomes.contains(ExitSamples.censored)) }
+        if c.name == "interval, bridge" || c.name == "box, bridge" { #expect(outcomes.contains(1), "one boundary only") }
         // and two threads give the same bits
         compiled.compiledSteps = true
         let two = compiled.run(paths: paths, seed: 17, threads: 2, chunkSize: 100)
@@ -95,12 +101,15 @@ import TestSupport
         let well = try Landscape(expression: "x^4/4 - x^2/2")
         let langevin = try ExitProblem(landscape: well, dynamics: .langevin(epsilon: 0.1), dt: 1e-3, start: [-1],
                                        exit: .interval(lower: -2, upper: 0), maxSteps: 100)
-        // two level boundaries under the bridge: no plan (the block kernels' general route)
-        #expect(try EnsembleSimulator(problem: langevin, integrator: Integrator(exitTest: .bridge)).compiledStepPlan == nil)
+        // two planes under the bridge: a plan; a sphere (its gradient's norm not a constant): none
+        #expect(try EnsembleSimulator(problem: langevin, integrator: Integrator(exitTest: .bridge)).compiledStepPlan != nil)
         #expect(try EnsembleSimulator(problem: langevin, integrator: Integrator(exitTest: .step)).compiledStepPlan != nil)
+        let bowl = try Landscape(expression: "x^2/2 + y^2/2")
+        let ball = try ExitProblem(landscape: bowl, dynamics: .langevin(epsilon: 0.1), dt: 1e-3, start: [0, 0],
+                                   exit: .ball(center: [0, 0], radius: 1), maxSteps: 100)
+        #expect(try EnsembleSimulator(problem: ball, integrator: Integrator(exitTest: .bridge)).compiledStepPlan == nil)
         // state-dependent noise other than the 1-D Hessian law: no plan
-        let plane = try Landscape(expression: "x^2/2 + y^2/2")
-        let covariance = try ExitProblem(landscape: plane,
+        let covariance = try ExitProblem(landscape: bowl,
                                          dynamics: .sgdSDE(learningRate: 0.05, batchSize: 1, noise: .hessian(scale: 1), withReplacement: true),
                                          dt: 0.05, start: [0, 0], exit: .condition("x > 1"), maxSteps: 100)
         #expect(try EnsembleSimulator(problem: covariance, integrator: Integrator()).compiledStepPlan == nil)

@@ -41,6 +41,13 @@ typedef struct {
     double *distance;
     double offset, inverse_norm, cut, scale;
     long term;
+    /* the bridge test on several level boundaries with constant gradient norms (kernels built
+       for it): level l's values from the compiled levels program into levels[l·width + i],
+       its distances −g·inverse_norms[l] in distance[l·width + i], its outcome level_terms[l];
+       the boundaries tested one after another, each in lane order, as the stepper does */
+    const double *inverse_norms, *level_immediates;
+    const long *level_terms;
+    double *levels;
     long max_steps;
 } sgd_fused_args;
 

@@ -4,8 +4,11 @@
    short C file per problem (Diffusion/Integrators/CompiledStepKernel.swift) that defines
 
      SGD_FUSED_D, SGD_FUSED_TERMS     the dimension d and the number of exit terms,
-     SGD_FUSED_BRIDGE                 1 for the bridge test on a coordinate plane, else 0,
-     SGD_FUSED_BRIDGE_ROW, _OFFSET    the plane's coordinate, and 1 where its level adds an offset,
+     SGD_FUSED_BRIDGE                 1 for the bridge test on a coordinate plane, 2 on several
+                                      level boundaries with constant gradient norms, else 0,
+     SGD_FUSED_BRIDGE_ROW, _OFFSET    (1) the plane's coordinate, and 1 where its level adds an offset,
+     SGD_FUSED_LEVELS, _CONSTANTS     (2) the number of boundaries, the levels program's length
+                                      and fused_levels(X, L, M),
      SGD_FUSED_HESSIAN                0 additive noise; 1 (d = 1) the Hessian law, with
      SGD_FUSED_ABSOLUTE               1 for |V″|, 0 for its positive part, and
      SGD_FUSED_HESSIAN_CONSTANTS      its program's length, and fused_hessian(X, H, M),
@@ -96,6 +99,7 @@ typedef struct {
     double *x, *gradient, *dist;
     long w;
     double h, s, scale;
+    long term;
     d8 bound, offset, inverse, cut;
     /* the programs' immediates in every lane (local: no store to x can alias them) */
     d8 GM[SGD_FUSED_GRADIENT_CONSTANTS + 1], IM[SGD_FUSED_INDICATOR_CONSTANTS + 1];
@@ -104,7 +108,16 @@ typedef struct {
     double c, root;
 #endif
     q8 stop;
+    /* per lane: 1 + the exit term its bridge crossed in the last step, else 0 */
     long *crossed;
+#if SGD_FUSED_BRIDGE == 2
+    d8 LM[SGD_FUSED_LEVEL_CONSTANTS + 1];
+    const double *inverse_norms;
+    const long *level_terms;
+    double *levels;
+    /* each group's lanes that are not running after the exit test (and earlier boundaries) */
+    q8 done[8];
+#endif
 } fused_state;
 
 /* The exit test of group g (live lanes) at its new state X: stop where a lane is not
@@ -114,7 +127,10 @@ static inline __attribute__((always_inline)) void group_exit(fused_state *S, con
     fused_indicators(X, I, S->IM);
     const q8 done = finished8(X, I, S->bound, live);
     S->stop |= done;
-#if SGD_FUSED_BRIDGE
+#if SGD_FUSED_BRIDGE == 2
+    S->done[g] = done;
+#endif
+#if SGD_FUSED_BRIDGE == 1
 #if SGD_FUSED_BRIDGE_OFFSET
     const d8 gv = X[SGD_FUSED_BRIDGE_ROW] + S->offset;
 #else
@@ -135,13 +151,56 @@ static inline __attribute__((always_inline)) void group_exit(fused_state *S, con
             const int l = __builtin_ctz(bits);
             bits &= bits - 1;
             if (bridge_below(uniform_positive(&S->scalar), S->scale * p[l])) {
-                S->crossed[8 * g + l] = 1;
+                S->crossed[8 * g + l] = 1 + S->term;
                 S->stop[l] = ~0ull;
             }
         }
     }
 #endif
 }
+
+#if SGD_FUSED_BRIDGE == 2
+/* The bridge test on several boundaries, after every group's exit test: the levels of every
+   group, then boundary by boundary, group by group, the new distances and the near running
+   lanes' uniforms in lane order (a lane that crosses one boundary is no longer running for
+   the next) — EulerMaruyamaStepper.bridgeTest's route for constant gradient norms. */
+static inline __attribute__((always_inline)) void levels_bridge(fused_state *S, long full, long rest) {
+    const long w = S->w, groups = full + (rest ? 1 : 0);
+    for (long g = 0; g < groups; g++) {
+        d8 X[SGD_FUSED_D], L[SGD_FUSED_LEVELS];
+        for (int j = 0; j < SGD_FUSED_D; j++) X[j] = ld8(S->x + j * w + 8 * g);
+        fused_levels(X, L, S->LM);
+        for (int l = 0; l < SGD_FUSED_LEVELS; l++) st8(S->levels + l * w + 8 * g, L[l]);
+    }
+    const d8 zero = splat8(0);
+    for (int b = 0; b < SGD_FUSED_LEVELS; b++) {
+        const d8 inverse = splat8(S->inverse_norms[b]);
+        double *dist = S->dist + b * w;
+        for (long g = 0; g < groups; g++) {
+            const long live = g < full ? 8 : rest;
+            const d8 d1 = -ld8(S->levels + b * w + 8 * g) * inverse, d0 = ld8(dist + 8 * g);
+            if (live >= 8) st8(dist + 8 * g, d1);
+            else for (long l = 0; l < live; l++) dist[8 * g + l] = d1[l];
+            const d8 p = d0 * d1;
+            const q8 near = (q8)(d0 > zero) & (q8)(d1 > zero) & (q8)(p < S->cut) & live8(live);
+            const q8 draw = near & ~S->done[g];
+            if (__builtin_expect(any8(draw), 0)) {
+                unsigned bits = 0;
+                for (int l = 0; l < 8; l++) bits |= (unsigned)(draw[l] & 1u) << l;
+                while (bits) {
+                    const int l = __builtin_ctz(bits);
+                    bits &= bits - 1;
+                    if (bridge_below(uniform_positive(&S->scalar), S->scale * p[l])) {
+                        S->crossed[8 * g + l] = 1 + S->level_terms[b];
+                        S->done[g][l] = ~0ull;
+                        S->stop[l] = ~0ull;
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
 
 /* One row j of group g (live lanes): the group's normals, x ← (x − h·∇V) + s·ξ; the new row. */
 static inline __attribute__((always_inline)) d8 group_update(fused_state *S, double *xg, d8 x, d8 gradient, long live) {
@@ -191,7 +250,7 @@ static inline __attribute__((always_inline)) long fused_steps_body(const sgd_fus
     fused_state S = {
         .scalar = { A->scalar[0], A->scalar[1], A->scalar[2] },
         .t = A->tables, .x = A->x, .gradient = A->gradient, .dist = A->distance, .w = A->width,
-        .h = A->h, .s = A->s, .scale = A->scale,
+        .h = A->h, .s = A->s, .scale = A->scale, .term = A->term,
         .bound = splat8(A->bound), .offset = splat8(A->offset), .inverse = splat8(A->inverse_norm), .cut = splat8(A->cut),
         .stop = { 0 }, .crossed = crossed,
     };
@@ -200,6 +259,12 @@ static inline __attribute__((always_inline)) long fused_steps_body(const sgd_fus
 #endif
     for (int k = 0; k < SGD_FUSED_GRADIENT_CONSTANTS; k++) S.GM[k] = splat8(A->gradient_immediates[k]);
     for (int k = 0; k < SGD_FUSED_INDICATOR_CONSTANTS; k++) S.IM[k] = splat8(A->indicator_immediates[k]);
+#if SGD_FUSED_BRIDGE == 2
+    for (int k = 0; k < SGD_FUSED_LEVEL_CONSTANTS; k++) S.LM[k] = splat8(A->level_immediates[k]);
+    S.inverse_norms = A->inverse_norms;
+    S.level_terms = A->level_terms;
+    S.levels = A->levels;
+#endif
 #if SGD_FUSED_HESSIAN
     for (int k = 0; k < SGD_FUSED_HESSIAN_CONSTANTS; k++) S.HM[k] = splat8(A->hessian_immediates[k]);
     S.c = A->c;
@@ -233,6 +298,9 @@ static inline __attribute__((always_inline)) long fused_steps_body(const sgd_fus
             group_exit(&S, X, g, g < full ? 8 : rest);
         }
 #endif
+#if SGD_FUSED_BRIDGE == 2
+        levels_bridge(&S, full, rest);
+#endif
         steps++;
         if (any8(S.stop) || steps >= A->max_steps) break;
     }
@@ -250,7 +318,7 @@ static inline __attribute__((always_inline)) long fused_steps_body(const sgd_fus
             long o = A->running;
             for (int k = SGD_FUSED_TERMS - 1; k >= 0; k--) if (I[k][l] != 0) o = k;
             if (bad[l]) o = A->diverged;
-            if (crossed[8 * g + l]) o = A->term;
+            if (crossed[8 * g + l]) o = crossed[8 * g + l] - 1;
             A->outcome[8 * g + l] = o;
         }
     }

@@ -5,7 +5,7 @@ internal import CKernels
 /// Hessian law: the landscape's gradient (and Hessian) program and the exit test's indicator
 /// program written out as C, built with the package's C flags by the toolchain's clang at run
 /// time, and loaded; the kernel then runs a block's steps one after another in SIMD registers
-/// (generator, update, exit test and, where asked, the bridge test on a coordinate plane)
+/// (generator, update, exit test and, where asked, the bridge test on planes)
 /// until some lane stops (`CKernels/shared/fused_steps_template.h`,
 /// `CKernels/include/fused_steps.h`; docs/internals.md).
 ///
@@ -44,12 +44,13 @@ final class CompiledStepKernel: @unchecked Sendable {
         let gradientImmediates: [Double]
         let indicatorImmediates: [Double]
         let hessianImmediates: [Double]
+        let levelImmediates: [Double]
 
         /// The plan for an Euler–Maruyama stepper with these parameters, or nil where the
         /// kernel does not apply: noise other than additive Gaussian or (d = 1, step test)
         /// the Hessian law, a landscape without a gradient program (finite sums), an exit test
-        /// that reads the loss or a distance, a bridge test other than on one coordinate plane
-        /// under additive noise, a block width that is not a multiple of 8 up to 64, programs
+        /// that reads the loss or a distance, a bridge test other than on level boundaries with
+        /// constant gradient norms (planes: `x > 0`, intervals, boxes) under additive noise, a block width that is not a multiple of 8 up to 64, programs
         /// longer than `maxInstructions` or d above `maxDimension`, no inline ziggurat tables,
         /// or `SGD_ESCAPE_COMPILED_STEPS=0`.
         init?(landscape: Landscape, increment: EulerMaruyamaStepper.Increment, exitTest: CompiledExitTest,
@@ -61,7 +62,8 @@ final class CompiledStepKernel: @unchecked Sendable {
             switch increment {
             case .gaussian(let s):
                 if bridge {
-                    guard exitTest.coordinateLevel != nil, exitTest.constantInverseNorms != nil, s > 0 else { return nil }
+                    // a coordinate plane (mode 1) or level boundaries with constant norms (mode 2)
+                    guard exitTest.constantInverseNorms != nil, exitTest.levels != nil, s > 0 else { return nil }
                 }
             case .stateDependent(.hessian(_, let curvature), _) where d == 1 && !bridge:
                 guard let program = landscape.hessianProgram else { return nil }
@@ -72,8 +74,11 @@ final class CompiledStepKernel: @unchecked Sendable {
             }
             let indicators = exitTest.indicators
             let length = gradient.encoded.count + indicators.encoded.count + (hessian?.encoded.count ?? 0)
+                + (bridge ? exitTest.levels?.encoded.count ?? 0 : 0)
             guard d >= 1, d <= CompiledStepKernel.maxDimension, length <= CompiledStepKernel.maxInstructions else { return nil }
             let plane = bridge ? exitTest.coordinateLevel : nil
+            let levels = bridge && plane == nil ? exitTest.levels : nil
+            let bridgeMode = !bridge ? 0 : plane != nil ? 1 : 2
             let target: String
             switch KernelInstructionSet.blocks {
             case 2: target = "__attribute__((target(\"avx512f\")))"
@@ -81,11 +86,12 @@ final class CompiledStepKernel: @unchecked Sendable {
             default: target = ""
             }
             let hessianFunction = hessian.map { CompiledStepKernel.function("fused_hessian", $0.encoded) } ?? ""
+            let levelsFunction = levels.map { CompiledStepKernel.function("fused_levels", $0.encoded) } ?? ""
             source = """
                 /* written by sgd-escape (Diffusion/Integrators/CompiledStepKernel.swift) */
                 #define SGD_FUSED_D \(d)
                 #define SGD_FUSED_TERMS \(indicators.outputCount)
-                #define SGD_FUSED_BRIDGE \(bridge ? 1 : 0)
+                #define SGD_FUSED_BRIDGE \(bridgeMode)
                 #define SGD_FUSED_BRIDGE_ROW \(plane?.row ?? 0)
                 #define SGD_FUSED_BRIDGE_OFFSET \(plane?.offset != nil ? 1 : 0)
                 #define SGD_FUSED_HESSIAN \(hessian != nil ? 1 : 0)
@@ -93,16 +99,20 @@ final class CompiledStepKernel: @unchecked Sendable {
                 #define SGD_FUSED_GRADIENT_CONSTANTS \(gradient.encoded.count)
                 #define SGD_FUSED_INDICATOR_CONSTANTS \(indicators.encoded.count)
                 #define SGD_FUSED_HESSIAN_CONSTANTS \(hessian?.encoded.count ?? 0)
+                #define SGD_FUSED_LEVELS \(exitTest.levelTerms.count)
+                #define SGD_FUSED_LEVEL_CONSTANTS \(levels?.encoded.count ?? 0)
                 #define SGD_FUSED_TARGET \(target)
                 #include "shared/fused_vector_ops.h"
 
                 \(CompiledStepKernel.function("fused_gradient", gradient.encoded))
                 \(CompiledStepKernel.function("fused_indicators", indicators.encoded))
                 \(hessianFunction)
+                \(levelsFunction)
                 #include "shared/fused_steps_template.h"
 
                 """
             hessianImmediates = hessian.map { h in (0..<h.encoded.count).map { h.encoded.code[$0].imm } } ?? []
+            levelImmediates = levels.map { h in (0..<h.encoded.count).map { h.encoded.code[$0].imm } } ?? []
             gradientImmediates = (0..<gradient.encoded.count).map { gradient.encoded.code[$0].imm }
             indicatorImmediates = (0..<indicators.encoded.count).map { indicators.encoded.code[$0].imm }
         }

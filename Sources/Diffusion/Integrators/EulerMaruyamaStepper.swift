@@ -120,6 +120,11 @@ final class EulerMaruyamaStepper: BlockStepper {
     private let gradientImmediates: UnsafeMutablePointer<Double>
     private let indicatorImmediates: UnsafeMutablePointer<Double>
     private let hessianImmediates: UnsafeMutablePointer<Double>
+    /// The bridge's boundaries for the kernel: the levels program's immediates, 1/‖∇g‖ and
+    /// the exit term of each.
+    private let levelImmediates: UnsafeMutablePointer<Double>
+    private let levelInverseNorms: UnsafeMutablePointer<Double>
+    private let levelTermCodes: UnsafeMutablePointer<Int>
     /// The scalar stream's taus2 words while the kernel runs (the bridge's uniforms).
     private let scalarWords: UnsafeMutablePointer<UInt32>
 
@@ -221,6 +226,14 @@ final class EulerMaruyamaStepper: BlockStepper {
         for (k, v) in (plan?.gradientImmediates ?? []).enumerated() { gradientImmediates[k] = v }
         for (k, v) in (plan?.indicatorImmediates ?? []).enumerated() { indicatorImmediates[k] = v }
         for (k, v) in (plan?.hessianImmediates ?? []).enumerated() { hessianImmediates[k] = v }
+        levelImmediates = doubles(plan?.levelImmediates.count ?? 0)
+        for (k, v) in (plan?.levelImmediates ?? []).enumerated() { levelImmediates[k] = v }
+        let norms = exitTest.constantInverseNorms ?? []
+        levelInverseNorms = doubles(norms.count)
+        for (k, v) in norms.enumerated() { levelInverseNorms[k] = v }
+        levelTermCodes = .allocate(capacity: max(exitTest.levelTerms.count, 1))
+        levelTermCodes.initialize(repeating: 0, count: max(exitTest.levelTerms.count, 1))
+        for (k, v) in exitTest.levelTerms.enumerated() { levelTermCodes[k] = v }
         compiledArguments = .allocate(capacity: 1)
         compiledArguments.initialize(to: sgd_fused_args())
         scalarWords = .allocate(capacity: 3)
@@ -238,7 +251,9 @@ final class EulerMaruyamaStepper: BlockStepper {
 
     deinit {
         for p in [x, normals, grad, workspace, indicator, levelOut, distance, hess, values, factor, scratch,
-                  gradientImmediates, indicatorImmediates, hessianImmediates] { p.deallocate() }
+                  gradientImmediates, indicatorImmediates, hessianImmediates, levelImmediates,
+                  levelInverseNorms] { p.deallocate() }
+        levelTermCodes.deallocate()
         compiledArguments.deallocate(); scalarWords.deallocate()
         outcome.deallocate(); candidates.deallocate(); permutation.deallocate()
         batchIndices.deallocate(); batchWeights.deallocate()
@@ -355,15 +370,23 @@ final class EulerMaruyamaStepper: BlockStepper {
         a.pointee.running = EulerMaruyamaStepper.running
         a.pointee.diverged = EulerMaruyamaStepper.diverged
         a.pointee.max_steps = limit
-        if bridge, let plane = coordinatePlane {
-            // the bridge test's coordinate-plane route, its constants computed as there
+        if bridge {
+            // the bridge test's constants computed as `bridgeTest` computes them
             let variance = s * s
             a.pointee.distance = distance
-            a.pointee.offset = plane.offset
-            a.pointee.inverse_norm = plane.inverseNorm
             a.pointee.cut = 16.5 * M_LN2 * variance
             a.pointee.scale = -2 / variance
-            a.pointee.term = plane.term
+            if let plane = coordinatePlane {
+                a.pointee.offset = plane.offset
+                a.pointee.inverse_norm = plane.inverseNorm
+                a.pointee.term = plane.term
+            } else {
+                // several boundaries with constant norms: their levels into `levelOut`
+                a.pointee.inverse_norms = UnsafePointer(levelInverseNorms)
+                a.pointee.level_terms = UnsafePointer(levelTermCodes)
+                a.pointee.level_immediates = UnsafePointer(levelImmediates)
+                a.pointee.levels = levelOut
+            }
         }
         let words = scalarWords
         words[0] = state.s1; words[1] = state.s2; words[2] = state.s3

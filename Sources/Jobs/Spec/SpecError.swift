@@ -50,7 +50,7 @@ public struct TableReader {
         case .float(let x): "\(x)"
         case .bool(let b): b ? "true" : "false"
         case .array(let items): "[" + items.prefix(40).map { describeInFull($0.value) }.joined(separator: ", ") + (items.count > 40 ? ", …]" : "]")
-        case .table: "a table"
+        case .table: "{…}"
         }
     }
 
