@@ -110,6 +110,7 @@ typedef struct {
     q8 stop;
     /* per lane: 1 + the exit term its bridge crossed in the last step, else 0 */
     long *crossed;
+    long any_crossed;
 #if SGD_FUSED_BRIDGE == 2
     d8 LM[SGD_FUSED_LEVEL_CONSTANTS + 1];
     const double *inverse_norms;
@@ -150,10 +151,10 @@ static inline __attribute__((always_inline)) void group_exit(fused_state *S, con
         while (bits) {
             const int l = __builtin_ctz(bits);
             bits &= bits - 1;
-            if (bridge_below(uniform_positive(&S->scalar), S->scale * p[l])) {
-                S->crossed[8 * g + l] = 1 + S->term;
-                S->stop[l] = ~0ull;
-            }
+            /* branch-free: whether the bridge crossed is random */
+            const long cross = bridge_below(uniform_positive(&S->scalar), S->scale * p[l]);
+            S->crossed[8 * g + l] = cross ? 1 + S->term : S->crossed[8 * g + l];
+            S->any_crossed |= cross;
         }
     }
 #endif
@@ -190,11 +191,10 @@ static inline __attribute__((always_inline)) void levels_bridge(fused_state *S, 
                 while (bits) {
                     const int l = __builtin_ctz(bits);
                     bits &= bits - 1;
-                    if (bridge_below(uniform_positive(&S->scalar), S->scale * p[l])) {
-                        S->crossed[8 * g + l] = 1 + S->level_terms[b];
-                        S->done[g][l] = ~0ull;
-                        S->stop[l] = ~0ull;
-                    }
+                    const long cross = bridge_below(uniform_positive(&S->scalar), S->scale * p[l]);
+                    S->crossed[8 * g + l] = cross ? 1 + S->level_terms[b] : S->crossed[8 * g + l];
+                    S->done[g][l] |= (uint64_t)0 - (uint64_t)cross;
+                    S->any_crossed |= cross;
                 }
             }
         }
@@ -252,7 +252,7 @@ static inline __attribute__((always_inline)) long fused_steps_body(const sgd_fus
         .t = A->tables, .x = A->x, .gradient = A->gradient, .dist = A->distance, .w = A->width,
         .h = A->h, .s = A->s, .scale = A->scale, .term = A->term,
         .bound = splat8(A->bound), .offset = splat8(A->offset), .inverse = splat8(A->inverse_norm), .cut = splat8(A->cut),
-        .stop = { 0 }, .crossed = crossed,
+        .stop = { 0 }, .crossed = crossed, .any_crossed = 0,
     };
 #if !SGD_FUSED_HESSIAN
     S.s1 = *(const u8xu *)A->s1; S.s2 = *(const u8xu *)A->s2; S.s3 = *(const u8xu *)A->s3;
@@ -302,7 +302,7 @@ static inline __attribute__((always_inline)) long fused_steps_body(const sgd_fus
         levels_bridge(&S, full, rest);
 #endif
         steps++;
-        if (any8(S.stop) || steps >= A->max_steps) break;
+        if (any8(S.stop) | S.any_crossed || steps >= A->max_steps) break;
     }
     /* the last step's outcomes: the first term that holds, divergence over it, the bridge */
     for (long g = 0; g < groups; g++) {
