@@ -121,6 +121,23 @@ typedef struct {
 #endif
 } fused_state;
 
+/* The uniforms of the lanes in `draw` (running, near a boundary) of group g, in lane order
+   (branch-free decisions: whether a bridge crossed is random); a lane that crossed records
+   1 + term. Returns the lanes that crossed. */
+static inline __attribute__((always_inline)) unsigned bridge_draws(fused_state *S, long g, q8 draw, d8 p, long term) {
+    unsigned bits = 0, crossed = 0;
+    for (int l = 0; l < 8; l++) bits |= (unsigned)(draw[l] & 1u) << l;
+    while (bits) {
+        const int l = __builtin_ctz(bits);
+        bits &= bits - 1;
+        const long cross = bridge_below(uniform_positive(&S->scalar), S->scale * p[l]);
+        S->crossed[8 * g + l] = cross ? 1 + term : S->crossed[8 * g + l];
+        crossed |= (unsigned)cross << l;
+    }
+    S->any_crossed |= crossed != 0;
+    return crossed;
+}
+
 /* The exit test of group g (live lanes) at its new state X: stop where a lane is not
    running; then (bridge) the new distances and the near lanes' uniforms, in lane order. */
 static inline __attribute__((always_inline)) void group_exit(fused_state *S, const d8 *X, long g, long live) {
@@ -145,18 +162,7 @@ static inline __attribute__((always_inline)) void group_exit(fused_state *S, con
     const d8 zero = splat8(0), p = d0 * d1;
     const q8 near = (q8)(d0 > zero) & (q8)(d1 > zero) & (q8)(p < S->cut) & live8(live);
     const q8 draw = near & ~done;  /* the running lanes among them draw, in lane order */
-    if (__builtin_expect(any8(draw), 0)) {
-        unsigned bits = 0;
-        for (int l = 0; l < 8; l++) bits |= (unsigned)(draw[l] & 1u) << l;
-        while (bits) {
-            const int l = __builtin_ctz(bits);
-            bits &= bits - 1;
-            /* branch-free: whether the bridge crossed is random */
-            const long cross = bridge_below(uniform_positive(&S->scalar), S->scale * p[l]);
-            S->crossed[8 * g + l] = cross ? 1 + S->term : S->crossed[8 * g + l];
-            S->any_crossed |= cross;
-        }
-    }
+    if (__builtin_expect(any8(draw), 0)) bridge_draws(S, g, draw, p, S->term);
 #endif
 }
 
@@ -186,16 +192,8 @@ static inline __attribute__((always_inline)) void levels_bridge(fused_state *S, 
             const q8 near = (q8)(d0 > zero) & (q8)(d1 > zero) & (q8)(p < S->cut) & live8(live);
             const q8 draw = near & ~S->done[g];
             if (__builtin_expect(any8(draw), 0)) {
-                unsigned bits = 0;
-                for (int l = 0; l < 8; l++) bits |= (unsigned)(draw[l] & 1u) << l;
-                while (bits) {
-                    const int l = __builtin_ctz(bits);
-                    bits &= bits - 1;
-                    const long cross = bridge_below(uniform_positive(&S->scalar), S->scale * p[l]);
-                    S->crossed[8 * g + l] = cross ? 1 + S->level_terms[b] : S->crossed[8 * g + l];
-                    S->done[g][l] |= (uint64_t)0 - (uint64_t)cross;
-                    S->any_crossed |= cross;
-                }
+                const unsigned crossed = bridge_draws(S, g, draw, p, S->level_terms[b]);
+                for (int l = 0; l < 8; l++) if (crossed >> l & 1u) S->done[g][l] = ~0ull;  /* not running for the next */
             }
         }
     }
